@@ -1,0 +1,290 @@
+"""The one list of resources and names that both backends read.
+
+The Pulumi program (`infra/cloud`) and the embedded stack (`infra/local`) build exactly what
+this module describes, and the Lambda handlers find every resource through the environment
+variables named here. Nothing else in the repository spells a resource name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from partners.constants import Env, partner_resource_name, endpoint_secret_name
+
+PROJECT = "pgw"
+STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,11}$")
+DEFAULT_PARTNER_ENVIRONMENTS = ("prod", "test", "dev")
+
+KeyType = Literal["S", "N", "B"]
+StreamView = Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY", "OLD_IMAGE"]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    name: str
+    type: KeyType = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index (projection ALL)."""
+
+    name: str
+    hash_key: Attribute
+    range_key: Attribute | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table: on-demand, encrypted, point-in-time recovery everywhere."""
+
+    logical: str
+    name: str
+    env_var: str
+    hash_key: Attribute
+    range_key: Attribute | None = None
+    indexes: tuple[Index, ...] = ()
+    stream: StreamView | None = None
+    ttl_attribute: str | None = None
+
+    @property
+    def attributes(self) -> tuple[Attribute, ...]:
+        """Every attribute that a key or an index names, once each."""
+        seen: dict[str, Attribute] = {}
+        keys = [self.hash_key, self.range_key]
+        for index in self.indexes:
+            keys += [index.hash_key, index.range_key]
+        for attribute in keys:
+            if attribute is not None:
+                seen.setdefault(attribute.name, attribute)
+        return tuple(seen.values())
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    logical: str
+    name: str
+    env_var: str
+    expire_after_days: int | None = None
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A standard SQS queue (a dead-letter queue unless said otherwise)."""
+
+    logical: str
+    name: str
+    retention_seconds: int = 14 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    logical: str
+    name: str
+    env_var: str
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A Lambda function: its handler and the resources it is allowed to reach."""
+
+    logical: str
+    name: str
+    handler: str
+    tables: tuple[str, ...] = ()
+    timeout_seconds: int = 10
+    memory_mb: int = 512
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """Every name and shape of one stage (one deployment of the whole gateway)."""
+
+    stage: str
+    partner_environments: tuple[str, ...] = DEFAULT_PARTNER_ENVIRONMENTS
+    tables: dict[str, TableSpec] = field(default_factory=dict)
+    buckets: dict[str, BucketSpec] = field(default_factory=dict)
+    queues: dict[str, QueueSpec] = field(default_factory=dict)
+    topics: dict[str, TopicSpec] = field(default_factory=dict)
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of every resource name in the stage, and of nothing outside it."""
+        return f"{PROJECT}-{self.stage}"
+
+    @property
+    def bus_name(self) -> str:
+        return f"{self.prefix}-marketplace"
+
+    @property
+    def archive_name(self) -> str:
+        return f"{self.prefix}-marketplace-archive"
+
+    @property
+    def partner_resource_prefix(self) -> str:
+        """Prefix of the rules, connections, destinations and DLQs the reconciler owns."""
+        return f"{self.prefix}-pt-"
+
+    @property
+    def secret_prefix(self) -> str:
+        """Secrets Manager name prefix of the partners' endpoint credentials."""
+        return f"{PROJECT}/{self.stage}/partners/"
+
+    def partner_resource_name(self, partner_id: str, environment: str) -> str:
+        """Name of a partner environment's rule, connection, destination and DLQ."""
+        return partner_resource_name(self.partner_resource_prefix, partner_id, environment)
+
+    def endpoint_secret_name(self, partner_id: str, environment: str) -> str:
+        return endpoint_secret_name(self.secret_prefix, partner_id, environment)
+
+    def function_name(self, logical: str) -> str:
+        return self.functions[logical].name
+
+    def environment_variables(self) -> dict[str, str]:
+        """The variables every function of the stage gets (ARNs are added by the backend)."""
+        variables = {
+            Env.STAGE: self.stage,
+            Env.BUS_NAME: self.bus_name,
+            Env.RESOURCE_PREFIX: self.partner_resource_prefix,
+            Env.SECRET_PREFIX: self.secret_prefix,
+            Env.PARTNER_ENVIRONMENTS: ",".join(self.partner_environments),
+        }
+        variables.update({t.env_var: t.name for t in self.tables.values()})
+        variables.update({b.env_var: b.name for b in self.buckets.values()})
+        return variables
+
+
+def _tables(prefix: str) -> dict[str, TableSpec]:
+    s, n = Attribute, lambda name: Attribute(name, "N")
+    tables = [
+        # Partner organisations (one item each, environments nested) and the reconciler's
+        # routing status per environment (separate items, so a status write never races a
+        # console save on the partner's version).
+        TableSpec(
+            "partners",
+            f"{prefix}-partners",
+            Env.PARTNERS_TABLE,
+            s("pk"),
+            s("sk"),
+            indexes=(Index("by-status", s("status"), s("created_at")),),
+        ),
+        # API tokens by their public prefix; the hash, never the token.
+        TableSpec(
+            "tokens",
+            f"{prefix}-tokens",
+            Env.TOKENS_TABLE,
+            s("prefix"),
+            indexes=(Index("by-partner", s("partner_id"), s("prefix")),),
+            ttl_attribute="purge_at",
+        ),
+        # Append-only audit records, by target; a day index for the admin's log view.
+        TableSpec(
+            "audit",
+            f"{prefix}-audit",
+            Env.AUDIT_TABLE,
+            s("target"),
+            s("sk"),
+            indexes=(Index("by-day", s("day"), s("sk")),),
+        ),
+        # The request lifecycle: an append-only log (request id + sequence).
+        TableSpec(
+            "request_events",
+            f"{prefix}-request-events",
+            Env.REQUEST_EVENTS_TABLE,
+            s("request_id"),
+            n("sequence"),
+            stream="NEW_IMAGE",
+        ),
+        # Projections built from the log's stream.
+        TableSpec(
+            "requests",
+            f"{prefix}-requests",
+            Env.REQUESTS_TABLE,
+            s("pk"),
+            s("sk"),
+        ),
+        TableSpec(
+            "partner_inbox",
+            f"{prefix}-partner-inbox",
+            Env.INBOX_TABLE,
+            s("pk"),
+            s("sk"),
+        ),
+        TableSpec(
+            "user_timeline",
+            f"{prefix}-user-timeline",
+            Env.TIMELINE_TABLE,
+            s("user_id"),
+            s("sk"),
+        ),
+        # Idempotency records (status posts, notifications), expired by TTL.
+        TableSpec(
+            "idempotency",
+            f"{prefix}-idempotency",
+            Env.IDEMPOTENCY_TABLE,
+            s("id"),
+            ttl_attribute="expiration",
+        ),
+        TableSpec(
+            "contacts",
+            f"{prefix}-contacts",
+            Env.CONTACTS_TABLE,
+            s("user_id"),
+        ),
+    ]
+    return {t.logical: t for t in tables}
+
+
+def _functions(prefix: str) -> dict[str, FunctionSpec]:
+    functions = [
+        FunctionSpec("partner_api", f"{prefix}-partner-api", "handlers.partner_api.lambda_handler",
+                     tables=("requests", "partner_inbox", "request_events", "idempotency")),
+        FunctionSpec("authorizer", f"{prefix}-authorizer", "handlers.authorizer.lambda_handler",
+                     tables=("tokens", "partners")),
+        FunctionSpec("portal_api", f"{prefix}-portal-api", "handlers.portal_api.lambda_handler",
+                     tables=("request_events", "requests", "user_timeline", "contacts")),
+        FunctionSpec("routing_recorder", f"{prefix}-routing-recorder",
+                     "handlers.routing_recorder.lambda_handler", tables=("request_events",)),
+        FunctionSpec("projector", f"{prefix}-projector", "handlers.projector.lambda_handler",
+                     tables=("requests", "partner_inbox", "user_timeline"), timeout_seconds=60),
+        FunctionSpec("notifier", f"{prefix}-notifier", "handlers.notifier.lambda_handler",
+                     tables=("contacts", "idempotency", "request_events", "requests")),
+        FunctionSpec("reconciler", f"{prefix}-reconciler", "handlers.reconciler.lambda_handler",
+                     tables=("partners",), timeout_seconds=300, memory_mb=1024),
+        FunctionSpec("console", f"{prefix}-console", "handlers.console.lambda_handler",
+                     tables=("partners", "tokens", "audit", "requests", "partner_inbox"),
+                     timeout_seconds=29),
+    ]
+    return {f.logical: f for f in functions}
+
+
+def stage_spec(
+    stage: str, partner_environments: tuple[str, ...] | list[str] = DEFAULT_PARTNER_ENVIRONMENTS
+) -> StageSpec:
+    """Describe every resource of `stage` (`local`, `dev`, `staging`, `prod`, ...)."""
+    if not STAGE_PATTERN.match(stage):
+        raise ValueError(f"stage {stage!r} must be 2-12 lowercase letters or digits")
+    prefix = f"{PROJECT}-{stage}"
+    buckets = [
+        BucketSpec("documents", f"{prefix}-documents", Env.DOCUMENTS_BUCKET, expire_after_days=365),
+        BucketSpec("datalake", f"{prefix}-datalake", Env.DATALAKE_BUCKET),
+    ]
+    queues = [
+        QueueSpec("notifier_dlq", f"{prefix}-notifier-dlq"),
+        QueueSpec("routing_dlq", f"{prefix}-routing-recorder-dlq"),
+        QueueSpec("portal_callback_dlq", f"{prefix}-portal-callback-dlq"),
+        QueueSpec("async_failures", f"{prefix}-async-failures"),
+    ]
+    topics = [TopicSpec("notifications", f"{prefix}-notifications", Env.NOTIFICATIONS_TOPIC_ARN)]
+    return StageSpec(
+        stage=stage,
+        partner_environments=tuple(partner_environments),
+        tables=_tables(prefix),
+        buckets={b.logical: b for b in buckets},
+        queues={q.logical: q for q in queues},
+        topics={t.logical: t for t in topics},
+        functions=_functions(prefix),
+    )

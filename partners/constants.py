@@ -1,0 +1,75 @@
+"""Names defined once: environment variables, tag keys, event sources and detail types.
+
+`infra/spec.py` builds every concrete resource name from these; the handlers and the console
+only ever read names from the environment variables listed in `Env`.
+"""
+
+from __future__ import annotations
+
+
+class Env:
+    """Environment-variable names every runtime reads (Lambda, console, embedded stack)."""
+
+    STAGE = "PGW_STAGE"
+    BUS_NAME = "PGW_BUS_NAME"
+    RESOURCE_PREFIX = "PGW_RESOURCE_PREFIX"
+    PARTNER_ENVIRONMENTS = "PGW_PARTNER_ENVIRONMENTS"
+    ALLOW_INSECURE_ENDPOINTS = "PGW_ALLOW_INSECURE_ENDPOINTS"
+    SECRET_PREFIX = "PGW_SECRET_PREFIX"
+    PARTNERS_TABLE = "PGW_PARTNERS_TABLE"
+    TOKENS_TABLE = "PGW_TOKENS_TABLE"
+    AUDIT_TABLE = "PGW_AUDIT_TABLE"
+    REQUEST_EVENTS_TABLE = "PGW_REQUEST_EVENTS_TABLE"
+    REQUESTS_TABLE = "PGW_REQUESTS_TABLE"
+    INBOX_TABLE = "PGW_INBOX_TABLE"
+    TIMELINE_TABLE = "PGW_TIMELINE_TABLE"
+    IDEMPOTENCY_TABLE = "PGW_IDEMPOTENCY_TABLE"
+    CONTACTS_TABLE = "PGW_CONTACTS_TABLE"
+    DOCUMENTS_BUCKET = "PGW_DOCUMENTS_BUCKET"
+    DATALAKE_BUCKET = "PGW_DATALAKE_BUCKET"
+    NOTIFICATIONS_TOPIC_ARN = "PGW_NOTIFICATIONS_TOPIC_ARN"
+    ROUTING_RECORDER_ARN = "PGW_ROUTING_RECORDER_ARN"
+    RULE_QUOTA = "PGW_RULE_QUOTA"
+    DESTINATION_QUOTA = "PGW_DESTINATION_QUOTA"
+    CONNECTION_QUOTA = "PGW_CONNECTION_QUOTA"
+
+
+class Tags:
+    """Tag keys on the EventBridge resources the reconciler owns."""
+
+    MANAGED_BY = "managed-by"
+    PARTNER_ID = "partner-id"
+    ENVIRONMENT = "environment"
+    CONFIG_HASH = "config-hash"
+
+
+MANAGED_BY_VALUE = "partner-event-gateway"
+
+# Event sources and detail types on the bus (DESIGN.md, "Contracts").
+SOURCE_REQUESTS = "marketplace.requests"
+SOURCE_PARTNERS = "marketplace.partners"
+REQUEST_CREATED = "Request Created"
+REQUEST_STATUS_CHANGED = "Request Status Changed"
+PARTNER_APPROVED = "Partner Approved"
+PARTNER_SUSPENDED = "Partner Suspended"
+PARTNER_ENVIRONMENT_CHANGED = "Partner Environment Changed"
+SCHEMA_VERSION = "1"
+
+# The detail field that addresses an event to one partner only (test events, redeliveries).
+ADDRESSED_TO = "addressed_to"
+
+DEFAULT_PARTNER_ENVIRONMENTS = ("prod", "test", "dev")
+
+
+def partner_resource_name(prefix: str, partner_id: str, environment: str) -> str:
+    """Name of a partner environment's rule, connection, API destination and DLQ.
+
+    EventBridge allows 64 characters of `[.\\-_A-Za-z0-9]` for all three; partner ids are
+    12 characters and environment names at most 16, so a stage prefix of up to 30 fits.
+    """
+    return f"{prefix}{partner_id}-{environment}"
+
+
+def endpoint_secret_name(prefix: str, partner_id: str, environment: str) -> str:
+    """Secrets Manager name of a partner environment's endpoint credentials."""
+    return f"{prefix}{partner_id}/{environment}/endpoint-auth"
