@@ -99,6 +99,16 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class UserPoolSpec:
+    """The Cognito user pool of the console: partners and admins sign in here."""
+
+    name: str
+    client_name: str
+    groups: tuple[str, ...] = ("admins", "partners")
+    password_minimum_length: int = 12
+
+
+@dataclass(frozen=True)
 class StageSpec:
     """Every name and shape of one stage (one deployment of the whole gateway)."""
 
@@ -109,6 +119,11 @@ class StageSpec:
     queues: dict[str, QueueSpec] = field(default_factory=dict)
     topics: dict[str, TopicSpec] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    user_pool: UserPoolSpec | None = None
+
+    @property
+    def usage_plan_name(self) -> str:
+        return f"{self.prefix}-partners"
 
     @property
     def prefix(self) -> str:
@@ -151,6 +166,7 @@ class StageSpec:
             Env.RESOURCE_PREFIX: self.partner_resource_prefix,
             Env.SECRET_PREFIX: self.secret_prefix,
             Env.PARTNER_ENVIRONMENTS: ",".join(self.partner_environments),
+            Env.RECONCILER_FUNCTION: self.functions["reconciler"].name,
         }
         variables.update({t.env_var: t.name for t in self.tables.values()})
         variables.update({b.env_var: b.name for b in self.buckets.values()})
@@ -287,4 +303,5 @@ def stage_spec(
         queues={q.logical: q for q in queues},
         topics={t.logical: t for t in topics},
         functions=_functions(prefix),
+        user_pool=UserPoolSpec(f"{prefix}-users", f"{prefix}-console"),
     )

@@ -32,6 +32,10 @@ class Env:
     RULE_QUOTA = "PGW_RULE_QUOTA"
     DESTINATION_QUOTA = "PGW_DESTINATION_QUOTA"
     CONNECTION_QUOTA = "PGW_CONNECTION_QUOTA"
+    RECONCILER_FUNCTION = "PGW_RECONCILER_FUNCTION"
+    USAGE_PLAN_ID = "PGW_USAGE_PLAN_ID"
+    USER_POOL_ID = "PGW_USER_POOL_ID"
+    USER_POOL_CLIENT_ID = "PGW_USER_POOL_CLIENT_ID"
 
 
 class Tags:
@@ -73,3 +77,15 @@ def partner_resource_name(prefix: str, partner_id: str, environment: str) -> str
 def endpoint_secret_name(prefix: str, partner_id: str, environment: str) -> str:
     """Secrets Manager name of a partner environment's endpoint credentials."""
     return f"{prefix}{partner_id}/{environment}/endpoint-auth"
+
+
+def usage_key_value(prefix: str, partner_id: str, environment: str) -> str:
+    """Value of a partner environment's API Gateway usage-plan key.
+
+    With API key source `AUTHORIZER` the key is an identifier for usage plans (throttling,
+    quotas, usage figures), never a credential: the authorizer returns it after checking the
+    partner's bearer token, so a partner holds one credential. Deriving it from the names
+    lets the reconciler (which creates it) and the authorizer (which returns it) agree
+    without storing it anywhere. API key values must be 20-128 characters.
+    """
+    return f"{partner_resource_name(prefix, partner_id, environment)}-usage-key"
