@@ -1,0 +1,62 @@
+"""Errors of the user-facing side of Flow B: contacts, notifications and archive replay.
+
+Two kinds of notification failure matter to the notifier (STYLE.md, "two kinds of failure"):
+permanent ones (bad input: record it on the request's timeline, never retry) and temporary
+ones (raise, so EventBridge retries the event with its retry policy and then dead-letters it).
+"""
+
+from __future__ import annotations
+
+from partners.exceptions import PartnerGatewayError, ValidationError
+
+
+class ContactNotFoundError(PartnerGatewayError, LookupError):
+    """No contact details are registered for a user."""
+
+    def __init__(self, user_id: str):
+        super().__init__(f"no contact details for user {user_id}")
+        self.user_id = user_id
+
+
+class InvalidContactError(ValidationError):
+    """Contact details that can never become valid by retrying; `field` names what is wrong."""
+
+
+class NotificationError(PartnerGatewayError):
+    """Base of failures while sending one notification on one channel."""
+
+    def __init__(self, channel: str, reason: str, *, code: str = ""):
+        super().__init__(f"{channel} notification failed: {reason}")
+        self.channel = channel
+        self.reason = reason
+        self.code = code
+
+
+class PermanentNotificationError(NotificationError):
+    """A notification that no retry can deliver (invalid number, opted out at the carrier)."""
+
+
+class TemporaryNotificationError(NotificationError):
+    """A notification that may succeed later (throttling, service errors, timeouts)."""
+
+
+class NotificationInProgressError(PartnerGatewayError):
+    """Another delivery of the same event holds the notification's idempotency record."""
+
+    def __init__(self, event_id: str):
+        super().__init__(f"event {event_id} is being notified by another invocation; retry later")
+        self.event_id = event_id
+
+
+class ReplayError(PartnerGatewayError):
+    """Base of archive replay failures."""
+
+
+class InvalidReplayError(ReplayError, ValidationError):
+    """A replay request that cannot be started as given (window, rules, name, pattern)."""
+
+
+class ReplayNotFoundError(ReplayError, LookupError):
+    def __init__(self, name: str):
+        super().__init__(f"replay {name} not found")
+        self.name = name
