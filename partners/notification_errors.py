@@ -22,6 +22,21 @@ class InvalidContactError(ValidationError):
     """Contact details that can never become valid by retrying; `field` names what is wrong."""
 
 
+class EmailInUseError(InvalidContactError):
+    """The email address is registered for another user (SNS allows one subscription each)."""
+
+    def __init__(self) -> None:
+        super().__init__("this email address is registered for another user", field="email")
+
+
+class ContactConflictError(PartnerGatewayError):
+    """The contact changed while this write was prepared; nothing was written."""
+
+    def __init__(self, user_id: str):
+        super().__init__(f"contact details of user {user_id} changed meanwhile; retry")
+        self.user_id = user_id
+
+
 class NotificationError(PartnerGatewayError):
     """Base of failures while sending one notification on one channel."""
 
