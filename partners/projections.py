@@ -1,0 +1,335 @@
+"""Projections of the request log: pure folds from log events to the items of three views.
+
+- `requests`: one `REQUEST` item per request (its current state) and one `ROUTE#<partner>#<env>`
+  item per partner environment it was routed to (that partner's status and its view of the
+  request: the partner API reads only these, so a partner never sees another's status);
+- `partner_inbox`: per partner environment, one item per routed request, with sort keys for
+  "pending first" (`queue_key`) and "by status" (`status_key` + `routed_key`) listing;
+- `user_timeline`: per user, one entry per created / document / status event.
+
+Every item is a function of the log alone (times come from the events, never from a clock),
+so replaying a stream or rebuilding from the log gives the same items byte for byte. Items
+carry `last_sequence`, and writers refuse to replace a newer item with an older one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+from partners.request_status import PENDING, queue_rank
+
+# Event types (repeated from `partners.requests`, which imports this module).
+_CREATED = "request.created"
+_ROUTED = "request.routed"
+_STATUS_CHANGED = "request.status_changed"
+_DOCUMENT_ADDED = "request.document_added"
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """One item of the request log."""
+
+    request_id: str
+    sequence: int
+    type: str
+    data: dict[str, Any]
+    recorded_at: str
+    partner_id: str | None = None
+    environment: str | None = None
+
+
+@dataclass
+class RouteState:
+    """A request at one partner environment: where it was routed and what the partner said."""
+
+    partner_id: str
+    environment: str
+    mode: str
+    routed_at: str
+    status: str | None = None
+    updated_at: str | None = None
+    last_sequence: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    commands: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def command(self, command_id: str) -> dict[str, Any] | None:
+        """The status post with `command_id`, if it is in the log."""
+        return self.commands.get(command_id)
+
+
+@dataclass
+class RequestState:
+    """A request folded from its log."""
+
+    request_id: str
+    environment: str
+    request_type: str
+    user_id: str
+    attributes: dict[str, Any]
+    created_at: str
+    test: bool = False
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    last_sequence: int = 0
+    routes: dict[tuple[str, str], RouteState] = field(default_factory=dict)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    def route(self, partner_id: str, environment: str) -> RouteState | None:
+        """The request's state at a partner environment; None when not routed there."""
+        return self.routes.get((partner_id, environment))
+
+
+def fold(events: Iterable[LogEvent]) -> RequestState | None:
+    """Fold a request's events (in sequence order) into its state.
+
+    Returns
+    -------
+    The state, or None when the log has no `request.created` (no such request). Unknown
+    event types are skipped, so older code can read a newer log.
+    """
+    state: RequestState | None = None
+    for event in events:
+        if event.type == _CREATED:
+            detail = event.data
+            state = RequestState(
+                request_id=event.request_id, environment=detail["environment"],
+                request_type=detail["request_type"], user_id=detail["user_id"],
+                attributes=dict(detail.get("attributes") or {}),
+                created_at=detail["occurred_at"], test=bool(detail.get("test", False)),
+                documents=[dict(d) for d in detail.get("documents") or []],
+            )
+            state.timeline.append(_entry(event, request_type=state.request_type))
+        elif state is None:
+            continue
+        elif event.type == _ROUTED:
+            key = (event.data["partner_id"], event.data["environment"])
+            if key not in state.routes:
+                state.routes[key] = RouteState(*key, mode=event.data.get("mode", "push"),
+                                               routed_at=event.recorded_at,
+                                               updated_at=event.recorded_at,
+                                               last_sequence=event.sequence)
+        elif event.type == _STATUS_CHANGED:
+            route = state.routes.get((event.data["partner_id"], event.data["environment"]))
+            if route is None:
+                continue
+            post = {
+                "status": event.data["status"],
+                "previous_status": event.data.get("previous_status"),
+                "occurred_at": event.data["occurred_at"],
+                "recorded_at": event.recorded_at,
+                "sequence": event.sequence,
+                **{k: event.data[k] for k in ("note", "reference") if k in event.data},
+            }
+            route.status = post["status"]
+            route.updated_at = event.recorded_at
+            route.last_sequence = event.sequence
+            route.history.append(post)
+            if event.data.get("command_id"):
+                route.commands[event.data["command_id"]] = post
+            state.timeline.append(_entry(
+                event, status=post["status"], previous_status=post["previous_status"],
+                partner_id=route.partner_id, partner_name=event.data.get("partner_name", ""),
+                status_occurred_at=post["occurred_at"],
+                **{k: event.data[k] for k in ("note",) if k in event.data}))
+        elif event.type == _DOCUMENT_ADDED:
+            document = dict(event.data["document"])
+            if all(d["document_id"] != document["document_id"] for d in state.documents):
+                state.documents.append(document)
+            state.timeline.append(_entry(event, document_id=document["document_id"]))
+        else:
+            continue
+        state.last_sequence = event.sequence
+    return state
+
+
+def _entry(event: LogEvent, **extra: Any) -> dict[str, Any]:
+    return {"request_id": event.request_id, "sequence": event.sequence,
+            "type": event.type.removeprefix("request."), "recorded_at": event.recorded_at,
+            **extra}
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def public_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A document as partners see it: its id and metadata, never the bucket or key."""
+    return {k: document[k] for k in ("document_id", "name", "content_type", "size")
+            if k in document}
+
+
+def route_summary(state: RequestState, route: RouteState) -> dict[str, Any]:
+    """A request as listed in a partner's inbox (`GET /v1/requests`)."""
+    return {
+        "request_id": state.request_id,
+        "request_type": state.request_type,
+        "environment": state.environment,
+        "status": route.status or PENDING,
+        "created_at": state.created_at,
+        "routed_at": route.routed_at,
+        "updated_at": route.updated_at or route.routed_at,
+        "test": state.test,
+        "attributes": state.attributes,
+    }
+
+
+def route_view(state: RequestState, route: RouteState) -> dict[str, Any]:
+    """A request as one partner environment sees it (`GET /v1/requests/{id}`)."""
+    return {
+        **route_summary(state, route),
+        "documents": [public_document(d) for d in state.documents],
+        "history": [{k: v for k, v in post.items() if k not in ("recorded_at", "sequence")}
+                    for post in route.history],
+    }
+
+
+def request_view(state: RequestState) -> dict[str, Any]:
+    """A request's whole current state (the `REQUEST` item; for the portal and operators)."""
+    return {
+        "request_id": state.request_id,
+        "request_type": state.request_type,
+        "environment": state.environment,
+        "user_id": state.user_id,
+        "created_at": state.created_at,
+        "test": state.test,
+        "attributes": state.attributes,
+        "documents": state.documents,
+        "routes": [
+            {"partner_id": r.partner_id, "environment": r.environment, "mode": r.mode,
+             "status": r.status or PENDING, "routed_at": r.routed_at,
+             "updated_at": r.updated_at or r.routed_at}
+            for r in sorted(state.routes.values(), key=lambda r: (r.partner_id, r.environment))
+        ],
+        "last_sequence": state.last_sequence,
+    }
+
+
+# --- items ------------------------------------------------------------------------------------
+
+
+def _json(value: Any) -> dict[str, str]:
+    return {"S": json.dumps(value, separators=(",", ":"), sort_keys=True)}
+
+
+def request_key(request_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": "REQUEST"}}
+
+
+def route_key(request_id: str, partner_id: str, environment: str) -> dict[str, Any]:
+    return {"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": f"ROUTE#{partner_id}#{environment}"}}
+
+
+def inbox_partition(partner_id: str, environment: str) -> str:
+    return f"{partner_id}#{environment}"
+
+
+def inbox_status_key(partner_id: str, environment: str, status: str) -> str:
+    return f"{partner_id}#{environment}#{status}"
+
+
+def request_items(state: RequestState) -> list[dict[str, Any]]:
+    """Items of the `requests` table for one request."""
+    items = [{
+        **request_key(state.request_id),
+        "request_id": {"S": state.request_id}, "user_id": {"S": state.user_id},
+        "environment": {"S": state.environment}, "request_type": {"S": state.request_type},
+        "created_at": {"S": state.created_at},
+        "last_sequence": {"N": str(state.last_sequence)},
+        "document": _json(request_view(state)),
+    }]
+    for route in sorted(state.routes.values(), key=lambda r: (r.partner_id, r.environment)):
+        items.append({
+            **route_key(state.request_id, route.partner_id, route.environment),
+            "request_id": {"S": state.request_id}, "partner_id": {"S": route.partner_id},
+            "environment": {"S": route.environment}, "status": {"S": route.status or PENDING},
+            "last_sequence": {"N": str(state.last_sequence)},
+            "document": _json(route_view(state, route)),
+            # Full S3 references for presigning; never part of what the partner reads.
+            "documents": _json(state.documents),
+        })
+    return items
+
+
+def inbox_items(state: RequestState) -> list[dict[str, Any]]:
+    """Items of the `partner_inbox` table: one per partner environment the request reached."""
+    items = []
+    for route in sorted(state.routes.values(), key=lambda r: (r.partner_id, r.environment)):
+        status = route.status or PENDING
+        routed_key = f"{route.routed_at}#{state.request_id}"
+        items.append({
+            "pk": {"S": inbox_partition(route.partner_id, route.environment)},
+            "sk": {"S": state.request_id},
+            "queue_key": {"S": f"{queue_rank(route.status)}#{routed_key}"},
+            "status_key": {"S": inbox_status_key(route.partner_id, route.environment, status)},
+            "routed_key": {"S": routed_key},
+            "status": {"S": status},
+            "mode": {"S": route.mode},
+            "last_sequence": {"N": str(state.last_sequence)},
+            "document": _json(route_summary(state, route)),
+        })
+    return items
+
+
+def timeline_items(state: RequestState,
+                   sequences: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    """Items of the `user_timeline` table (only those of `sequences`, when given)."""
+    wanted = None if sequences is None else set(sequences)
+    return [{
+        "user_id": {"S": state.user_id},
+        "sk": {"S": f"{entry['recorded_at']}#{state.request_id}#{entry['sequence']:010d}"},
+        "request_id": {"S": state.request_id},
+        "document": _json(entry),
+    } for entry in state.timeline if wanted is None or entry["sequence"] in wanted]
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Everything one request contributes to the three views."""
+
+    request_id: str
+    last_sequence: int
+    requests: list[dict[str, Any]]
+    inbox: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+
+
+def project(events: Sequence[LogEvent], sequences: Iterable[int] | None = None) -> Projection | None:
+    """The projection of one request's full log; None for a log without `request.created`.
+
+    Parameters
+    ----------
+    events: the request's events, in order.
+    sequences: limit timeline items to these events (the new ones); None: all of them.
+    """
+    state = fold(events)
+    if state is None:
+        return None
+    return Projection(state.request_id, state.last_sequence, request_items(state),
+                      inbox_items(state), timeline_items(state, sequences))
+
+
+class ProjectionSink(Protocol):
+    def write(self, projection: Projection) -> None: ...
+
+
+class LogSource(Protocol):
+    def request_ids(self) -> Iterable[str]: ...
+
+    def events(self, request_id: str) -> list[LogEvent]: ...
+
+
+def rebuild(log: LogSource, sink: ProjectionSink) -> int:
+    """Rebuild every request's projection from the log; return how many requests.
+
+    Parameters
+    ----------
+    log: where the events come from (a `partners.requests.RequestLog`).
+    sink: where the items go (a `partners.request_views.RequestViews`).
+    """
+    count = 0
+    for request_id in log.request_ids():
+        projection = project(log.events(request_id))
+        if projection is not None:
+            sink.write(projection)
+            count += 1
+    return count

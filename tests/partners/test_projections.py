@@ -1,0 +1,136 @@
+"""Projections: pure folds of the request log into view items."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from partners.projections import LogEvent, fold, inbox_items, project, route_view, timeline_items
+from partners.request_exceptions import IllegalStatusTransitionError
+from partners.request_status import (
+    STATUS_TRANSITIONS,
+    check_status_transition,
+    queue_rank,
+)
+
+CREATED = {
+    "environment": "prod", "request_id": "r1", "request_type": "stock.check",
+    "occurred_at": "2026-11-23T10:00:00Z", "schema_version": "1", "user_id": "u1",
+    "attributes": {"region": "eu-west"},
+    "documents": [{"document_id": "d1", "bucket": "b", "key": "requests/r1/d1",
+                   "content_type": "application/pdf", "size": 10}],
+}
+
+
+def event(sequence, type_, data, at="2026-11-23T10:00:0{}Z", **kw):
+    return LogEvent("r1", sequence, type_, data, at.format(sequence), **kw)
+
+
+def routed(sequence, partner, environment="prod", mode="push"):
+    return event(sequence, "request.routed",
+                 {"partner_id": partner, "environment": environment, "mode": mode,
+                  "event_id": f"e{sequence}"}, partner_id=partner, environment=environment)
+
+
+def status(sequence, partner, value, previous=None, environment="prod", **extra):
+    return event(sequence, "request.status_changed",
+                 {"partner_id": partner, "environment": environment, "partner_name": partner.upper(),
+                  "status": value, "previous_status": previous,
+                  "occurred_at": "2026-11-23T09:59:00Z", "command_id": f"c{sequence}", **extra},
+                 partner_id=partner, environment=environment)
+
+
+LOG = [
+    event(1, "request.created", CREATED),
+    routed(2, "pa"),
+    routed(3, "pb", mode="poll"),
+    status(4, "pa", "accepted", note="on it"),
+    event(5, "request.document_added",
+          {"document": {"document_id": "d2", "bucket": "b", "key": "requests/r1/d2"}}),
+]
+
+
+@pytest.mark.parametrize("current,target,legal", [
+    (None, "received", True), (None, "accepted", True), (None, "declined", True),
+    (None, "fulfilled", False), (None, "in_progress", True),
+    ("received", "accepted", True), ("received", "received", False),
+    ("accepted", "fulfilled", True), ("accepted", "declined", False),
+    ("in_progress", "fulfilled", True), ("in_progress", "accepted", False),
+    ("fulfilled", "failed", False), ("declined", "accepted", False), ("failed", "fulfilled", False),
+])
+def test_status_transitions(current, target, legal):
+    if legal:
+        check_status_transition("r1", current, target)
+    else:
+        with pytest.raises(IllegalStatusTransitionError) as raised:
+            check_status_transition("r1", current, target)
+        assert raised.value.current == current and raised.value.target == target
+        assert raised.value.allowed == sorted(STATUS_TRANSITIONS[current])
+
+
+@pytest.mark.parametrize("status_,rank", [(None, 0), ("received", 1), ("accepted", 1),
+                                          ("in_progress", 1), ("declined", 2), ("failed", 2),
+                                          ("fulfilled", 2)])
+def test_queue_rank_puts_pending_first_and_final_last(status_, rank):
+    assert queue_rank(status_) == rank
+
+
+def test_fold_without_created_is_no_request():
+    assert fold([]) is None
+    assert fold([routed(1, "pa")]) is None
+
+
+def test_fold_tracks_each_partner_separately():
+    state = fold(LOG)
+    assert state.last_sequence == 5
+    assert state.route("pa", "prod").status == "accepted"
+    assert state.route("pb", "prod").status is None
+    assert state.route("pa", "test") is None
+    assert [d["document_id"] for d in state.documents] == ["d1", "d2"]
+    assert state.route("pa", "prod").command("c4")["status"] == "accepted"
+
+
+def test_fold_ignores_duplicate_routing_and_unknown_events():
+    state = fold([*LOG[:2], routed(3, "pa"), event(4, "request.future_thing", {})])
+    assert list(state.routes) == [("pa", "prod")]
+    assert state.route("pa", "prod").routed_at == "2026-11-23T10:00:02Z"
+
+
+def test_status_for_an_unrouted_partner_is_not_applied():
+    state = fold([LOG[0], status(2, "px", "accepted")])
+    assert state.routes == {}
+
+
+def test_route_view_shows_only_the_callers_status_and_no_storage_keys():
+    state = fold(LOG)
+    view = route_view(state, state.route("pb", "prod"))
+    assert view["status"] == "pending" and view["history"] == []
+    text = json.dumps(view)
+    assert "bucket" not in text and "requests/r1" not in text and "pa" not in text.split('"')
+    mine = route_view(state, state.route("pa", "prod"))
+    assert mine["history"] == [{"status": "accepted", "previous_status": None,
+                                "occurred_at": "2026-11-23T09:59:00Z", "note": "on it"}]
+
+
+def test_inbox_items_sort_pending_first_and_key_by_status():
+    state = fold(LOG)
+    items = {i["pk"]["S"]: i for i in inbox_items(state)}
+    assert items["pa#prod"]["queue_key"]["S"].startswith("1#2026-11-23T10:00:02Z#r1")
+    assert items["pb#prod"]["queue_key"]["S"].startswith("0#")
+    assert items["pb#prod"]["status_key"]["S"] == "pb#prod#pending"
+    assert items["pa#prod"]["status_key"]["S"] == "pa#prod#accepted"
+
+
+def test_timeline_has_user_facing_events_only():
+    state = fold(LOG)
+    entries = [json.loads(i["document"]["S"]) for i in timeline_items(state)]
+    assert [e["type"] for e in entries] == ["created", "status_changed", "document_added"]
+    assert entries[1]["partner_name"] == "PA"
+    assert [json.loads(i["document"]["S"])["sequence"] for i in timeline_items(state, [4])] == [4]
+
+
+def test_projection_is_a_function_of_the_log():
+    assert project(LOG) == project(list(LOG))
+    assert project(LOG).last_sequence == 5
+    assert project([]) is None
