@@ -1,0 +1,478 @@
+"""A sample partner: receives deliveries and answers with statuses through the partner API.
+
+It behaves like a partner's system would: EventBridge POSTs each request to it as a
+CloudEvents 1.0 JSON document, authenticated with the connection's API key header; it checks
+the key, acknowledges, and after a short delay posts the statuses `received`, `in_progress`,
+`accepted`, `fulfilled` to `POST /v1/requests/{id}/status` with its API token and an
+`Idempotency-Key`. It shows what it received at `/` (HTML) and `/received` (JSON), and can
+be switched to answer 500, 429 or to hang for a while (`POST /mode`), which shows
+EventBridge's retries, the dead-letter queue and the redrive.
+
+Several accounts can share it (the demo's push partner, a partner a browser test signs up):
+each has its own API key and its own API token per environment.
+"""
+
+from __future__ import annotations
+
+import heapq
+import hmac
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+import requests
+from flask import Flask, jsonify, redirect, render_template_string, request
+
+logger = logging.getLogger(__name__)
+
+STATUS_SEQUENCE = ("received", "in_progress", "accepted", "fulfilled")
+MODES = ("ok", "fail500", "fail429", "timeout")
+DEFAULT_API_KEY_HEADER = "X-Api-Key"
+DELIVERY_PATH = "/deliveries"
+MAX_FOR_SECONDS = 3600
+# The partner API answers 404 until the routing record of a fresh request is projected;
+# a partner retries such a status a few times (with 429 and 5xx) before it gives up.
+RETRYABLE_STATUS = frozenset({404, 429, 500, 502, 503, 504})
+
+
+@dataclass
+class Account:
+    """One partner using the sample partner: its delivery API key and API tokens."""
+
+    name: str
+    api_key: str
+    tokens: dict[str, str] = field(default_factory=dict)  # environment -> partner API token
+
+
+@dataclass
+class Delivery:
+    """One CloudEvent received (first delivery of its id)."""
+
+    id: str
+    account: str
+    received_at: str
+    type: str
+    request_id: str | None
+    environment: str | None
+    data: Mapping[str, Any]
+    user_agent: str | None
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "account": self.account, "received_at": self.received_at,
+                "type": self.type, "request_id": self.request_id,
+                "environment": self.environment, "data": dict(self.data),
+                "user_agent": self.user_agent, "statuses": list(self.statuses),
+                "note": self.note}
+
+
+@dataclass(order=True)
+class _Job:
+    due: float
+    sequence: int
+    delivery: Delivery = field(compare=False)
+    token: str = field(compare=False, repr=False)
+    step: int = field(compare=False, default=0)
+    attempt: int = field(compare=False, default=1)
+
+
+class ModeError(ValueError):
+    """A mode switch the sample partner refuses."""
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SamplePartner:
+    """The sample partner's state, its status poster, and its Flask app (`self.app`).
+
+    Parameters
+    ----------
+    partner_api_url: base URL of the gateway (statuses go to `<url>/v1/requests/...`).
+    api_key_header: the header EventBridge's connection sends the API key in.
+    status_delay: seconds between a delivery and its first status, and between statuses.
+    hang_seconds: how long a delivery hangs in `timeout` mode (EventBridge gives up at 5 s).
+    post_statuses: False for a partner that only receives (the benchmark's direct posts).
+    workers: threads posting statuses.
+    clock: monotonic seconds, for modes and the status schedule.
+    """
+
+    max_status_attempts = 8
+    # First retry delay of a status post (doubling, at most 5 s).
+    status_retry_base = 0.2
+
+    def __init__(self, partner_api_url: str, *, accounts: list[Account] | None = None,
+                 api_key_header: str = DEFAULT_API_KEY_HEADER, status_delay: float = 1.0,
+                 hang_seconds: float = 6.0, workers: int = 4,
+                 clock: Callable[[], float] = time.monotonic,
+                 statuses: tuple[str, ...] = STATUS_SEQUENCE):
+        self.partner_api_url = partner_api_url.rstrip("/")
+        self.api_key_header = api_key_header
+        self.status_delay = status_delay
+        self.hang_seconds = hang_seconds
+        self.statuses = statuses
+        self._clock = clock
+        self._accounts: list[Account] = list(accounts or [])
+        self._lock = threading.Lock()
+        self._deliveries: list[Delivery] = []
+        self._seen: set[tuple[str, str]] = set()
+        self.counts = {"received": 0, "duplicates": 0, "rejected": 0, "refused": 0,
+                       "invalid": 0, "statuses_posted": 0, "statuses_failed": 0}
+        self._mode = "ok"
+        self._mode_until: float | None = None
+        self._jobs: list[_Job] = []
+        self._job_ids = itertools.count()
+        self._wakeup = threading.Condition(self._lock)
+        self._stopping = False
+        self._in_flight = 0
+        self._threads = [threading.Thread(target=self._work, name=f"sample-partner-status-{i}",
+                                          daemon=True) for i in range(workers)]
+        self._local = threading.local()
+        self.app = self._create_app()
+
+    # --- accounts and modes ----------------------------------------------------------------
+
+    def add_account(self, account: Account) -> None:
+        """Accept deliveries carrying `account.api_key` (replaces an account of that name)."""
+        with self._lock:
+            self._accounts = [a for a in self._accounts if a.name != account.name] + [account]
+
+    def _account_for(self, key: str) -> Account | None:
+        with self._lock:
+            accounts = list(self._accounts)
+        found = None
+        for account in accounts:  # compare with every key, so timing says nothing
+            if hmac.compare_digest(account.api_key.encode(), key.encode()):
+                found = account
+        return found
+
+    def set_mode(self, mode: str, for_seconds: float | None = None) -> dict[str, Any]:
+        """Answer deliveries with `mode` for `for_seconds` (or until switched back).
+
+        Raises
+        ------
+        ModeError: an unknown mode, or a duration outside 1-3600 seconds.
+        """
+        if mode not in MODES:
+            raise ModeError(f"mode must be one of {', '.join(MODES)}")
+        if for_seconds is not None:
+            if isinstance(for_seconds, bool) or not isinstance(for_seconds, (int, float)) \
+                    or not 0 < for_seconds <= MAX_FOR_SECONDS:
+                raise ModeError(f"for_seconds must be a number from 1 to {MAX_FOR_SECONDS}")
+        with self._lock:
+            self._mode = mode
+            self._mode_until = (self._clock() + for_seconds
+                                if for_seconds and mode != "ok" else None)
+        return self.mode()
+
+    def mode(self) -> dict[str, Any]:
+        with self._lock:
+            if self._mode_until is not None and self._clock() >= self._mode_until:
+                self._mode, self._mode_until = "ok", None
+            remaining = (None if self._mode_until is None
+                         else round(self._mode_until - self._clock(), 1))
+            return {"mode": self._mode, "remaining_seconds": remaining}
+
+    # --- deliveries ------------------------------------------------------------------------
+
+    def deliveries(self, *, request_id: str | None = None, environment: str | None = None,
+                   limit: int = 100) -> list[dict[str, Any]]:
+        """Received deliveries, newest first."""
+        with self._lock:
+            found = [d.to_dict() for d in reversed(self._deliveries)
+                     if (request_id is None or d.request_id == request_id)
+                     and (environment is None or d.environment == environment)]
+        return found[:limit]
+
+    def summary(self) -> dict[str, Any]:
+        with self._lock:
+            return {**self.counts, "pending_statuses": len(self._jobs) + self._in_flight}
+
+    def receive(self, headers: Mapping[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+        """Handle one delivery; returns the HTTP status and JSON body to answer."""
+        key = headers.get(self.api_key_header, "")
+        account = self._account_for(key) if key else None
+        if account is None:
+            with self._lock:
+                self.counts["rejected"] += 1
+            return 401, {"title": "Unauthorized", "status": 401,
+                         "detail": f"missing or wrong {self.api_key_header} header"}
+        problem = _check_cloudevent(body)
+        if problem:
+            with self._lock:
+                self.counts["invalid"] += 1
+            return 400, {"title": "Bad Request", "status": 400, "detail": problem}
+        data = body["data"]
+        request_id = data.get("request_id") if isinstance(data, Mapping) else None
+        environment = data.get("environment") if isinstance(data, Mapping) else None
+        delivery = Delivery(id=body["id"], account=account.name, received_at=_now_iso(),
+                            type=body["type"], request_id=request_id, environment=environment,
+                            data=data if isinstance(data, Mapping) else {"value": data},
+                            user_agent=headers.get("User-Agent"))
+        token = account.tokens.get(environment or "")
+        with self._wakeup:
+            if (account.name, delivery.id) in self._seen:
+                self.counts["duplicates"] += 1
+                return 200, {"received": delivery.id, "duplicate": True}
+            self._seen.add((account.name, delivery.id))
+            self._deliveries.append(delivery)
+            self.counts["received"] += 1
+            if not token or not request_id or not self.statuses:
+                delivery.note = ("no API token for this environment: statuses not posted"
+                                 if not token else "no request id: statuses not posted")
+            else:
+                heapq.heappush(self._jobs, _Job(self._clock() + self.status_delay,
+                                                next(self._job_ids), delivery, token))
+                self._wakeup.notify()
+        return 200, {"received": delivery.id}
+
+    # --- status poster ---------------------------------------------------------------------
+
+    def start(self) -> SamplePartner:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no status is scheduled or being posted; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._wakeup:
+            while self._jobs or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._wakeup.wait(timeout=min(remaining, 0.05))
+        return True
+
+    def stop(self) -> None:
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify_all()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=5)
+
+    def _work(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._stopping:
+                    if self._jobs and self._jobs[0].due <= self._clock():
+                        break
+                    timeout = (self._jobs[0].due - self._clock()) if self._jobs else None
+                    self._wakeup.wait(timeout=min(timeout, 1.0) if timeout else 1.0)
+                if self._stopping:
+                    return
+                job = heapq.heappop(self._jobs)
+                self._in_flight += 1
+            try:
+                self._post_status(job)
+            finally:
+                with self._wakeup:
+                    self._in_flight -= 1
+                    self._wakeup.notify_all()
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def _post_status(self, job: _Job) -> None:
+        status = self.statuses[job.step]
+        delivery = job.delivery
+        url = f"{self.partner_api_url}/v1/requests/{delivery.request_id}/status"
+        body = {"status": status, "note": f"sample partner: {status.replace('_', ' ')}",
+                "reference": f"sample-{delivery.id[:40]}"}
+        try:
+            response = self._session().post(
+                url, json=body, timeout=10,
+                headers={"Authorization": f"Bearer {job.token}",
+                         "Idempotency-Key": f"sample-{delivery.id}-{status}"})
+            code, detail = response.status_code, _problem_detail(response)
+        except requests.RequestException as error:
+            code, detail = 0, type(error).__name__
+        outcome = {"status": status, "http_status": code, "attempt": job.attempt,
+                   "at": _now_iso()}
+        with self._wakeup:
+            if 200 <= code < 300:
+                delivery.statuses.append(outcome)
+                self.counts["statuses_posted"] += 1
+                if job.step + 1 < len(self.statuses):
+                    heapq.heappush(self._jobs, _Job(self._clock() + self.status_delay,
+                                                    next(self._job_ids), delivery, job.token,
+                                                    job.step + 1))
+                    self._wakeup.notify()
+            elif (code == 0 or code in RETRYABLE_STATUS) and job.attempt < self.max_status_attempts:
+                backoff = min(self.status_retry_base * 2 ** (job.attempt - 1), 5.0)
+                heapq.heappush(self._jobs, _Job(self._clock() + backoff, next(self._job_ids),
+                                                delivery, job.token, job.step, job.attempt + 1))
+                self._wakeup.notify()
+            else:
+                delivery.statuses.append({**outcome, "error": detail})
+                self.counts["statuses_failed"] += 1
+                logger.warning("status %s of request %s failed: %s %s", status,
+                               delivery.request_id, code, detail)
+
+    # --- the web app -----------------------------------------------------------------------
+
+    def _create_app(self) -> Flask:
+        app = Flask(__name__)
+        partner = self
+
+        @app.post(DELIVERY_PATH)
+        def deliver():
+            mode = partner.mode()["mode"]
+            if mode != "ok":
+                with partner._lock:
+                    partner.counts["refused"] += 1
+                if mode == "fail500":
+                    return jsonify(title="Internal Server Error", status=500,
+                                   detail="sample partner switched to fail500"), 500
+                if mode == "fail429":
+                    return (jsonify(title="Too Many Requests", status=429,
+                                    detail="sample partner switched to fail429"),
+                            429, {"Retry-After": "1"})
+                time.sleep(partner.hang_seconds)
+                return jsonify(title="Gateway Timeout", status=504,
+                               detail="sample partner switched to timeout"), 504
+            body = request.get_json(silent=True)
+            status, answer = partner.receive(request.headers, body)
+            content_type = "application/json" if status < 300 else "application/problem+json"
+            return jsonify(answer), status, {"Content-Type": content_type}
+
+        @app.get("/received")
+        def received():
+            try:
+                limit = int(request.args.get("limit", 100))
+            except ValueError:
+                limit = -1
+            if not 0 <= limit <= 100_000:
+                return jsonify(title="Bad Request", status=400,
+                               detail="limit must be an integer from 0 to 100000"), 400
+            return jsonify(**partner.summary(), mode=partner.mode(),
+                           deliveries=partner.deliveries(
+                               request_id=request.args.get("request_id"),
+                               environment=request.args.get("environment"), limit=limit))
+
+        @app.route("/mode", methods=["GET", "POST"])
+        def mode():
+            if request.method == "GET":
+                return jsonify(partner.mode())
+            from_form = not request.is_json
+            if from_form and not _same_origin():
+                return jsonify(title="Forbidden", status=403,
+                               detail="cross-site form posts are refused"), 403
+            payload = request.get_json(silent=True) if not from_form else request.form
+            if not isinstance(payload, Mapping):
+                return jsonify(title="Bad Request", status=400,
+                               detail="send {\"mode\": ..., \"for_seconds\": N}"), 400
+            seconds: Any = payload.get("for_seconds")
+            if from_form:
+                try:
+                    seconds = float(seconds) if seconds not in (None, "") else None
+                except ValueError:
+                    seconds = "bad"
+            try:
+                answer = partner.set_mode(str(payload.get("mode", "")), seconds)
+            except ModeError as error:
+                if from_form:
+                    return render_template_string(_PAGE, partner=partner, error=str(error)), 400
+                return jsonify(title="Bad Request", status=400, detail=str(error)), 400
+            return redirect("/", code=303) if from_form else jsonify(answer)
+
+        @app.get("/")
+        def index():
+            return render_template_string(_PAGE, partner=partner, error=None)
+
+        @app.get("/health")
+        def health():
+            return jsonify(status="ok")
+
+        @app.after_request
+        def headers(response):
+            response.headers.setdefault("Content-Security-Policy",
+                                        "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                        "frame-ancestors 'none'")
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            return response
+
+        return app
+
+
+def _same_origin() -> bool:
+    origin = request.headers.get("Origin")
+    return origin is None or origin.rstrip("/") == request.host_url.rstrip("/")
+
+
+def _check_cloudevent(body: Any) -> str | None:
+    """Why `body` is not a CloudEvents 1.0 structured JSON event, or None."""
+    if not isinstance(body, Mapping):
+        return "the body must be a CloudEvents 1.0 JSON object"
+    if body.get("specversion") != "1.0":
+        return "specversion must be \"1.0\""
+    for name in ("id", "source", "type"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            return f"{name} must be a non-empty string"
+    if "data" not in body:
+        return "data is missing"
+    return None
+
+
+def _problem_detail(response: requests.Response) -> str:
+    if response.status_code < 300:
+        return ""
+    try:
+        payload = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(payload, Mapping):
+        return str(payload.get("detail") or payload.get("title") or payload.get("message"))[:200]
+    return str(payload)[:200]
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sample partner</title>
+<meta http-equiv="refresh" content="3">
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;
+text-align:left;vertical-align:top;font-size:.9rem}code{font-size:.85rem}
+.mode{padding:.5rem 1rem;background:#f3f4f6;display:inline-block;border-radius:.3rem}
+.bad{color:#b42318}.ok{color:#067647}
+</style></head><body>
+<h1>Sample partner</h1>
+<p>Deliveries are POSTed to <code>{{ request.host_url.rstrip('/') }}/deliveries</code> with the
+<code>{{ partner.api_key_header }}</code> header; statuses go back to
+<code>{{ partner.partner_api_url }}/v1</code>.</p>
+{% set m = partner.mode() %}{% set s = partner.summary() %}
+<p class="mode">Mode: <strong class="{{ 'ok' if m.mode == 'ok' else 'bad' }}">{{ m.mode }}</strong>
+{% if m.remaining_seconds %} for {{ m.remaining_seconds }} s more{% endif %}</p>
+<form method="post" action="/mode">
+  <label>Answer deliveries with
+  <select name="mode">{% for name in ["ok", "fail500", "fail429", "timeout"] %}
+    <option value="{{ name }}">{{ name }}</option>{% endfor %}</select></label>
+  <label>for <input name="for_seconds" type="number" min="1" max="3600" value="60"> seconds</label>
+  <button type="submit">Switch</button>
+  {% if error %}<p class="bad">{{ error }}</p>{% endif %}
+</form>
+<p>Received {{ s.received }} · duplicates {{ s.duplicates }} · refused {{ s.refused }} ·
+rejected (bad key) {{ s.rejected }} · statuses posted {{ s.statuses_posted }} ·
+failed {{ s.statuses_failed }} · pending {{ s.pending_statuses }}</p>
+<table><thead><tr><th>Received</th><th>Account</th><th>Environment</th><th>Request</th>
+<th>Type</th><th>Attributes</th><th>Statuses posted</th></tr></thead><tbody>
+{% for d in partner.deliveries(limit=100) %}
+<tr><td>{{ d.received_at }}</td><td>{{ d.account }}</td><td>{{ d.environment }}</td>
+<td><code>{{ d.request_id }}</code></td><td>{{ d.data.get('request_type', d.type) }}</td>
+<td><code>{{ d.data.get('attributes', {}) | tojson }}</code></td>
+<td>{% for st in d.statuses %}<span class="{{ 'bad' if st.error else 'ok' }}">{{ st.status }}
+({{ st.http_status }})</span>{% if not loop.last %} → {% endif %}{% endfor %}
+{% if d.note %}<em>{{ d.note }}</em>{% endif %}</td></tr>
+{% else %}<tr><td colspan="7">Nothing received yet.</td></tr>{% endfor %}
+</tbody></table></body></html>
+"""
