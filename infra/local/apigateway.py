@@ -474,7 +474,8 @@ class ApiGateway:
         except Exception as error:
             # The authorizer raising "Unauthorized" is how a Lambda authorizer asks for 401;
             # any other failure is an authorizer failure (500) on AWS.
-            if str(error) == "Unauthorized":
+            # (The runtime's FunctionError carries the handler's message as `error_message`.)
+            if getattr(error, "error_message", str(error)) == "Unauthorized":
                 raise GatewayError("UNAUTHORIZED") from None
             logger.exception("authorizer %s failed", authorizer.function)
             raise GatewayError("AUTHORIZER_FAILURE") from None
@@ -535,20 +536,22 @@ class ApiGateway:
         return response
 
 
-def partner_api_routes(function_names: Mapping[str, str], *, portal_token: str,
+def partner_api_routes(function_names: Mapping[str, str], *, portal_token: str | None = None,
                        authorizer_type: str = "REQUEST", authorizer_ttl_seconds: int = 0
                        ) -> list[Route]:
-    """The gateway's `/v1` resource tree: partner API (Lambda authorizer) and portal (IAM).
+    """The gateway's `/v1` resource tree: partner API (Lambda authorizer) and portal.
 
     `function_names` maps the spec's logical names (`partner_api`, `portal_api`,
     `authorizer`) to function names. The partner resources mirror the OpenAPI document's
     paths; unknown paths below `/v1` reach the partner function (after authorisation), which
-    answers them with its own problem+json 404.
+    answers them with its own problem+json 404. The portal routes are IAM-authorised on AWS;
+    with `portal_token` the gateway checks that token in IAM's place, without it the portal
+    function checks its bearer token itself (`PGW_PORTAL_TOKEN_HASH`).
     """
     authorizer = Authorizer(function_names["authorizer"], type=authorizer_type,
                             ttl_seconds=authorizer_ttl_seconds)
     partner, portal = function_names["partner_api"], function_names["portal_api"]
-    iam = IamAuth(portal_token)
+    iam = IamAuth(portal_token) if portal_token else None
     return [
         Route("GET", "/v1/openapi.json", partner),
         Route("GET", "/v1/requests", partner, authorizer),

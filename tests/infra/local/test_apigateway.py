@@ -383,3 +383,11 @@ def test_routes_need_absolute_resources():
     with pytest.raises(ValueError):
         Route("GET", "v1/x", "fn")
     assert IamAuth("t").caller_arn.startswith("arn:aws:iam::")
+
+
+def test_without_a_portal_token_the_portal_function_checks_the_caller(functions):
+    routes = partner_api_routes(NAMES)
+    response = Client(ApiGateway(routes, functions.invoke)).post(
+        "/v1/portal/requests", json={}, headers={"Authorization": "Bearer anything"})
+    assert response.status_code == 200
+    assert functions.events["portal-fn"][0]["headers"]["Authorization"] == "Bearer anything"
