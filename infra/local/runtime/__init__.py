@@ -1,0 +1,38 @@
+"""The local runtime: AWS's behaviour where moto 5.2 stops (see `supervisor` for the hooks).
+
+    runtime = LocalRuntime(handlers={"pgw-test-notifier": my_handler}).start()
+    ...                       # PutEvents, Lambda Invoke, DynamoDB writes, schedules
+    runtime.drain(timeout=5)  # wait until every delivery and stream record is done
+    runtime.stop()
+"""
+
+from infra.local.runtime.gaps import UsageRecorder, test_event_pattern
+from infra.local.runtime.lambdas import (
+    FunctionError,
+    FunctionNotFoundError,
+    HandlerImportError,
+    LambdaContext,
+)
+from infra.local.runtime.supervisor import (
+    LocalRuntime,
+    RuntimeSettings,
+    active_runtime,
+    install_api_patches,
+)
+
+# moto builds a service's URL map when it first serves it, and never again: the GetUsage
+# route must be in place before then, so it is added as soon as the runtime is imported.
+install_api_patches()
+
+__all__ = [
+    "FunctionError",
+    "FunctionNotFoundError",
+    "HandlerImportError",
+    "LambdaContext",
+    "LocalRuntime",
+    "RuntimeSettings",
+    "UsageRecorder",
+    "active_runtime",
+    "install_api_patches",
+    "test_event_pattern",
+]

@@ -1,0 +1,396 @@
+"""The local runtime: what AWS does at the points where moto stops, wired into moto in-process.
+
+moto runs in this process (ThreadedMotoServer, or `mock_aws` in tests), so its backends can
+be reached directly. The runtime hooks moto at the narrowest points:
+
+- `Rule.send_to_targets` (called by PutEvents, replays and cross-bus events, once per rule):
+  the event is shaped as AWS sends it (ISO 8601 `time`), matched by moto's own pattern
+  matcher, and each target's delivery is queued to a worker pool, so PutEvents returns at
+  once. Disabled rules and schedule-only rules get no events (moto gives them every event).
+  Archive, log-group and event-bus targets stay with moto.
+- `LambdaFunction.invoke` (Lambda Invoke, and moto's own SNS/SQS-to-Lambda calls): the
+  handler runs in-process (RequestResponse), or is queued (Event).
+- `LambdaBackend.send_dynamodb_items` (moto's synchronous stream-to-Lambda call): replaced by
+  a poller that feeds stream records in order, after the write returns.
+- `TestEventPattern` and API Gateway `GetUsage` are answered (see `gaps`).
+
+Only one runtime is active in a process at a time; `stop()` removes every hook.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from infra.local.runtime.api_destinations import DEFAULT_TIMEOUT_SECONDS, ApiDestinationCaller
+from infra.local.runtime.delivery import (
+    AsyncInvocation,
+    Backoff,
+    DeadLetterOffice,
+    RuleRef,
+    TargetDelivery,
+    TargetSender,
+)
+from infra.local.runtime.dispatcher import Dispatcher
+from infra.local.runtime.envelope import aws_event
+from infra.local.runtime.gaps import UsageRecorder, parse_usage_dates, test_event_pattern, usage_report
+from infra.local.runtime.lambdas import (
+    DEFAULT_ACCOUNT,
+    FunctionError,
+    Handler,
+    HandlerImportError,
+    LambdaRunner,
+)
+from infra.local.runtime.scheduler import Scheduler
+from infra.local.runtime.streams import StreamPoller, notifier
+
+logger = logging.getLogger(__name__)
+
+# Environment variables that tune the runtime (README: "The local runtime").
+BACKOFF_SCALE_VAR = "PGW_LOCAL_BACKOFF_SCALE"
+WORKERS_VAR = "PGW_LOCAL_DELIVERY_WORKERS"
+HTTP_TIMEOUT_VAR = "PGW_LOCAL_HTTP_TIMEOUT"
+SCHEDULE_SECONDS_VAR = "PGW_LOCAL_SCHEDULE_SECONDS"
+
+
+def _env_float(name: str, default: float | None) -> float | None:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative")
+    return value
+
+
+@dataclass
+class RuntimeSettings:
+    """How the runtime runs; every field has an environment variable (read at creation)."""
+
+    # Local waits are AWS waits times this (retry backoff, Lambda async retries, stream
+    # retries): 0.01 turns EventBridge's first 1-2 s retry into 10-20 ms.
+    backoff_scale: float = field(
+        default_factory=lambda: _env_float(BACKOFF_SCALE_VAR, 0.01))  # type: ignore[arg-type]
+    workers: int = field(default_factory=lambda: int(_env_float(WORKERS_VAR, 8) or 8))
+    http_timeout: float = field(
+        default_factory=lambda: _env_float(HTTP_TIMEOUT_VAR, DEFAULT_TIMEOUT_SECONDS))  # type: ignore[arg-type]
+    # Replaces the period of every schedule (None: the rule's own rate).
+    schedule_seconds: float | None = field(
+        default_factory=lambda: _env_float(SCHEDULE_SECONDS_VAR, None))
+    stream_interval: float = 0.05
+    account: str = DEFAULT_ACCOUNT
+    region: str = field(default_factory=lambda: os.environ.get("AWS_REGION")
+                        or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+
+
+_active: LocalRuntime | None = None
+_active_lock = threading.Lock()
+_default_usage = UsageRecorder()
+
+
+def active_runtime() -> LocalRuntime | None:
+    return _active
+
+
+def _header(headers: Any, name: str) -> str | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is not None:
+        return value
+    for key, candidate in dict(headers).items():
+        if str(key).lower() == name.lower():
+            return candidate
+    return None
+
+
+class LocalRuntime:
+    """Start, stop and drain the local runtime; invoke functions; record API usage.
+
+    Parameters
+    ----------
+    settings: tuning (defaults from the environment variables above).
+    handlers: function name -> handler string or callable, overriding the function's
+        `Handler` (tests register small test-local handlers).
+    http: a `requests.Session`-like object for API destination calls (tests may inject).
+    rng: the random source of backoff jitter.
+    usage: the usage recorder GetUsage reads (the API Gateway emulation records into it).
+    """
+
+    def __init__(self, settings: RuntimeSettings | None = None, *,
+                 handlers: Mapping[str, str | Handler] | None = None, http: Any | None = None,
+                 rng: random.Random | None = None, usage: UsageRecorder | None = None):
+        self.settings = settings or RuntimeSettings()
+        self.lambdas = LambdaRunner(overrides=handlers, account=self.settings.account,
+                                    region=self.settings.region)
+        self.usage = usage or _default_usage
+        self.dead_letters = DeadLetterOffice()
+        self.failed_invocations: list[tuple[str, Any, str]] = []
+        self.http = ApiDestinationCaller(timeout=self.settings.http_timeout, http=http)
+        self.backoff = Backoff(rng=rng or random.Random())
+        self.dispatcher = Dispatcher(self.settings.workers)
+        self.sender = TargetSender(lambdas=self.lambdas, http=self.http,
+                                   invoke_async=self.invoke_async)
+        self.streams = StreamPoller(self.lambdas, account=self.settings.account,
+                                    region=self.settings.region,
+                                    interval=self.settings.stream_interval,
+                                    scale=self.settings.backoff_scale)
+        self.scheduler = Scheduler(self._fire_schedule, account=self.settings.account,
+                                   region=self.settings.region,
+                                   override=self.settings.schedule_seconds)
+        self._originals: dict[str, Any] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> LocalRuntime:
+        """Hook into moto and start the workers, the stream poller and the scheduler.
+
+        Raises:
+            RuntimeError: another runtime is active in this process.
+        """
+        global _active
+        with _active_lock:
+            if _active is not None and _active is not self:
+                raise RuntimeError("another local runtime is active in this process")
+            _active = self
+        install_api_patches()
+        self._hook()
+        self.dispatcher.start()
+        self.streams.start()
+        self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        """Unhook moto and stop every thread this runtime started."""
+        global _active
+        self.scheduler.stop()
+        self.streams.stop()
+        self.dispatcher.stop()
+        self._unhook()
+        with _active_lock:
+            if _active is self:
+                _active = None
+
+    def __enter__(self) -> LocalRuntime:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued delivery, retry, invocation and stream record is done.
+
+        Returns False when `timeout` seconds pass first (something is still retrying).
+        """
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            if not self.dispatcher.drain(max(0.0, deadline - time.monotonic())):
+                return False
+            if self.streams.pending() == 0 and self.dispatcher.pending == 0:
+                quiet += 1
+                if quiet >= 2:  # twice in a row: a stream handler may have just put events
+                    return True
+            else:
+                quiet = 0
+            time.sleep(0.01)
+        return False
+
+    # -- functions -----------------------------------------------------------------------
+
+    def register(self, function_name: str, handler: str | Handler) -> None:
+        """Run `handler` for `function_name` (instead of its configured handler string)."""
+        self.lambdas.register(function_name, handler)
+
+    def invoke(self, function: str, event: Any) -> Any:
+        """Invoke a function synchronously in-process; return its (JSON round-tripped) result.
+
+        Raises:
+            FunctionNotFoundError, HandlerImportError, FunctionError: as Lambda would fail.
+        """
+        result = self.lambdas.call(function, json.loads(json.dumps(event)))
+        return json.loads(json.dumps(result)) if result is not None else None
+
+    def invoke_async(self, function: str, event: Any) -> None:
+        """Queue an `Event` invocation (retried twice on failure, as Lambda does)."""
+        self.dispatcher.submit(AsyncInvocation(function, event, self.lambdas,
+                                               self.settings.backoff_scale,
+                                               self.failed_invocations))
+
+    # -- events --------------------------------------------------------------------------
+
+    def route(self, rule: Any, moto_event: Mapping[str, Any]) -> None:
+        """Queue `moto_event`'s delivery to `rule`'s targets if the rule matches it."""
+        if not str(rule.state).startswith("ENABLED"):
+            return
+        if rule.event_pattern.dump() is None:
+            return  # a schedule-only rule matches no event
+        event, ingestion = aws_event(moto_event)
+        if not rule.event_pattern.matches_event(event):
+            return
+        ours, moto_owned = [], []
+        for target in list(rule.targets):
+            (moto_owned if _moto_delivers(target["Arn"]) else ours).append(target)
+        if moto_owned:
+            clone = copy.copy(rule)
+            clone.targets = moto_owned
+            self._originals["send_to_targets"](clone, dict(moto_event))
+        for target in ours:
+            self._deliver(rule, copy.deepcopy(target), event, ingestion)
+
+    def _deliver(self, rule: Any, target: Mapping[str, Any], event: Mapping[str, Any],
+                 ingestion: str) -> None:
+        self.dispatcher.submit(TargetDelivery(
+            rule=RuleRef(rule.name, rule.arn, rule.account_id, rule.region_name),
+            target=target, event=event, ingestion_time=ingestion, sender=self.sender,
+            office=self.dead_letters, backoff=self.backoff, scale=self.settings.backoff_scale,
+        ))
+
+    def _fire_schedule(self, rule: Any, event: dict[str, Any]) -> None:
+        for target in list(rule.targets):
+            if _moto_delivers(target["Arn"]):
+                continue
+            self._deliver(rule, copy.deepcopy(target), event, event["time"])
+
+    # -- hooks into moto -----------------------------------------------------------------
+
+    def _hook(self) -> None:
+        from moto.awslambda.models import LambdaBackend, LambdaFunction
+        from moto.events.models import Rule
+
+        if self._originals:
+            return
+        self._originals = {
+            "send_to_targets": Rule.send_to_targets,
+            "invoke": LambdaFunction.invoke,
+            "send_dynamodb_items": LambdaBackend.send_dynamodb_items,
+        }
+        original_invoke = self._originals["invoke"]
+        original_send = self._originals["send_to_targets"]
+
+        def send_to_targets(rule: Any, original_event: Any, transform_input: bool = True) -> None:
+            runtime = active_runtime()
+            if runtime is None:
+                return original_send(rule, original_event, transform_input)
+            runtime.route(rule, original_event)
+
+        def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
+            runtime = active_runtime()
+            if runtime is None:
+                return original_invoke(function, body, request_headers, response_headers)
+            return runtime._serve_invoke(function, body, request_headers, response_headers)
+
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+        LambdaBackend.send_dynamodb_items = notifier(active_streams)  # type: ignore[method-assign]
+
+    def _unhook(self) -> None:
+        from moto.awslambda.models import LambdaBackend, LambdaFunction
+        from moto.events.models import Rule
+
+        if not self._originals:
+            return
+        Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign]
+        LambdaFunction.invoke = self._originals["invoke"]  # type: ignore[method-assign]
+        LambdaBackend.send_dynamodb_items = self._originals["send_dynamodb_items"]  # type: ignore[method-assign]
+        self._originals = {}
+
+    def _serve_invoke(self, function: Any, body: Any, request_headers: Any,
+                      response_headers: Any) -> bytes:
+        """Lambda Invoke: RequestResponse runs the handler now, Event queues it."""
+        kind = _header(request_headers, "x-amz-invocation-type") or "RequestResponse"
+        try:
+            event = json.loads(body) if body else {}
+        except ValueError:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorMessage": "Could not parse request body into json",
+                               "errorType": "Runtime.InvalidRequestPayload"}).encode()
+        if kind == "DryRun":
+            return b""
+        if kind == "Event":
+            self.invoke_async(function.function_arn, event)
+            return b""
+        try:
+            result = self.lambdas.call(function.function_arn, event)
+        except FunctionError as error:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(error.payload).encode()
+        except HandlerImportError as error:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorMessage": str(error),
+                               "errorType": "Runtime.ImportModuleError"}).encode()
+        try:
+            return json.dumps(result).encode()
+        except (TypeError, ValueError) as error:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorMessage": f"Unable to marshal response: {error}",
+                               "errorType": "Runtime.MarshalError"}).encode()
+
+
+def active_streams() -> StreamPoller | None:
+    runtime = active_runtime()
+    return runtime.streams if runtime is not None else None
+
+
+def _moto_delivers(arn: str) -> bool:
+    """Targets moto already delivers as AWS does: archives, log groups, other buses."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return False
+    service, resource = parts[2], parts[5]
+    if service == "logs":
+        return True
+    return service == "events" and (resource.startswith("event-bus/") or "/" not in resource
+                                    and not resource.startswith("api-destination"))
+
+
+# -- API answers moto lacks (installed once per process, harmless without a runtime) --------
+
+_api_patched = False
+
+USAGE_PATH = "{0}/usageplans/(?P<usage_plan_id>[^/]+)/usage$"
+
+
+def _events_test_event_pattern(self: Any) -> str:
+    result = test_event_pattern(self._get_param("EventPattern"), self._get_param("Event"))
+    return json.dumps({"Result": result})
+
+
+def _apigateway_get_usage(self: Any) -> str:
+    plan_id = self.path.split("/")[2]
+    plan = self.backend.get_usage_plan(plan_id)
+    start, end = parse_usage_dates(self._get_param("startDate"), self._get_param("endDate"))
+    runtime = active_runtime()
+    recorder = runtime.usage if runtime is not None else _default_usage
+    keys = self.backend.get_usage_plan_keys(plan_id)
+    return json.dumps(usage_report(plan, keys, recorder, start, end,
+                                   key_id=self._get_param("keyId")))
+
+
+def install_api_patches() -> None:
+    """Answer TestEventPattern and GetUsage in moto (server and `mock_aws` alike).
+
+    Idempotent; installed before moto builds its URL maps (at import of the runtime package),
+    since a running server never re-reads them.
+    """
+    global _api_patched
+    if _api_patched:
+        return
+    from moto.apigateway import urls as apigateway_urls
+    from moto.apigateway.responses import APIGatewayResponse
+    from moto.events.responses import EventsHandler
+
+    EventsHandler.test_event_pattern = _events_test_event_pattern  # type: ignore[method-assign]
+    APIGatewayResponse.get_usage = _apigateway_get_usage  # type: ignore[attr-defined]
+    apigateway_urls.url_paths.setdefault(USAGE_PATH, APIGatewayResponse.dispatch)
+    _api_patched = True
