@@ -36,6 +36,9 @@ class Env:
     USAGE_PLAN_ID = "PGW_USAGE_PLAN_ID"
     USER_POOL_ID = "PGW_USER_POOL_ID"
     USER_POOL_CLIENT_ID = "PGW_USER_POOL_CLIENT_ID"
+    # The SMS sender id (1-11 letters/digits, one letter at least) of user notifications, from
+    # the stage's config; unset: the carrier's default (some countries require a registered id).
+    SMS_SENDER_ID = "PGW_SMS_SENDER_ID"
 
 
 class Tags:

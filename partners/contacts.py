@@ -201,7 +201,9 @@ def mask_phone(phone: str | None) -> str:
     """`+49******5678`."""
     if not phone:
         return ""
-    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:]
+    if len(phone) < 10:  # too short to show both ends without showing most of it
+        return phone[:2] + "*" * (len(phone) - 2)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
 # --- Store -------------------------------------------------------------------------------

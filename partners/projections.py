@@ -25,6 +25,7 @@ _CREATED = "request.created"
 _ROUTED = "request.routed"
 _STATUS_CHANGED = "request.status_changed"
 _DOCUMENT_ADDED = "request.document_added"
+_NOTIFICATION_FAILED = "notification.failed"
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,11 @@ def fold(events: Iterable[LogEvent]) -> RequestState | None:
             if all(d["document_id"] != document["document_id"] for d in state.documents):
                 state.documents.append(document)
             state.timeline.append(_entry(event, document_id=document["document_id"]))
+        elif event.type == _NOTIFICATION_FAILED:
+            # The user sees why a status did not reach them (destination masked).
+            state.timeline.append(_entry(
+                event, **{k: event.data[k] for k in ("channel", "code", "destination", "status")
+                          if k in event.data}))
         else:
             continue
         state.last_sequence = event.sequence

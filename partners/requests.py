@@ -33,7 +33,9 @@ CREATED = "request.created"
 ROUTED = "request.routed"
 STATUS_CHANGED = "request.status_changed"
 DOCUMENT_ADDED = "request.document_added"
-EVENT_TYPES = (CREATED, ROUTED, STATUS_CHANGED, DOCUMENT_ADDED)
+# Appended by the notifier when SNS refuses a user's phone number or email for good.
+NOTIFICATION_FAILED = "notification.failed"
+EVENT_TYPES = (CREATED, ROUTED, STATUS_CHANGED, DOCUMENT_ADDED, NOTIFICATION_FAILED)
 
 
 def _item(event: LogEvent) -> dict[str, Any]:
