@@ -89,6 +89,28 @@ class CredentialStore:
         current = [v for v, stages in versions.items() if "AWSCURRENT" in stages]
         return current[0] if current else ""
 
+    def current_versions(self, partner_id: str | None = None) -> dict[str, str]:
+        """The current version id of every endpoint secret (of one partner), by secret ARN.
+
+        One `ListSecrets` page per 100 secrets, where `version` costs a call per secret; the
+        reconciler's config hash covers these ids, never the values.
+        """
+        prefix = self.secret_prefix + (f"{partner_id}/" if partner_id else "")
+        request = {"Filters": [{"Key": "name", "Values": [prefix]}], "MaxResults": 100}
+        versions: dict[str, str] = {}
+        while True:
+            response = self._secrets.list_secrets(**request)
+            for secret in response.get("SecretList", []):
+                if not secret.get("Name", "").startswith(prefix):
+                    continue  # the filter is a case-insensitive prefix match
+                current = [v for v, stages in (secret.get("SecretVersionsToStages") or {}).items()
+                           if "AWSCURRENT" in stages]
+                if current:
+                    versions[secret["ARN"]] = current[0]
+            if not response.get("NextToken"):
+                return versions
+            request["NextToken"] = response["NextToken"]
+
     def delete(self, partner_id: str, environment: str) -> None:
         try:
             self._secrets.delete_secret(SecretId=self.name(partner_id, environment),

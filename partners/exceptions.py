@@ -100,3 +100,31 @@ class TokenNotFoundError(TokenError, LookupError):
     def __init__(self, prefix: str):
         super().__init__(f"token {prefix} not found")
         self.prefix = prefix
+
+
+class RoutingError(PartnerGatewayError):
+    """The reconciler could not make a partner environment's routing what it should be.
+
+    `reason` is what the console shows (`error: <reason>`); it never contains a secret.
+    """
+
+    def __init__(self, reason: str, *, code: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class RoutingPermanentError(RoutingError):
+    """Bad input or an exhausted quota: recorded on the environment's status, not retried."""
+
+
+class RoutingTemporaryError(RoutingError):
+    """Throttling, a 5xx, a race with another writer: retried with backoff, then next run."""
+
+
+class ReconcilerConfigError(PartnerGatewayError):
+    """A missing or malformed reconciler setting (environment variable `name`)."""
+
+    def __init__(self, name: str, problem: str):
+        super().__init__(f"{name} {problem}")
+        self.name = name

@@ -272,6 +272,32 @@ class PartnerRegistry:
             Key={"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"ROUTING#{environment}"}},
         )
 
+    def scan_partners_and_routing(self) -> tuple[list[Partner], list[RoutingStatus]]:
+        """Every partner and every routing status, read in one scan of the table.
+
+        The reconciler's full resync needs both; one scan in 1 MB pages costs a few calls
+        where a query per partner would cost one per partner.
+        """
+        partners: list[Partner] = []
+        statuses: list[RoutingStatus] = []
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "sk = :profile OR begins_with(sk, :routing)",
+            "ExpressionAttributeValues": {":profile": {"S": PROFILE},
+                                          ":routing": {"S": "ROUTING#"}},
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._dynamodb.scan(**request)
+            for item in response.get("Items", []):
+                if item["sk"]["S"] == PROFILE:
+                    partners.append(_partner(item))
+                else:
+                    statuses.append(RoutingStatus.from_dict(json.loads(item["document"]["S"])))
+            if not response.get("LastEvaluatedKey"):
+                return partners, statuses
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def routing_statuses(self, partner_id: str) -> dict[str, RoutingStatus]:
         """The reconciler's last outcome for each of the partner's environments."""
         response = self._dynamodb.query(
