@@ -2,27 +2,73 @@
 
 from __future__ import annotations
 
+import argparse
+import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
-from infra.local.stack import EmbeddedStack
+from infra.local.stack import DEMO_FILE, EmbeddedStack, StackOptions
 
 
-def main() -> int:
-    stack = EmbeddedStack().start()
-    print(f"AWS endpoint (moto): {stack.aws_endpoint}")
-    print(f"Stage {stack.spec.stage!r}: bus {stack.spec.bus_name}, "
-          f"{len(stack.spec.tables)} tables provisioned")
-    print("Try: aws --endpoint-url", stack.aws_endpoint, "events list-event-buses")
-    print("Press Ctrl-C to stop.", flush=True)
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local",
+        description="Run the Partner Event Gateway on this machine (ports: PGW_AWS_PORT, "
+                    "PGW_CONSOLE_PORT, PGW_API_PORT, PGW_SAMPLE_PARTNER_PORT).")
+    parser.add_argument("--demo-file", type=Path, default=DEMO_FILE,
+                        help="where to write URLs, logins and tokens (default: %(default)s)")
+    parser.add_argument("--no-demo", action="store_true", help="start without demo data")
+    parser.add_argument("--status-delay", type=float, default=1.0,
+                        help="seconds the sample partner waits before each status it posts")
+    return parser.parse_args(argv)
+
+
+def describe(stack: EmbeddedStack) -> str:
+    """What `make run` prints: where everything is, and how to sign in."""
+    rows = [("Console", stack.console_url), ("Partner API", f"{stack.api_url}/v1"),
+            ("Sample partner", stack.sample_partner_url),
+            ("AWS endpoint (moto)", stack.aws_endpoint)]
+    lines = ["", "Partner Event Gateway (stage 'local') is running:"]
+    lines += [f"  {name:<20} {url}" for name, url in rows]
+    if stack.demo:
+        admin = stack.demo["admin"]
+        lines += ["", "Logins (console):", f"  {'admin':<20} {admin['email']} / {admin['password']}"]
+        for partner in stack.demo["partners"]:
+            login = partner["login"]
+            lines.append(f"  {partner['name'] + ' (' + partner['status'] + ')':<20} "
+                         f"{login['email']} / {login['password']}")
+        lines += ["", "API tokens, the portal token and every login are in "
+                      f"{stack.options.demo_file}."]
+    lines += ["", f"Try: .venv/bin/aws --endpoint-url {stack.aws_endpoint} events list-rules "
+                  f"--event-bus-name {stack.spec.bus_name}",
+              "Press Ctrl-C to stop."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _arguments(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    options = StackOptions(demo=not arguments.no_demo, demo_file=arguments.demo_file,
+                           status_delay=arguments.status_delay)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    print("Starting the embedded stack...", flush=True)
     try:
+        stack = EmbeddedStack(options=options).start()
+    except OSError as error:  # most often: a port in use
+        print(f"Cannot start: {error}. Move the port with its PGW_*_PORT variable.",
+              file=sys.stderr)
+        return 1
+    try:
+        print(describe(stack), flush=True)
         stopped.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        print("Stopping...", flush=True)
         stack.stop()
     return 0
 

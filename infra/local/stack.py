@@ -1,47 +1,117 @@
-"""The embedded stack: moto as the AWS endpoint, with the stage provisioned from the spec."""
+"""The embedded stack: the whole gateway on this machine, on loopback only.
+
+moto is the AWS (one endpoint for every client: boto3, the AWS CLI); stage `local` is
+provisioned into it from `infra/spec.py`; the local runtime supplies what moto lacks (rule
+targets, Lambda invoke, streams, schedules, TestEventPattern, GetUsage); the API Gateway
+adapter serves the partner and portal API; the console and the sample partner are served
+by werkzeug. `start()` brings it up, `stop()` takes it down and restores the process
+environment.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import boto3
 
+from infra.local.apigateway import ApiGateway, partner_api_routes
 from infra.local.provision import ProvisionedStage, provision_stage
+from infra.local.sample_partner import Account, SamplePartner
+from infra.local.servers import ServerThread
+from infra.local.wiring import wire_stage, wiring_environment
 from infra.spec import stage_spec
+from partners.constants import Env
+
+logger = logging.getLogger(__name__)
 
 LOCAL_STAGE = "local"
 LOCAL_REGION = "us-east-1"
 # moto accepts any credentials; these make every client (boto3, the AWS CLI) agree.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+DEMO_FILE = Path(".local/demo.json")
+
+
+def _port(variable: str, default: int) -> int:
+    value = os.environ.get(variable, "")
+    if not value:
+        return default
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"{variable} must be a TCP port (1-65535), not {value!r}")
+    return int(value)
 
 
 @dataclass
 class Ports:
     """Ports of the embedded stack; each can be moved by its environment variable."""
 
-    aws: int = field(default_factory=lambda: int(os.environ.get("PGW_AWS_PORT", 4566)))
-    console: int = field(default_factory=lambda: int(os.environ.get("PGW_CONSOLE_PORT", 8000)))
-    api: int = field(default_factory=lambda: int(os.environ.get("PGW_API_PORT", 8001)))
-    sample_partner: int = field(
-        default_factory=lambda: int(os.environ.get("PGW_SAMPLE_PARTNER_PORT", 8002)))
+    aws: int = field(default_factory=lambda: _port("PGW_AWS_PORT", 4566))
+    console: int = field(default_factory=lambda: _port("PGW_CONSOLE_PORT", 8000))
+    api: int = field(default_factory=lambda: _port("PGW_API_PORT", 8001))
+    sample_partner: int = field(default_factory=lambda: _port("PGW_SAMPLE_PARTNER_PORT", 8002))
+
+
+@dataclass
+class StackOptions:
+    """How the stack runs: what `make run` uses by default, what tests and benchmarks tune."""
+
+    console: bool = True
+    demo: bool = True
+    demo_file: Path | None = DEMO_FILE
+    # Seconds the sample partner waits before each status it posts back.
+    status_delay: float = 1.0
+    # How long the sample partner hangs in `timeout` mode (EventBridge gives up at 5 s).
+    sample_partner_hang_seconds: float = 6.0
+    sample_partner_workers: int = 4
+    # Scale of the runtime's retry delays (1.0: AWS's; smaller: faster demos and tests).
+    retry_time_scale: float = 0.01
+    # Seconds a delivery may take before the runtime counts it as timed out (AWS: 5).
+    delivery_timeout: float = 5.0
+    runtime_workers: int = 16
 
 
 class EmbeddedStack:
-    """Start moto on loopback and provision stage `local` into it."""
+    """Start moto, provision stage `local`, run the runtime and the three web servers."""
 
     host = "127.0.0.1"
 
-    def __init__(self, ports: Ports | None = None):
+    def __init__(self, ports: Ports | None = None, options: StackOptions | None = None):
         self.ports = ports or Ports()
+        self.options = options or StackOptions()
         self.spec = stage_spec(LOCAL_STAGE)
-        self._moto = None
+        self.portal_token = secrets.token_urlsafe(32)
+        self._moto: Any = None
         self.stage: ProvisionedStage | None = None
+        self.runtime: Any = None
+        self.gateway: ApiGateway | None = None
+        self.sample_partner: SamplePartner | None = None
+        self.usage_plan_id: str = ""
+        self.demo: dict[str, Any] | None = None
+        self._servers: list[ServerThread] = []
+        self._saved_environ: dict[str, str] | None = None
+
+    # --- addresses -------------------------------------------------------------------------
 
     @property
     def aws_endpoint(self) -> str:
         return f"http://{self.host}:{self.ports.aws}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://{self.host}:{self.ports.console}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.ports.api}"
+
+    @property
+    def sample_partner_url(self) -> str:
+        return f"http://{self.host}:{self.ports.sample_partner}"
 
     def session(self) -> boto3.session.Session:
         return boto3.session.Session(
@@ -53,25 +123,149 @@ class EmbeddedStack:
     def environment(self) -> dict[str, str]:
         """Variables that point any AWS client of this process (or a child) at the stack."""
         variables = {**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": LOCAL_REGION,
-                     "AWS_REGION": LOCAL_REGION, "AWS_ENDPOINT_URL": self.aws_endpoint}
+                     "AWS_REGION": LOCAL_REGION, "AWS_ENDPOINT_URL": self.aws_endpoint,
+                     # http and loopback endpoints (the sample partner): this stack only.
+                     Env.ALLOW_INSECURE_ENDPOINTS: "true",
+                     Env.PORTAL_TOKEN_HASH: hashlib.sha256(self.portal_token.encode()).hexdigest(),
+                     # The console is served over plain http here.
+                     "FLASK_SESSION_COOKIE_SECURE": "false",
+                     "FLASK_REMEMBER_COOKIE_SECURE": "false"}
+        for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE"):
+            variables[name] = ""
         if self.stage is not None:
             variables.update(self.stage.environment_variables())
+            variables.update(wiring_environment(self.spec, self.stage, LOCAL_REGION))
+        if self.usage_plan_id:
+            variables[Env.USAGE_PLAN_ID] = self.usage_plan_id
         return variables
 
+    def function_environment(self) -> dict[str, str]:
+        """What every Lambda function of the stage gets: the stage's variables, no credentials."""
+        names = {value for key, value in vars(Env).items() if key.isupper()}
+        return {k: v for k, v in self.environment().items() if k in names and v}
+
+    def _apply_environment(self) -> None:
+        if self._saved_environ is None:
+            self._saved_environ = dict(os.environ)
+        for name, value in self.environment().items():
+            if value:
+                os.environ[name] = value
+            else:
+                os.environ.pop(name, None)
+        os.environ.setdefault("FLASK_SECRET_KEY", secrets.token_urlsafe(32))
+
+    # --- lifecycle -------------------------------------------------------------------------
+
     def start(self) -> EmbeddedStack:
-        from moto.server import ThreadedMotoServer
-
-        # One line per AWS call drowns what the stack prints; warnings and errors still show.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.ports.aws, verbose=False)
-        self._moto.start()
-        os.environ.update(self.environment())
-        self.stage = provision_stage(self.spec, session=self.session())
-        os.environ.update(self.environment())
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
+    def _start(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        # One line per HTTP call drowns what the stack prints; warnings and errors still show.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.ports.aws, verbose=False)
+        self._moto.start()
+        self._apply_environment()
+        self.stage = provision_stage(self.spec, session=self.session())
+        self.usage_plan_id = self._usage_plan()
+        self._apply_environment()
+        self._start_runtime()
+        wire_stage(self.spec, self.stage, self.function_environment(), session=self.session(),
+                   region=LOCAL_REGION)
+        self.sample_partner = SamplePartner(
+            self.api_url, status_delay=self.options.status_delay,
+            hang_seconds=self.options.sample_partner_hang_seconds,
+            workers=self.options.sample_partner_workers).start()
+        self._serve(self.sample_partner.app, self.ports.sample_partner, "sample-partner")
+        self.gateway = ApiGateway(
+            partner_api_routes({name: self.spec.function_name(name)
+                                for name in ("partner_api", "portal_api", "authorizer")}),
+            self._invoke, usage=self.runtime.usage, stage=LOCAL_STAGE)
+        self._serve(self.gateway, self.ports.api, "api")
+        if self.options.console:
+            self._serve(self._console_app(), self.ports.console, "console")
+        if self.options.demo:
+            self._create_demo()
+
+    @staticmethod
+    def _console_app() -> Any:
+        from console import create_app
+
+        return create_app()
+
+    def _serve(self, app: Any, port: int, name: str) -> None:
+        self._servers.append(ServerThread(app, port, host=self.host, name=name).start())
+
     def stop(self) -> None:
+        for server in reversed(self._servers):
+            server.stop()
+        self._servers = []
+        if self.sample_partner is not None:
+            self.sample_partner.stop()
+            self.sample_partner = None
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self._saved_environ is not None:
+            os.environ.clear()
+            os.environ.update(self._saved_environ)
+            self._saved_environ = None
+
+    # --- parts -----------------------------------------------------------------------------
+
+    def _usage_plan(self) -> str:
+        """The stage's usage plan (the reconciler attaches each partner key to it)."""
+        apigateway = self.session().client("apigateway")
+        for plan in apigateway.get_usage_plans().get("items", []):
+            if plan["name"] == self.spec.usage_plan_name:
+                return str(plan["id"])
+        return str(apigateway.create_usage_plan(
+            name=self.spec.usage_plan_name,
+            description="Partner API throttling and quotas (API key source AUTHORIZER)",
+            throttle={"rateLimit": 50.0, "burstLimit": 100},
+        )["id"])
+
+    def _start_runtime(self) -> None:
+        from infra.local.runtime.supervisor import LocalRuntime, RuntimeSettings
+
+        settings = RuntimeSettings(backoff_scale=self.options.retry_time_scale,
+                                   workers=self.options.runtime_workers,
+                                   http_timeout=self.options.delivery_timeout,
+                                   region=LOCAL_REGION)
+        self.runtime = LocalRuntime(settings).start()
+
+    def _invoke(self, function: str, event: dict[str, Any]) -> Any:
+        return self.runtime.invoke(function, event)
+
+    def reconcile(self, partner_id: str) -> Any:
+        """Run the reconciler for one partner, synchronously, as the console's invoke would."""
+        return self._invoke(self.spec.function_name("reconciler"), {"partner_id": partner_id})
+
+    def _create_demo(self) -> None:
+        from infra.local.demo import Demo, write_demo_file
+
+        result = Demo(os.environ, reconcile=self.reconcile,
+                      sample_partner_url=self.sample_partner_url,
+                      boto3_session=self.session()).create()
+        assert self.sample_partner is not None
+        for slug, api_key, tokens in result.sample_accounts:
+            self.sample_partner.add_account(Account(slug, api_key, tokens))
+        self.demo = {
+            "console": self.console_url,
+            "partner_api": f"{self.api_url}/v1",
+            "aws_endpoint": self.aws_endpoint,
+            "sample_partner": self.sample_partner_url,
+            "portal_token": self.portal_token,
+            **result.data,
+        }
+        if self.options.demo_file is not None:
+            write_demo_file(self.options.demo_file, self.demo)
