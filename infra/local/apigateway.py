@@ -545,13 +545,13 @@ def partner_api_routes(function_names: Mapping[str, str], *, portal_token: str |
     `authorizer`) to function names. The partner resources mirror the OpenAPI document's
     paths; unknown paths below `/v1` reach the partner function (after authorisation), which
     answers them with its own problem+json 404. The portal routes are IAM-authorised on AWS;
-    with `portal_token` the gateway checks that token in IAM's place, without it the portal
-    function checks its bearer token itself (`PGW_PORTAL_TOKEN_HASH`).
+    with `portal_token` the gateway checks that token in IAM's place, without it they use the
+    Lambda authorizer, which accepts the portal's bearer token (`PGW_PORTAL_TOKEN_HASH`).
     """
     authorizer = Authorizer(function_names["authorizer"], type=authorizer_type,
                             ttl_seconds=authorizer_ttl_seconds)
     partner, portal = function_names["partner_api"], function_names["portal_api"]
-    iam = IamAuth(portal_token) if portal_token else None
+    portal_auth: Authorizer | IamAuth = IamAuth(portal_token) if portal_token else authorizer
     return [
         Route("GET", "/v1/openapi.json", partner),
         Route("GET", "/v1/requests", partner, authorizer),
@@ -559,5 +559,5 @@ def partner_api_routes(function_names: Mapping[str, str], *, portal_token: str |
         Route("POST", "/v1/requests/{id}/status", partner, authorizer),
         Route("GET", "/v1/requests/{id}/documents", partner, authorizer),
         Route("ANY", "/v1/{proxy+}", partner, authorizer),
-        Route("ANY", "/v1/portal/{proxy+}", portal, iam),
+        Route("ANY", "/v1/portal/{proxy+}", portal, portal_auth),
     ]

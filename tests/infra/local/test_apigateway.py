@@ -385,9 +385,12 @@ def test_routes_need_absolute_resources():
     assert IamAuth("t").caller_arn.startswith("arn:aws:iam::")
 
 
-def test_without_a_portal_token_the_portal_function_checks_the_caller(functions):
+def test_without_a_portal_token_the_authorizer_checks_the_portal(functions):
     routes = partner_api_routes(NAMES)
-    response = Client(ApiGateway(routes, functions.invoke)).post(
-        "/v1/portal/requests", json={}, headers={"Authorization": "Bearer anything"})
+    client = Client(ApiGateway(routes, functions.invoke))
+    assert client.post("/v1/portal/requests", json={}).status_code == 401
+    response = client.post("/v1/portal/requests", json={}, headers={"Authorization": GOOD})
     assert response.status_code == 200
-    assert functions.events["portal-fn"][0]["headers"]["Authorization"] == "Bearer anything"
+    event = functions.events["portal-fn"][0]
+    assert event["requestContext"]["authorizer"]["principalId"] == "p123:test"
+    assert functions.events["auth-fn"][0]["path"] == "/v1/portal/requests"
