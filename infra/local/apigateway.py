@@ -90,6 +90,9 @@ DEFAULT_GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
     "UNAUTHORIZED": GatewayResponse(401, "Unauthorized"),
     "ACCESS_DENIED": GatewayResponse(
         403, "User is not authorized to access this resource with an explicit deny"),
+    # The same gateway response type on AWS (ACCESS_DENIED), with the implicit-deny message.
+    "ACCESS_DENIED_IMPLICIT": GatewayResponse(
+        403, "User is not authorized to access this resource"),
     "AUTHORIZER_CONFIGURATION_ERROR": GatewayResponse(500, None),
     "AUTHORIZER_FAILURE": GatewayResponse(500, None),
     "INVALID_SIGNATURE": GatewayResponse(
@@ -242,6 +245,13 @@ def evaluate_policy(policy: Any, method_arn: str) -> bool:
             return False
         allowed = True
     return allowed
+
+
+def _explicitly_denied(policy: Mapping[str, Any], method_arn: str) -> bool:
+    deny_only = {"Statement": [st for st in _as_list(policy["Statement"])
+                               if st.get("Effect") == "Deny"]
+                 + [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    return not evaluate_policy(deny_only, method_arn)
 
 
 def _flatten_context(context: Any) -> dict[str, str]:
@@ -438,7 +448,8 @@ class ApiGateway:
                     self._cache[cache_key] = (self._clock() + authorizer.ttl_seconds, result)
         # A cached policy is evaluated against each new method ARN, as on AWS.
         if not evaluate_policy(result.policy, method_arn):
-            raise GatewayError("ACCESS_DENIED")
+            raise GatewayError("ACCESS_DENIED" if _explicitly_denied(result.policy, method_arn)
+                               else "ACCESS_DENIED_IMPLICIT")
         return result
 
     def _cached(self, key: tuple[str, tuple[str, ...]], ttl: int) -> AuthorizerResult | None:

@@ -68,11 +68,12 @@ class StackOptions:
     # How long the sample partner hangs in `timeout` mode (EventBridge gives up at 5 s).
     sample_partner_hang_seconds: float = 6.0
     sample_partner_workers: int = 4
-    # Scale of the runtime's retry delays (1.0: AWS's; smaller: faster demos and tests).
-    retry_time_scale: float = 0.01
-    # Seconds a delivery may take before the runtime counts it as timed out (AWS: 5).
-    delivery_timeout: float = 5.0
-    runtime_workers: int = 16
+    # The local runtime's tuning; None keeps the runtime's own default, which its
+    # PGW_LOCAL_* environment variables set (retry backoff scale, delivery workers, HTTP
+    # timeout of partner deliveries).
+    retry_time_scale: float | None = None
+    delivery_timeout: float | None = None
+    runtime_workers: int | None = None
 
 
 class EmbeddedStack:
@@ -237,10 +238,13 @@ class EmbeddedStack:
     def _start_runtime(self) -> None:
         from infra.local.runtime.supervisor import LocalRuntime, RuntimeSettings
 
-        settings = RuntimeSettings(backoff_scale=self.options.retry_time_scale,
-                                   workers=self.options.runtime_workers,
-                                   http_timeout=self.options.delivery_timeout,
-                                   region=LOCAL_REGION)
+        settings = RuntimeSettings(region=LOCAL_REGION)
+        if self.options.retry_time_scale is not None:
+            settings.backoff_scale = self.options.retry_time_scale
+        if self.options.runtime_workers is not None:
+            settings.workers = self.options.runtime_workers
+        if self.options.delivery_timeout is not None:
+            settings.http_timeout = self.options.delivery_timeout
         self.runtime = LocalRuntime(settings).start()
 
     def _invoke(self, function: str, event: dict[str, Any]) -> Any:

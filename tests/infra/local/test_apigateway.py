@@ -272,7 +272,9 @@ def test_cached_policy_is_evaluated_against_each_method_arn(functions):
     assert client.get("/v1/requests/a", headers=headers).status_code == 200
     assert len(calls) == 1  # second call served from the cache
     # The cached policy names /v1/requests/a only: another resource is denied, as on AWS.
-    assert client.get("/v1/requests/b", headers=headers).status_code == 403
+    denied = client.get("/v1/requests/b", headers=headers)
+    assert denied.status_code == 403
+    assert denied.json == {"message": "User is not authorized to access this resource"}
     now[0] += 301
     assert client.get("/v1/requests/b", headers=headers).status_code == 200
     assert len(calls) == 2
