@@ -66,8 +66,11 @@ def test_event_pattern(event_pattern: str | None, event: str | None) -> bool:
     except ValueError:
         raise InvalidEventPatternException(
             "Field 'time' of the event must be an ISO 8601 timestamp.") from None
-    if not isinstance(json.loads(event_pattern), dict):
-        raise InvalidEventPatternException("Event pattern must be a JSON object.")
+    try:
+        if not isinstance(json.loads(event_pattern), dict):
+            raise InvalidEventPatternException("Event pattern must be a JSON object.")
+    except ValueError:
+        raise InvalidEventPatternException("Invalid JSON") from None
     return EventPattern.load(event_pattern).matches_event(parsed)
 
 
@@ -138,8 +141,9 @@ def usage_report(plan: Any, keys: list[Any], recorder: UsageRecorder, start: dat
                 remaining = max(0, limit - spent)
             rows.append([used, remaining])
         items[key.id] = rows
+    # The wire name of the SDKs' `items` is `values` (API Gateway's `Usage` shape).
     return {"usagePlanId": plan.id, "startDate": start.isoformat(),
-            "endDate": end.isoformat(), "items": items}
+            "endDate": end.isoformat(), "values": items}
 
 
 def parse_usage_dates(start: str | None, end: str | None) -> tuple[date, date]:

@@ -1,0 +1,140 @@
+"""Lambda Invoke served in-process by the local runtime."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from infra.local.runtime import FunctionError, FunctionNotFoundError, HandlerImportError, LocalRuntime
+from infra.local.runtime.lambdas import LambdaRunner, function_name_of, import_handler
+from tests.infra.local.runtime_support import create_function, runtime  # noqa: F401
+
+
+def echo(event, context):
+    return {"event": event, "function": context.function_name,
+            "remaining": context.get_remaining_time_in_millis() > 0,
+            "stage": os.environ.get("PGW_TEST_STAGE_VAR")}
+
+
+def test_request_response_invoke_returns_the_handler_result(aws, runtime):
+    """AWS documentation "Invoke" (API reference) and "Lambda context object in Python"
+    (python-context): RequestResponse answers 200 with the handler's JSON result."""
+    create_function(aws, "echo", environment={"PGW_TEST_STAGE_VAR": "test-stage"})
+    runtime.register("echo", echo)
+    answer = aws.client("lambda").invoke(FunctionName="echo", Payload=json.dumps({"a": 1}))
+    assert answer["StatusCode"] == 200 and "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read()) == {
+        "event": {"a": 1}, "function": "echo", "remaining": True, "stage": "test-stage"}
+
+
+def test_the_handler_string_of_the_function_is_imported(aws, runtime):
+    """python-handler: the Handler setting `module.function` names the entry point."""
+    create_function(aws, "by-string", handler="tests.infra.local.test_runtime_lambdas.echo")
+    answer = aws.client("lambda").invoke(FunctionName="by-string", Payload=b'{"x": true}')
+    assert json.loads(answer["Payload"].read())["event"] == {"x": True}
+
+
+def test_event_invoke_is_queued_and_answers_202(aws, runtime):
+    """Invoke API reference: InvocationType Event answers 202 and runs the function later."""
+    done = threading.Event()
+    create_function(aws, "later")
+    runtime.register("later", lambda event, context: done.set())
+    answer = aws.client("lambda").invoke(FunctionName="later", InvocationType="Event",
+                                         Payload=json.dumps({"partner_id": "p1"}))
+    assert answer["StatusCode"] == 202
+    assert runtime.drain(5) and done.is_set()
+
+
+def test_a_raising_handler_gives_an_unhandled_function_error(aws, runtime):
+    """Invoke API reference: X-Amz-Function-Error `Unhandled`, payload with errorMessage and
+    errorType."""
+    def broken(event, context):
+        raise KeyError("missing")
+
+    create_function(aws, "broken")
+    runtime.register("broken", broken)
+    answer = aws.client("lambda").invoke(FunctionName="broken", Payload=b"{}")
+    assert answer["FunctionError"] == "Unhandled"
+    payload = json.loads(answer["Payload"].read())
+    assert payload["errorType"] == "KeyError" and "missing" in payload["errorMessage"]
+
+
+def test_a_failing_event_invocation_is_tried_three_times(aws, runtime):
+    """AWS documentation "Asynchronous invocation" (invocation-async): two retries."""
+    calls = []
+
+    def flaky(event, context):
+        calls.append(event)
+        raise RuntimeError("down")
+
+    create_function(aws, "flaky")
+    runtime.register("flaky", flaky)
+    aws.client("lambda").invoke(FunctionName="flaky", InvocationType="Event", Payload=b"{}")
+    assert runtime.drain(5)
+    assert len(calls) == 3
+    assert runtime.failed_invocations[0][0].endswith("flaky")
+
+
+def test_an_unimportable_handler_is_reported(aws, runtime):
+    create_function(aws, "bad-handler", handler="no_such_module_here.handler")
+    answer = aws.client("lambda").invoke(FunctionName="bad-handler", Payload=b"{}")
+    assert answer["FunctionError"] == "Unhandled"
+    assert json.loads(answer["Payload"].read())["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_direct_invoke_for_the_api_gateway(aws, runtime):
+    """The embedded API Gateway calls `runtime.invoke(name, event)` and gets the result."""
+    create_function(aws, "api")
+    runtime.register("api", lambda event, context: {"statusCode": 200, "body": event["path"]})
+    assert runtime.invoke("api", {"path": "/v1"}) == {"statusCode": 200, "body": "/v1"}
+    runtime.register("api", lambda event, context: 1 / 0)
+    with pytest.raises(FunctionError) as raised:
+        runtime.invoke("api", {})
+    assert raised.value.error_type == "ZeroDivisionError"
+    with pytest.raises(FunctionNotFoundError):
+        runtime.invoke("nope", {})
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("fn", "fn"),
+    ("arn:aws:lambda:us-east-1:123456789012:function:fn", "fn"),
+    ("arn:aws:lambda:us-east-1:123456789012:function:fn:$LATEST", "fn"),
+    ("fn:prod", "fn"),
+])
+def test_function_name_of(value, expected):
+    assert function_name_of(value) == expected
+
+
+@pytest.mark.parametrize("handler", ["nodot", "os.path.nothing_here", "no_module_xyz.run"])
+def test_import_handler_refuses_what_is_not_a_callable(handler):
+    with pytest.raises(HandlerImportError):
+        import_handler("fn", handler)
+
+
+def test_environment_is_applied_once_and_kept(monkeypatch):
+    """Variables are written into the process once; a second function with the same stage
+    variables changes nothing (no per-call swapping)."""
+    monkeypatch.delenv("PGW_TEST_ONCE", raising=False)
+    runner = LambdaRunner()
+    runner.apply_environment({"PGW_TEST_ONCE": "1"})
+    assert os.environ["PGW_TEST_ONCE"] == "1"
+    runner.apply_environment({"PGW_TEST_ONCE": "1"})
+    assert os.environ["PGW_TEST_ONCE"] == "1"
+
+
+def test_stop_leaves_no_threads_and_unhooks_moto(aws):
+    from moto.awslambda.models import LambdaFunction
+    from moto.events.models import Rule
+
+    original = (Rule.send_to_targets, LambdaFunction.invoke)
+    before = {t.name for t in threading.enumerate()}
+    runtime = LocalRuntime().start()
+    with pytest.raises(RuntimeError):
+        LocalRuntime().start()
+    runtime.stop()
+    after = {t.name for t in threading.enumerate() if t.is_alive()}
+    assert not {name for name in after - before if name.startswith("pgw-")}
+    assert (Rule.send_to_targets, LambdaFunction.invoke) == original
