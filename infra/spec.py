@@ -221,13 +221,22 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
             Env.REQUESTS_TABLE,
             s("pk"),
             s("sk"),
+            # Sparse: only `REQUEST` items carry `created_at`; the console's filter preview
+            # reads an environment's latest requests here.
+            indexes=(Index("by-environment", s("environment"), s("created_at")),),
         ),
+        # pk `<partner>#<env>`, sk request id; `by-queue` lists pending first, `by-status`
+        # one status (partners/projections.py).
         TableSpec(
             "partner_inbox",
             f"{prefix}-partner-inbox",
             Env.INBOX_TABLE,
             s("pk"),
             s("sk"),
+            indexes=(Index("by-queue", s("pk"), s("queue_key")),
+                     Index("by-status", s("status_key"), s("routed_key")),
+                     # The console's deliveries per day and recent deliveries.
+                     Index("by-routed", s("pk"), s("routed_key"))),
         ),
         TableSpec(
             "user_timeline",

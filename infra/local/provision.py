@@ -12,8 +12,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from infra.spec import StageSpec, TableSpec
+from infra.spec import StageSpec, TableSpec, UserPoolSpec
 from partners.aws import client, error_code
+from partners.constants import Env
 
 
 @dataclass
@@ -26,11 +27,16 @@ class ProvisionedStage:
     queue_arns: dict[str, str] = field(default_factory=dict)
     topic_arns: dict[str, str] = field(default_factory=dict)
     stream_arns: dict[str, str] = field(default_factory=dict)
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
 
     def environment_variables(self) -> dict[str, str]:
         variables = self.spec.environment_variables()
         variables.update({t.env_var: self.topic_arns[t.logical]
                           for t in self.spec.topics.values()})
+        if self.user_pool_id:
+            variables[Env.USER_POOL_ID] = self.user_pool_id
+            variables[Env.USER_POOL_CLIENT_ID] = self.user_pool_client_id
         return variables
 
 
@@ -75,6 +81,50 @@ def _create_table(dynamodb: Any, table: TableSpec) -> str | None:
     return description.get("LatestStreamArn")
 
 
+def provision_user_pool(pool: UserPoolSpec, *,
+                        session: boto3.session.Session | None = None) -> tuple[str, str]:
+    """Create the console's user pool, its groups and app client; return (pool id, client id).
+
+    Users sign in with their email (the username is Cognito's `sub`), the email is verified by
+    a code, and the app client allows `USER_PASSWORD_AUTH` without a client secret (the
+    console's server calls Cognito itself).
+    """
+    cognito = client("cognito-idp", session)
+    pools = [p for p in cognito.list_user_pools(MaxResults=60)["UserPools"]
+             if p["Name"] == pool.name]
+    if pools:
+        pool_id = pools[0]["Id"]
+    else:
+        pool_id = cognito.create_user_pool(
+            PoolName=pool.name,
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            Policies={"PasswordPolicy": {
+                "MinimumLength": pool.password_minimum_length, "RequireUppercase": True,
+                "RequireLowercase": True, "RequireNumbers": True, "RequireSymbols": False,
+            }},
+            AccountRecoverySetting={"RecoveryMechanisms": [
+                {"Priority": 1, "Name": "verified_email"}]},
+        )["UserPool"]["Id"]
+    existing_groups = {g["GroupName"] for g in
+                       cognito.list_groups(UserPoolId=pool_id)["Groups"]}
+    for group in pool.groups:
+        if group not in existing_groups:
+            cognito.create_group(UserPoolId=pool_id, GroupName=group)
+    clients = [c for c in cognito.list_user_pool_clients(UserPoolId=pool_id,
+                                                         MaxResults=60)["UserPoolClients"]
+               if c["ClientName"] == pool.client_name]
+    if clients:
+        client_id = clients[0]["ClientId"]
+    else:
+        client_id = cognito.create_user_pool_client(
+            UserPoolId=pool_id, ClientName=pool.client_name, GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]["ClientId"]
+    return pool_id, client_id
+
+
 def provision_stage(spec: StageSpec, *, session: boto3.session.Session | None = None,
                     tables: bool = True, messaging: bool = True) -> ProvisionedStage:
     """Create the stage's bus, tables, queues, topics and buckets where they are missing."""
@@ -87,6 +137,9 @@ def provision_stage(spec: StageSpec, *, session: boto3.session.Session | None = 
                 stage.stream_arns[table.logical] = stream_arn
     if not messaging:
         return stage
+    if spec.user_pool is not None:
+        stage.user_pool_id, stage.user_pool_client_id = provision_user_pool(
+            spec.user_pool, session=session)
     events = client("events", session)
     try:
         stage.bus_arn = events.create_event_bus(Name=spec.bus_name)["EventBusArn"]

@@ -1,0 +1,239 @@
+"""The admin screens: approvals with an endpoint check, decisions, audit log, health, quotas."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from partners.constants import Env
+from partners.eventbridge_state import EventBridgeState
+from partners.exceptions import (
+    IllegalTransitionError,
+    PartnerConflictError,
+    ValidationError,
+)
+from partners.models import DeliveryMode, Partner, PartnerStatus
+from partners.paging import MAX_PAGE_SIZE
+from partners.routing_plan import Headroom, Quotas
+from partners.validation import validate_environment
+
+from console.admin.forms import ApproveForm, AuditFilterForm, EndpointCheckForm, ReasonForm
+from console.dead_letters import DeadLetters
+from console.endpoint_check import check_endpoint
+from console.helpers import admin_required, audit, get_partner_or_404, reconcile
+from console.services import services
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@admin_required
+def _admins_only() -> None:
+    """Every admin screen needs a logged-in member of the `admins` group."""
+
+
+@bp.get("/")
+def dashboard():
+    registry = services().registry
+    pending = registry.list_partners(status=PartnerStatus.PENDING_APPROVAL, limit=50).items
+    suspended = registry.list_partners(status=PartnerStatus.SUSPENDED, limit=50).items
+    return render_template("admin/dashboard.html", pending=pending, suspended=suspended)
+
+
+@bp.get("/partners")
+def partners():
+    raw = request.args.get("status") or ""
+    try:
+        status = PartnerStatus(raw) if raw else None
+    except ValueError:
+        status = None
+        flash(f"Unknown status {raw[:40]!r}; showing every partner.", "error")
+    try:
+        page = services().registry.list_partners(status=status, limit=50,
+                                                 cursor=request.args.get("cursor") or None)
+    except ValidationError:
+        flash("That page link is no longer valid; showing the first page.", "error")
+        page = services().registry.list_partners(status=status, limit=50)
+    return render_template("admin/partners.html", page=page, status=status,
+                           statuses=list(PartnerStatus))
+
+
+def _detail(partner: Partner, *, check_form=None, checks=None, check_env=None,
+            reason_form=None, status: int = 200):
+    form = check_form or EndpointCheckForm(formdata=None)
+    form.environment.choices = _push_environments(partner)
+    return render_template(
+        "admin/partner.html", partner=partner,
+        routing=services().registry.routing_statuses(partner.id),
+        records=services().audit.for_target(f"partner:{partner.id}", limit=25).items,
+        approve_form=ApproveForm(formdata=None),
+        reason_form=reason_form or ReasonForm(formdata=None),
+        check_form=form, checks=checks, check_env=check_env), status
+
+
+def _push_environments(partner: Partner) -> list[tuple[str, str]]:
+    return [(e.name, e.name) for e in partner.environments.values()
+            if e.mode is DeliveryMode.PUSH and e.endpoint_url]
+
+
+@bp.get("/partners/<partner_id>")
+def partner(partner_id: str):
+    return _detail(get_partner_or_404(partner_id))
+
+
+@bp.post("/partners/<partner_id>/check")
+def check(partner_id: str):
+    partner = get_partner_or_404(partner_id)
+    form = EndpointCheckForm()
+    form.environment.choices = _push_environments(partner)
+    if not form.validate_on_submit():
+        return _detail(partner, check_form=form, status=422)
+    environment = partner.environments[form.environment.data]
+    secret = None
+    if environment.auth and environment.auth.secret_arn:
+        secret = services().credentials.value(environment.auth.secret_arn)
+    steps = check_endpoint(environment, secret, allow_insecure=services().allow_insecure,
+                           resolver=services().resolver)
+    audit("partner.endpoint_checked", partner, after={
+        "environment": environment.name, "passed": all(s.ok for s in steps),
+        "steps": [{"name": s.name, "ok": s.ok} for s in steps]})
+    return _detail(partner, check_form=form, checks=steps, check_env=environment.name)
+
+
+def _decide(partner: Partner, target: PartnerStatus, action: str, *, reason: str | None = None,
+            message: str) -> Any:
+    try:
+        updated = services().registry.transition(partner, target, reason=reason)
+    except IllegalTransitionError:
+        flash(f"A {partner.status.value.replace('_', ' ')} partner cannot be "
+              f"{action.split('.')[-1]}.", "error")
+        return redirect(url_for("admin.partner", partner_id=partner.id))
+    except PartnerConflictError:
+        flash("The partner changed a moment ago; review it again before deciding.", "error")
+        return redirect(url_for("admin.partner", partner_id=partner.id))
+    audit(action, partner, reason=reason, before={"status": partner.status.value},
+          after={"status": updated.status.value})
+    reconcile(updated)
+    flash(message, "success")
+    return redirect(url_for("admin.partner", partner_id=partner.id))
+
+
+@bp.post("/partners/<partner_id>/approve")
+def approve(partner_id: str):
+    partner = get_partner_or_404(partner_id)
+    if not ApproveForm().validate_on_submit():
+        abort(400)
+    problems = []
+    for environment in partner.environments.values():
+        # Endpoints are checked again at approval: DNS may have changed since the save.
+        try:
+            validate_environment(environment, allowed_names=services().environments,
+                                 allow_insecure=services().allow_insecure,
+                                 resolver=services().resolver)
+        except ValidationError as error:
+            problems.append(f"{environment.name}: {error.message}")
+    if problems:
+        for problem in problems:
+            flash(f"Not approved. {problem}", "error")
+        return redirect(url_for("admin.partner", partner_id=partner.id))
+    return _decide(partner, PartnerStatus.APPROVED, "partner.approved",
+                   message=f"{partner.display_name} is approved; routing is being set up.")
+
+
+def _with_reason(partner_id: str, target: PartnerStatus, action: str, message: str):
+    partner = get_partner_or_404(partner_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _detail(partner, reason_form=form, status=422)
+    return _decide(partner, target, action, reason=form.reason.data, message=message)
+
+
+@bp.post("/partners/<partner_id>/reject")
+def reject(partner_id: str):
+    return _with_reason(partner_id, PartnerStatus.REJECTED, "partner.rejected",
+                        "Rejected; the partner sees your reason and can resubmit.")
+
+
+@bp.post("/partners/<partner_id>/suspend")
+def suspend(partner_id: str):
+    return _with_reason(partner_id, PartnerStatus.SUSPENDED, "partner.suspended",
+                        "Suspended; its routing is being removed.")
+
+
+@bp.post("/partners/<partner_id>/reinstate")
+def reinstate(partner_id: str):
+    partner = get_partner_or_404(partner_id)
+    if not ApproveForm().validate_on_submit():
+        abort(400)
+    if partner.status is not PartnerStatus.SUSPENDED:
+        flash("Only a suspended partner can be reinstated.", "error")
+        return redirect(url_for("admin.partner", partner_id=partner.id))
+    return _decide(partner, PartnerStatus.APPROVED, "partner.reinstated",
+                   message=f"{partner.display_name} is reinstated; routing is being restored.")
+
+
+@bp.get("/audit")
+def audit_log():
+    form = AuditFilterForm(request.args)
+    today = services().clock().date()
+    records, cursor = [], None
+    if form.validate():
+        day = form.day.data or today
+        try:
+            page = services().audit.for_day(day, actor=form.actor.data or None,
+                                            action=form.action.data or None,
+                                            limit=MAX_PAGE_SIZE,
+                                            cursor=request.args.get("cursor") or None)
+        except ValidationError:
+            flash("That page link is no longer valid; showing the first page.", "error")
+            page = services().audit.for_day(day, actor=form.actor.data or None,
+                                            action=form.action.data or None,
+                                            limit=MAX_PAGE_SIZE)
+        records, cursor = page.items, page.cursor
+        if not form.day.data:
+            form.day.data = day
+    next_args = {k: v for k, v in request.args.items() if k != "cursor"}
+    return render_template("admin/audit.html", form=form, records=records, cursor=cursor,
+                           next_args=next_args), 200 if not form.errors else 422
+
+
+@bp.get("/health")
+def health():
+    rows = []
+    for partner in services().registry.iter_partners(status=PartnerStatus.APPROVED):
+        for environment in partner.environments.values():
+            if environment.mode is not DeliveryMode.PUSH:
+                continue
+            dead_letters = DeadLetters(services().sqs, services().events,
+                                       bus_name=services().bus_name,
+                                       resource_prefix=services().resource_prefix,
+                                       partner_id=partner.id, environment=environment.name)
+            depth = dead_letters.depth()
+            latest = dead_letters.list(10)[:1] if depth else []
+            rows.append({"partner": partner, "environment": environment.name, "depth": depth,
+                         "last": latest[0] if latest else None})
+    rows.sort(key=lambda r: (-(r["depth"] or 0), r["partner"].display_name))
+    return render_template("admin/health.html", rows=rows)
+
+
+def _quota(name: str, default: int) -> int:
+    try:
+        value = int(current_app.config.get(name) or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+@bp.get("/quotas")
+def quotas():
+    quotas = Quotas(rules_per_bus=_quota(Env.RULE_QUOTA, Quotas.rules_per_bus),
+                    api_destinations=_quota(Env.DESTINATION_QUOTA, Quotas.api_destinations),
+                    connections=_quota(Env.CONNECTION_QUOTA, Quotas.connections))
+    state = EventBridgeState(events=services().events, sqs=services().sqs, apigateway=None,
+                             bus_name=services().bus_name, prefix=services().resource_prefix)
+    headroom = Headroom(quotas, state.usage())
+    return render_template("admin/quotas.html", headroom=headroom.to_dict())

@@ -1,0 +1,126 @@
+"""Sign up, confirm, log in, log out, reset a password: Cognito behind WTForms."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from console.auth.forms import ConfirmForm, ForgotForm, LoginForm, LogoutForm, ResetForm, SignUpForm
+from console.exceptions import AccountLockedError, IdentityError
+from console.helpers import form_error
+from console.identity import ADMINS, PARTNERS
+from console.security import safe_next
+from console.services import services
+from console.users import remember
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    form = SignUpForm()
+    if form.validate_on_submit():
+        try:
+            services().identity.sign_up(form.email.data, form.password.data)
+        except IdentityError as error:
+            form_error(form, error)
+        else:
+            flash("We emailed you a confirmation code. Enter it below.", "success")
+            return redirect(url_for("auth.confirm", email=form.email.data))
+    return render_template("auth/signup.html", form=form,
+                           policy=services().identity.password_policy.describe())
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+def confirm():
+    form = ConfirmForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"][:254]
+    if form.validate_on_submit():
+        try:
+            services().identity.confirm_sign_up(form.email.data, form.code.data)
+        except IdentityError as error:
+            form_error(form, error)
+        else:
+            flash("Your email is confirmed. Log in to create your organisation.", "success")
+            return redirect(url_for("auth.login", email=form.email.data))
+    return render_template("auth/confirm.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("index"))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"), "")
+        if request.args.get("email"):
+            form.email.data = request.args["email"][:254]
+    status = 200
+    if form.validate_on_submit():
+        throttle = services().throttle
+        address = request.remote_addr or "unknown"
+        try:
+            throttle.check(form.email.data, address)
+            identity = services().identity.authenticate(form.email.data, form.password.data)
+        except AccountLockedError as error:
+            form_error(form, error)
+            status = 429
+        except IdentityError as error:
+            if error.field is None and "confirm" not in error.message.lower():
+                throttle.failed(form.email.data, address)
+            form_error(form, error)
+        else:
+            throttle.succeeded(form.email.data, address)
+            if not identity.groups & {ADMINS, PARTNERS}:
+                # Self-service: a confirmed user joins the partners group at first login.
+                services().identity.add_to_group(identity.user_id, PARTNERS)
+                identity = services().identity.current(identity.user_id) or identity
+            session.clear()  # a fresh session: nothing carried over from before the login
+            user = remember(identity, services().clock())
+            login_user(user)
+            session.permanent = True
+            return redirect(safe_next(form.next.data, url_for("index")))
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    form = LogoutForm()
+    if form.validate_on_submit():
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        try:
+            services().identity.forgot_password(form.email.data)
+        except IdentityError as error:
+            form_error(form, error)
+        else:
+            flash("If an account exists for this email, we sent it a reset code.", "info")
+            return redirect(url_for("auth.reset", email=form.email.data))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset():
+    form = ResetForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"][:254]
+    if form.validate_on_submit():
+        try:
+            services().identity.reset_password(form.email.data, form.code.data,
+                                               form.password.data)
+        except IdentityError as error:
+            form_error(form, error)
+        else:
+            flash("Your password is changed. Log in with the new one.", "success")
+            return redirect(url_for("auth.login", email=form.email.data))
+    return render_template("auth/reset.html", form=form,
+                           policy=services().identity.password_policy.describe())

@@ -1,0 +1,95 @@
+"""Lookups and guards shared by the blueprints: one place aborts with 403 or 404."""
+
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Callable
+
+from flask import abort, flash
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from partners.exceptions import PartnerNotFoundError, ValidationError
+from partners.models import Partner, PartnerEnvironment, PartnerStatus
+
+from console.services import services
+
+
+def admin_required(view: Callable) -> Callable:
+    """Logged in and in the `admins` group, else 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def partner_required(view: Callable) -> Callable:
+    """Logged in and in the `partners` group, else 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any):
+        if not current_user.is_partner:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def get_partner_or_404(partner_id: str, *, member: str | None = None) -> Partner:
+    """The partner `partner_id`; 404 when it does not exist, is deleted, or `member` (a
+    user id) does not belong to it. A stranger's partner looks exactly like a missing one."""
+    try:
+        partner = services().registry.get_partner(partner_id)
+    except PartnerNotFoundError:
+        abort(404)
+    if partner.status is PartnerStatus.DELETED:
+        abort(404)
+    if member is not None and member not in partner.members:
+        abort(404)
+    return partner
+
+
+def own_partner_or_404(partner_id: str) -> Partner:
+    """The current user's own organisation, addressed by id."""
+    return get_partner_or_404(partner_id, member=current_user.id)
+
+
+def environment_or_404(partner: Partner, name: str) -> PartnerEnvironment:
+    """The partner's environment `name` (its defaults when not configured yet); 404 for a
+    name the stage does not offer."""
+    if name not in services().environments:
+        abort(404)
+    return partner.environments.get(name) or PartnerEnvironment(name=name)
+
+
+def audit(action: str, partner: Partner, *, reason: str | None = None, before: Any = None,
+          after: Any = None) -> None:
+    services().audit.record(actor=current_user.actor, action=action,
+                            target=f"partner:{partner.id}", reason=reason, before=before,
+                            after=after)
+
+
+def reconcile(partner: Partner) -> None:
+    """Trigger the reconciler; say so when the trigger could not be sent."""
+    if not services().trigger_reconcile(partner.id):
+        flash("Saved. Routing will update at the reconciler's next scheduled run (the "
+              "immediate trigger could not be sent).", "warning")
+
+
+def form_error(form: FlaskForm, error: ValidationError | Exception, *,
+               fields: dict[str, str] | None = None, default: str | None = None) -> None:
+    """Show `error` on the form field it names (mapped through `fields`), else on the form."""
+    name = getattr(error, "field", None)
+    name = (fields or {}).get(name, name) if name else default
+    message = getattr(error, "message", None) or str(error)
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = list(field.errors) + [message]
+    else:
+        form.form_errors.append(message)

@@ -1,0 +1,71 @@
+"""Flask-Login's view of a Cognito user, kept in the signed session cookie.
+
+The session holds the user's id, email, groups and when Cognito was last asked about them;
+every `IDENTITY_RECHECK` the console asks again, so a disabled user or a removed group takes
+effect within minutes, not at the end of the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, session
+from flask_login import LoginManager, UserMixin
+
+from partners.clock import isoformat, parse_iso
+
+from console.identity import ADMINS, PARTNERS, Identity
+from console.services import services
+
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Log in to continue."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+SESSION_KEY = "pgw_user"
+
+
+@dataclass(frozen=True)
+class ConsoleUser(UserMixin):
+    """A logged-in console user."""
+
+    id: str
+    email: str
+    groups: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMINS in self.groups
+
+    @property
+    def is_partner(self) -> bool:
+        return PARTNERS in self.groups
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this user."""
+        return f"user:{self.email}"
+
+
+def remember(identity: Identity, now: datetime) -> ConsoleUser:
+    session[SESSION_KEY] = {"id": identity.user_id, "email": identity.email,
+                            "groups": sorted(identity.groups), "checked_at": isoformat(now)}
+    return ConsoleUser(identity.user_id, identity.email, identity.groups)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> ConsoleUser | None:
+    stored = session.get(SESSION_KEY)
+    if not stored or stored.get("id") != user_id:
+        return None
+    now = services().clock()
+    checked = parse_iso(stored.get("checked_at", "1970-01-01T00:00:00Z"))
+    if now - checked >= current_app.config["IDENTITY_RECHECK"]:
+        current = services().identity.current(user_id)
+        if current is None:
+            session.pop(SESSION_KEY, None)
+            return None
+        return remember(current, now)
+    return ConsoleUser(stored["id"], stored["email"], frozenset(stored.get("groups", ())))
