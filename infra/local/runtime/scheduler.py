@@ -1,9 +1,11 @@
-"""Scheduled rules fire: EventBridge's `Scheduled Event` to every target of an enabled rule
-with a `ScheduleExpression` (the reconcile-all schedule of the reconciler, in this product).
+"""Schedules fire: EventBridge Scheduler schedules (the reconciler's `reconcile-all`, as
+`infra/cloud/reconciler.py` builds it) send their target's `Input`; scheduled EventBridge
+rules send a `Scheduled Event` to every target.
 
-moto stores schedule expressions but never fires them. AWS documentation followed: "Creating
-an Amazon EventBridge rule that runs on a schedule" (eb-create-rule-schedule: `rate(value
-unit)` and `cron(...)` expressions; the event has `detail-type` `Scheduled Event`, `source`
+moto stores both but never fires them. AWS documentation followed: "Schedule types on
+EventBridge Scheduler" (schedule-types: `rate(value unit)`, `cron(...)`; the target gets the
+schedule's `Input`), and "Creating an Amazon EventBridge rule that runs on a schedule"
+(eb-create-rule-schedule: the event has `detail-type` `Scheduled Event`, `source`
 `aws.events`, the rule's ARN in `resources` and an empty `detail`).
 
 Locally a schedule can run faster: `PGW_LOCAL_SCHEDULE_SECONDS` replaces every schedule's
@@ -79,8 +81,10 @@ class Scheduler:
 
     def __init__(self, fire: Callable[[Any, dict[str, Any]], None], *, account: str,
                  region: str, override: float | None = None, tick: float = 0.25,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 fire_schedule: Callable[[Any], None] | None = None):
         self.fire = fire
+        self.fire_schedule = fire_schedule
         self.account = account
         self.region = region
         self.override = override
@@ -115,27 +119,53 @@ class Scheduler:
                          if r.scheduled_expression and r.state == "ENABLED")
         return rules
 
+    def _schedules(self) -> list[Any]:
+        from moto.scheduler.models import scheduler_backends
+
+        try:
+            backend = scheduler_backends[self.account][self.region]
+        except KeyError:
+            return []
+        return [schedule for group in list(backend.schedule_groups.values())
+                for schedule in list(group.schedules.values())
+                if schedule.state == "ENABLED" and schedule.schedule_expression]
+
+    def _due(self, arn: str, expression: str, now: float) -> bool:
+        try:
+            period = schedule_period(expression, self.override)
+        except ScheduleExpressionError as error:
+            logger.error("%s never fires: %s", arn, error)
+            return False
+        due = self._next.setdefault(arn, now + period)
+        if now < due:
+            return False
+        self._next[arn] = now + period
+        return True
+
     def run_due(self) -> int:
-        """Fire every rule whose time has come; return how many fired."""
+        """Fire every rule and schedule whose time has come; return how many fired."""
         now = self._clock()
         fired = 0
         seen = set()
         for rule in self._rules():
             seen.add(rule.arn)
-            try:
-                period = schedule_period(rule.scheduled_expression, self.override)
-            except ScheduleExpressionError as error:
-                logger.error("rule %s never fires: %s", rule.name, error)
+            if not self._due(rule.arn, rule.scheduled_expression, now):
                 continue
-            due = self._next.setdefault(rule.arn, now + period)
-            if now < due:
-                continue
-            self._next[rule.arn] = now + period
             try:
                 self.fire(rule, scheduled_event(rule, datetime.now(timezone.utc)))
                 fired += 1
             except Exception:
                 logger.exception("scheduled rule %s could not fire", rule.name)
+        if self.fire_schedule is not None:
+            for schedule in self._schedules():
+                seen.add(schedule.arn)
+                if not self._due(schedule.arn, schedule.schedule_expression, now):
+                    continue
+                try:
+                    self.fire_schedule(schedule)
+                    fired += 1
+                except Exception:
+                    logger.exception("schedule %s could not fire", schedule.name)
         for arn in set(self._next) - seen:
             del self._next[arn]
         return fired

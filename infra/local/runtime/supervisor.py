@@ -26,6 +26,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -147,7 +148,8 @@ class LocalRuntime:
                                     scale=self.settings.backoff_scale)
         self.scheduler = Scheduler(self._fire_schedule, account=self.settings.account,
                                    region=self.settings.region,
-                                   override=self.settings.schedule_seconds)
+                                   override=self.settings.schedule_seconds,
+                                   fire_schedule=self._fire_scheduler_schedule)
         self._originals: dict[str, Any] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -261,6 +263,26 @@ class LocalRuntime:
             if _moto_delivers(target["Arn"]):
                 continue
             self._deliver(rule, copy.deepcopy(target), event, event["time"])
+
+    def _fire_scheduler_schedule(self, schedule: Any) -> None:
+        """An EventBridge Scheduler schedule: its target gets the schedule's `Input`."""
+        target = dict(schedule.target)
+        payload = target.get("Input") or "{}"
+        target["Input"] = payload
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            event = {"input": payload}
+        if not isinstance(event, dict):
+            event = {"input": event}
+        event.setdefault("id", str(uuid.uuid4()))
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        parts = schedule.arn.split(":")
+        self.dispatcher.submit(TargetDelivery(
+            rule=RuleRef(schedule.name, schedule.arn, parts[4], parts[3]), target=target,
+            event=event, ingestion_time=now, sender=self.sender, office=self.dead_letters,
+            backoff=self.backoff, scale=self.settings.backoff_scale,
+        ))
 
     # -- hooks into moto -----------------------------------------------------------------
 

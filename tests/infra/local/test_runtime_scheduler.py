@@ -87,3 +87,26 @@ def test_a_schedule_rule_invokes_its_lambda_target(aws):
     finally:
         runtime.stop()
     assert received[0]["detail-type"] == "Scheduled Event"
+
+
+def test_an_eventbridge_scheduler_schedule_sends_its_input(aws):
+    """AWS documentation "Schedule types on EventBridge Scheduler" (schedule-types): the target
+    receives the schedule's Input (the reconciler's reconcile-all schedule in the cloud)."""
+    arrived = threading.Event()
+    received = []
+    function_arn = create_function(aws, "reconciler")
+    aws.client("scheduler").create_schedule(
+        Name="pgw-test-reconcile-all", ScheduleExpression="rate(5 minutes)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": function_arn, "RoleArn": "arn:aws:iam::123456789012:role/s",
+                "Input": '{"source": "schedule"}'})
+    runtime = LocalRuntime(RuntimeSettings(schedule_seconds=0.05, backoff_scale=0.0001),
+                           handlers={"reconciler": lambda e, c: (received.append(e),
+                                                                  arrived.set())})
+    runtime.scheduler.tick = 0.02
+    runtime.start()
+    try:
+        assert arrived.wait(5)
+    finally:
+        runtime.stop()
+    assert received[0] == {"source": "schedule"}
