@@ -207,6 +207,13 @@ class EventBridgeState:
                 config_hash=description_hash(described.get("Description")) or "",
                 identity=connection_identity(described),
             )
+        destination = observed.destination
+        if destination is not None and destination.rate_limit_per_second is None:
+            # AWS's list pages show the rate limit; where one does not (moto 5.2), ask.
+            described = self._events.describe_api_destination(Name=destination.name)
+            rate = described.get("InvocationRateLimitPerSecond")
+            changes["destination"] = replace(destination, rate_limit_per_second=int(rate)
+                                             if rate is not None else None)
         if observed.queue is not None and queue_depth:
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=observed.queue.url, AttributeNames=QUEUE_DEPTH_ATTRIBUTES)["Attributes"]
