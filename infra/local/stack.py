@@ -20,6 +20,9 @@ from typing import Any
 
 import boto3
 
+# Imported before any moto server starts: it adds the API routes moto lacks (GetUsage), and
+# a moto server builds each service's URL map once, on that service's first request.
+import infra.local.runtime  # noqa: F401
 from infra.local.apigateway import ApiGateway, partner_api_routes
 from infra.local.provision import ProvisionedStage, provision_stage
 from infra.local.sample_partner import Account, SamplePartner

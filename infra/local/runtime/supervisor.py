@@ -134,7 +134,7 @@ class LocalRuntime:
         self.settings = settings or RuntimeSettings()
         self.lambdas = LambdaRunner(overrides=handlers, account=self.settings.account,
                                     region=self.settings.region)
-        self.usage = usage or _default_usage
+        self.usage = usage or UsageRecorder()
         self.dead_letters = DeadLetterOffice()
         self.failed_invocations: list[tuple[str, Any, str]] = []
         self.http = ApiDestinationCaller(timeout=self.settings.http_timeout, http=http)
