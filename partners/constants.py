@@ -36,6 +36,13 @@ class Env:
     USAGE_PLAN_ID = "PGW_USAGE_PLAN_ID"
     USER_POOL_ID = "PGW_USER_POOL_ID"
     USER_POOL_CLIENT_ID = "PGW_USER_POOL_CLIENT_ID"
+    # The role EventBridge assumes to call partner API destinations (the reconciler passes it
+    # as the delivery target's RoleArn), and the DLQ of every partner rule's `routing` target.
+    DELIVERY_ROLE_ARN = "PGW_DELIVERY_ROLE_ARN"
+    ROUTING_DLQ_ARN = "PGW_ROUTING_DLQ_ARN"
+    # SHA-256 (hex) of the user portal's bearer token, for stages whose portal routes are not
+    # IAM-authorised (the embedded stack); unset on AWS, where portal tokens are refused.
+    PORTAL_TOKEN_HASH = "PGW_PORTAL_TOKEN_HASH"
     # The SMS sender id (1-11 letters/digits, one letter at least) of user notifications, from
     # the stage's config; unset: the carrier's default (some countries require a registered id).
     SMS_SENDER_ID = "PGW_SMS_SENDER_ID"

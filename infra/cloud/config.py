@@ -1,0 +1,195 @@
+"""The settings of one stage, read from the stack's configuration (`Pulumi.<stage>.yaml`).
+
+Stage differences live in the committed stack files, never in `if stage == "prod"` branches;
+this module only parses and checks them, so that a bad value fails `pulumi preview` with a
+message naming the key instead of failing half-way through `pulumi up`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import pulumi
+
+from infra.spec import DEFAULT_PARTNER_ENVIRONMENTS
+
+# The stage whose endpoints must never be plain http or loopback. This is a guard on the
+# committed settings (a typo in Pulumi.prod.yaml must not open SSRF-prone endpoints), not a
+# stage difference: the difference itself is the `allowInsecureEndpoints` value.
+PRODUCTION_STAGE = "prod"
+
+
+class StageConfigError(ValueError):
+    """A stack setting is missing or out of range; the message names the key."""
+
+
+@dataclass(frozen=True)
+class UsageTier:
+    """One usage plan: steady rate and burst (requests/second) and a daily quota."""
+
+    name: str
+    rate_limit: float
+    burst_limit: int
+    quota_per_day: int
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """EventBridge quotas the reconciler reports headroom against (AWS-FACTS.md)."""
+
+    rules_per_bus: int = 300
+    api_destinations: int = 3000
+    connections: int = 3000
+
+
+@dataclass(frozen=True)
+class PortalCallback:
+    """Where `Request Status Changed` is posted for the user portal (an API destination)."""
+
+    url: str
+    api_key_header: str = "X-Api-Key"
+    rate_limit_per_second: int = 50
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Every setting of one stage; secrets stay `pulumi.Output`s and never become strings."""
+
+    stage: str
+    region: str
+    partner_environments: tuple[str, ...]
+    allow_insecure_endpoints: bool
+    quotas: Quotas
+    archive_retention_days: int
+    log_retention_days: int
+    alarm_email: str
+    usage_tiers: tuple[UsageTier, ...]
+    default_usage_tier: str
+    api_rate_limit: float
+    api_burst_limit: int
+    portal_callback: PortalCallback
+    powertools_layer_arn: str
+    lambda_archive: str
+    reconcile_schedule: str
+    sms_monthly_spend_limit: int
+    datalake_transition_days: int
+    protect_data: bool
+    manage_account_settings: bool
+    console_session_secret: Any = field(repr=False)  # pulumi.Output[str], secret
+    portal_callback_api_key: Any = field(repr=False)  # pulumi.Output[str], secret
+
+    @property
+    def default_tier(self) -> UsageTier:
+        return next(t for t in self.usage_tiers if t.name == self.default_usage_tier)
+
+
+# Log group retention must be one of CloudWatch Logs' accepted values.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                      1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def _positive(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise StageConfigError(f"{key} must be a positive number, got {value!r}")
+    return int(value)
+
+
+def parse_usage_tiers(raw: Mapping[str, Any]) -> tuple[UsageTier, ...]:
+    """Usage tiers from `{"standard": {"rateLimit": .., "burstLimit": .., "quotaPerDay": ..}}`."""
+    if not raw:
+        raise StageConfigError("usageTiers must name at least one tier")
+    tiers = []
+    for name in sorted(raw):
+        settings = raw[name]
+        if not isinstance(settings, Mapping):
+            raise StageConfigError(f"usageTiers.{name} must be a mapping")
+        tiers.append(UsageTier(
+            name=name,
+            rate_limit=float(_positive(f"usageTiers.{name}.rateLimit", settings.get("rateLimit"))),
+            burst_limit=_positive(f"usageTiers.{name}.burstLimit", settings.get("burstLimit")),
+            quota_per_day=_positive(f"usageTiers.{name}.quotaPerDay", settings.get("quotaPerDay")),
+        ))
+    return tuple(tiers)
+
+
+def check_stage_config(config: StageConfig) -> StageConfig:
+    """Refuse settings that would deploy an unsafe or broken stage.
+
+    Raises
+    ------
+    StageConfigError: naming the offending key.
+    """
+    if config.allow_insecure_endpoints and config.stage == PRODUCTION_STAGE:
+        raise StageConfigError("allowInsecureEndpoints must be false in the prod stage")
+    if config.log_retention_days not in LOG_RETENTION_DAYS:
+        raise StageConfigError(
+            f"logRetentionDays must be one of {LOG_RETENTION_DAYS}, got {config.log_retention_days}")
+    if config.default_usage_tier not in {t.name for t in config.usage_tiers}:
+        raise StageConfigError(
+            f"defaultUsageTier {config.default_usage_tier!r} is not one of usageTiers")
+    if not config.portal_callback.url.startswith("https://"):
+        raise StageConfigError("portalCallback.url must be an https URL")
+    if not config.powertools_layer_arn.startswith("arn:aws:lambda:"):
+        raise StageConfigError("powertoolsLayerArn must be a Lambda layer version ARN")
+    if f":{config.region}:" not in config.powertools_layer_arn:
+        raise StageConfigError("powertoolsLayerArn must be in the stack's region "
+                               f"({config.region})")
+    if not config.reconcile_schedule.startswith(("rate(", "cron(")):
+        raise StageConfigError("reconcileSchedule must be a rate(...) or cron(...) expression")
+    if "@" not in config.alarm_email:
+        raise StageConfigError("alarmEmail must be an email address")
+    return config
+
+
+def load_stage_config(config: pulumi.Config | None = None, *, stage: str | None = None,
+                      region: str | None = None) -> StageConfig:
+    """Read and check the stage's settings from the stack configuration.
+
+    `stage` defaults to the stack name and `region` to `aws:region`.
+    """
+    config = config or pulumi.Config()
+    region = region or pulumi.Config("aws").require("region")
+    quotas = config.get_object("quotas") or {}
+    callback = config.require_object("portalCallback")
+    environments = config.get_object("partnerEnvironments") or list(DEFAULT_PARTNER_ENVIRONMENTS)
+    sms = config.get_object("sms") or {}
+    api = config.get_object("apiThrottle") or {}
+    loaded = StageConfig(
+        stage=stage or pulumi.get_stack(),
+        region=region,
+        partner_environments=tuple(environments),
+        allow_insecure_endpoints=config.get_bool("allowInsecureEndpoints") or False,
+        quotas=Quotas(
+            rules_per_bus=_positive("quotas.rulesPerBus", quotas.get("rulesPerBus", 300)),
+            api_destinations=_positive("quotas.apiDestinations",
+                                       quotas.get("apiDestinations", 3000)),
+            connections=_positive("quotas.connections", quotas.get("connections", 3000)),
+        ),
+        archive_retention_days=_positive("archiveRetentionDays",
+                                         config.require_int("archiveRetentionDays")),
+        log_retention_days=config.get_int("logRetentionDays") or 30,
+        alarm_email=config.require("alarmEmail"),
+        usage_tiers=parse_usage_tiers(config.require_object("usageTiers")),
+        default_usage_tier=config.require("defaultUsageTier"),
+        api_rate_limit=float(_positive("apiThrottle.rateLimit", api.get("rateLimit", 100))),
+        api_burst_limit=_positive("apiThrottle.burstLimit", api.get("burstLimit", 200)),
+        portal_callback=PortalCallback(
+            url=str(callback.get("url", "")),
+            api_key_header=str(callback.get("apiKeyHeader", "X-Api-Key")),
+            rate_limit_per_second=_positive("portalCallback.rateLimitPerSecond",
+                                            callback.get("rateLimitPerSecond", 50)),
+        ),
+        powertools_layer_arn=config.require("powertoolsLayerArn"),
+        lambda_archive=config.get("lambdaArchive") or "build/lambda.zip",
+        reconcile_schedule=config.get("reconcileSchedule") or "rate(5 minutes)",
+        sms_monthly_spend_limit=_positive("sms.monthlySpendLimit",
+                                          sms.get("monthlySpendLimit", 1)),
+        datalake_transition_days=_positive("datalakeTransitionDays",
+                                           config.get_int("datalakeTransitionDays") or 90),
+        protect_data=config.get_bool("protectData") or False,
+        manage_account_settings=config.get_bool("manageAccountSettings") or False,
+        console_session_secret=config.require_secret("consoleSessionSecret"),
+        portal_callback_api_key=config.require_secret("portalCallbackApiKey"),
+    )
+    return check_stage_config(loaded)

@@ -1,0 +1,131 @@
+"""StageFunction: one Lambda function with its own role, log group and failure destination.
+
+Every function of the stage is built here, so every one gets the same guarantees: a role
+trusted only by Lambda in this account, a policy written for what the function does (passed
+in), a log group with retention created before the function (so Lambda never creates one
+without it), JSON logs, active tracing, the Powertools layer, and an on-failure destination
+for asynchronous invocations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.cloud.documents import (Statement, StatementInput, assume_role_policy, render,
+                                   statement)
+from infra.spec import FunctionSpec
+
+RUNTIME = "python3.12"
+ARCHITECTURE = "x86_64"
+METRICS_NAMESPACE = "PartnerEventGateway"
+# Asynchronous invocations (EventBridge, Scheduler, the console's reconcile trigger): two
+# retries, then the event goes to the stage's async-failures queue, never silently dropped.
+ASYNC_RETRIES = 2
+ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
+
+
+@dataclass
+class StageFunctionArgs:
+    """The function spec, code, layer, environment, policy statements and log retention."""
+
+    spec: FunctionSpec
+    code: pulumi.Archive
+    layer_arn: str
+    environment: Mapping[str, pulumi.Input[str]]
+    statements: Sequence[StatementInput]
+    account_id: pulumi.Input[str]
+    failure_destination_arn: pulumi.Input[str]
+    log_retention_days: int
+    reserved_concurrency: int | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class StageFunction(pulumi.ComponentResource):
+    """A Lambda function, its role and inline policy, log group and async failure handling."""
+
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+    policy: aws.iam.RolePolicy
+
+    def __init__(self, name: str, args: StageFunctionArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pgw:cloud:StageFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        spec = args.spec
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/aws/lambda/{spec.name}",
+            retention_in_days=args.log_retention_days, opts=child)
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            name=f"{spec.name}-fn",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com",
+                                                  source_account=args.account_id),
+            opts=child)
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=self.role.id,
+            policy=render([*base_statements(self.log_group.arn, args.failure_destination_arn),
+                           *args.statements]),
+            opts=child)
+        environment: dict[str, Any] = {
+            "POWERTOOLS_SERVICE_NAME": spec.logical,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            **args.environment,
+        }
+        self.function = aws.lambda_.Function(
+            f"{name}-function",
+            name=spec.name,
+            role=self.role.arn,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=spec.handler,
+            code=args.code,
+            layers=[args.layer_arn],
+            timeout=spec.timeout_seconds,
+            memory_size=spec.memory_mb,
+            reserved_concurrent_executions=args.reserved_concurrency,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=self.log_group.name),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+            tags=dict(args.tags),
+            # The policy first: a function that starts before its permissions fails its
+            # first invocations with AccessDenied.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
+        )
+        self.async_config = aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-async",
+            function_name=self.function.name,
+            maximum_retry_attempts=ASYNC_RETRIES,
+            maximum_event_age_in_seconds=ASYNC_MAX_EVENT_AGE_SECONDS,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=args.failure_destination_arn)),
+            opts=child)
+        self.register_outputs({"name": self.function.name, "arn": self.function.arn})
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.function.arn
+
+    @property
+    def name_output(self) -> pulumi.Output[str]:
+        return self.function.name
+
+
+def base_statements(log_group_arn: pulumi.Input[str],
+                    failure_destination_arn: pulumi.Input[str]) -> list[Statement]:
+    """What every function needs: its own log group, X-Ray, its failure destination."""
+    return [
+        statement(["logs:CreateLogStream", "logs:PutLogEvents"],
+                  pulumi.Output.concat(log_group_arn, ":*"), sid="OwnLogGroup"),
+        # X-Ray has no resource types: AWS requires "*" (documents.WILDCARD_RESOURCE_ACTIONS).
+        statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*", sid="Tracing"),
+        statement("sqs:SendMessage", failure_destination_arn, sid="AsyncFailures"),
+    ]

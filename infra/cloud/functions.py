@@ -1,0 +1,135 @@
+"""Functions: the stage's data-plane Lambda functions (the reconciler and the console have
+components of their own), the projector's stream mapping, and the environment they share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.cloud.config import Quotas
+from infra.cloud.documents import Statement, statement
+from infra.cloud.function import StageFunction, StageFunctionArgs
+from infra.cloud.permissions import table_statements
+from infra.spec import StageSpec
+from partners.constants import Env
+
+# The functions this component builds; `Reconciler` and `Console` build the other two.
+DATA_PLANE_FUNCTIONS = ("partner_api", "authorizer", "portal_api", "routing_recorder",
+                        "projector", "notifier")
+# The projector reads the request log's stream: on a poison record it halves the batch to
+# find it, retries a bounded number of times, then records the batch in async-failures.
+STREAM_BATCH_SIZE = 100
+STREAM_RETRIES = 10
+
+
+def common_environment(spec: StageSpec, *, allow_insecure_endpoints: bool, quotas: Quotas,
+                       topic_arns: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
+    """The variables every function of the stage gets: the spec's names plus ARNs and settings."""
+    variables: dict[str, pulumi.Input[str]] = dict(spec.environment_variables())
+    variables[Env.ALLOW_INSECURE_ENDPOINTS] = "true" if allow_insecure_endpoints else "false"
+    variables[Env.RULE_QUOTA] = str(quotas.rules_per_bus)
+    variables[Env.DESTINATION_QUOTA] = str(quotas.api_destinations)
+    variables[Env.CONNECTION_QUOTA] = str(quotas.connections)
+    for topic in spec.topics.values():
+        variables[topic.env_var] = topic_arns[topic.logical]
+    return variables
+
+
+@dataclass
+class FunctionsArgs:
+    """Everything the data-plane functions reach, as ARNs."""
+
+    spec: StageSpec
+    code: pulumi.Archive
+    layer_arn: str
+    account_id: pulumi.Input[str]
+    environment: Mapping[str, pulumi.Input[str]]
+    table_arns: Mapping[str, pulumi.Input[str]]
+    request_events_stream_arn: pulumi.Input[str]
+    documents_bucket_arn: pulumi.Input[str]
+    bus_arn: pulumi.Input[str]
+    notifications_topic_arn: pulumi.Input[str]
+    topics_key_arn: pulumi.Input[str]
+    failure_destination_arn: pulumi.Input[str]
+    log_retention_days: int
+
+
+class Functions(pulumi.ComponentResource):
+    """One `StageFunction` per data-plane entry of `spec.functions`, each with its own role."""
+
+    functions: dict[str, StageFunction]
+
+    def __init__(self, name: str, args: FunctionsArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pgw:cloud:Functions", name, None, opts)
+        self.functions = {}
+        for logical in DATA_PLANE_FUNCTIONS:
+            spec = args.spec.functions[logical]
+            self.functions[logical] = StageFunction(
+                f"{name}-{logical.replace('_', '-')}",
+                StageFunctionArgs(
+                    spec=spec,
+                    code=args.code,
+                    layer_arn=args.layer_arn,
+                    environment=args.environment,
+                    statements=function_statements(logical, args),
+                    account_id=args.account_id,
+                    failure_destination_arn=args.failure_destination_arn,
+                    log_retention_days=args.log_retention_days,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        projector = self.functions["projector"].function
+        self.projector_stream = aws.lambda_.EventSourceMapping(
+            f"{name}-projector-stream",
+            event_source_arn=args.request_events_stream_arn,
+            function_name=projector.arn,
+            starting_position="TRIM_HORIZON",
+            batch_size=STREAM_BATCH_SIZE,
+            maximum_retry_attempts=STREAM_RETRIES,
+            bisect_batch_on_function_error=True,
+            function_response_types=["ReportBatchItemFailures"],
+            destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                    destination_arn=args.failure_destination_arn)),
+            opts=pulumi.ResourceOptions(parent=self,
+                                        depends_on=[self.functions["projector"].policy]),
+        )
+        self.register_outputs({k: f.function.arn for k, f in self.functions.items()})
+
+    def __getitem__(self, logical: str) -> StageFunction:
+        return self.functions[logical]
+
+
+def function_statements(logical: str, args: FunctionsArgs) -> list[Statement]:
+    """The statements of one data-plane function: its tables plus what else it does."""
+    statements = table_statements(logical, args.table_arns)
+    documents = pulumi.Output.concat(args.documents_bucket_arn, "/*")
+    if logical == "partner_api":
+        statements += [
+            statement("events:PutEvents", args.bus_arn, sid="PublishStatusChanges"),
+            # Presigned GET URLs carry the signer's permissions.
+            statement("s3:GetObject", documents, sid="PresignDocuments"),
+        ]
+    elif logical == "portal_api":
+        statements += [
+            statement("events:PutEvents", args.bus_arn, sid="PublishRequests"),
+            statement(["s3:GetObject", "s3:PutObject"], documents, sid="Documents"),
+        ]
+    elif logical == "notifier":
+        statements += [
+            statement("sns:Publish", args.notifications_topic_arn, sid="PublishToTopic"),
+            # Direct SMS has no resource ARN (documents.WILDCARD_RESOURCE_ACTIONS).
+            statement(["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], "*", sid="SendSms"),
+            statement(["kms:GenerateDataKey", "kms:Decrypt"], args.topics_key_arn,
+                      sid="EncryptedTopic"),
+        ]
+    elif logical == "projector":
+        statements.append(statement(
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+             "dynamodb:ListStreams"],
+            args.request_events_stream_arn, sid="ReadRequestLogStream"))
+    return statements

@@ -1,0 +1,71 @@
+"""Least-privilege statements per function: which tables it reads, appends to or writes.
+
+`TABLE_ACCESS` is the reviewed list of what each function does with each table it names in
+`infra.spec` (the tests check the two agree). Append-only tables (the request log, the audit
+log) are never granted update or delete to anyone.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Mapping
+
+import pulumi
+
+from infra.cloud.documents import Statement, statement
+
+Access = Literal["read", "append", "write"]
+
+READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
+                "dynamodb:ConditionCheckItem")
+# Append: create items (conditionally, never overwrite) and read them back.
+APPEND_ACTIONS = (*READ_ACTIONS, "dynamodb:PutItem")
+WRITE_ACTIONS = (*APPEND_ACTIONS, "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                 "dynamodb:BatchWriteItem")
+ACTIONS: Mapping[Access, tuple[str, ...]] = {
+    "read": READ_ACTIONS, "append": APPEND_ACTIONS, "write": WRITE_ACTIONS}
+
+# Tables that only ever grow: nobody may update or delete their items.
+APPEND_ONLY_TABLES = frozenset({"request_events", "audit"})
+
+TABLE_ACCESS: Mapping[str, Mapping[str, Access]] = {
+    # Polls the inbox (marks items delivered), reads requests, appends status changes,
+    # records idempotency keys.
+    "partner_api": {"requests": "read", "partner_inbox": "write",
+                    "request_events": "append", "idempotency": "write"},
+    # Verifies tokens (and records their last use); reads the partner's status.
+    "authorizer": {"tokens": "write", "partners": "read"},
+    "portal_api": {"request_events": "append", "requests": "read",
+                   "user_timeline": "read", "contacts": "write"},
+    "routing_recorder": {"request_events": "append"},
+    "projector": {"requests": "write", "partner_inbox": "write", "user_timeline": "write"},
+    "notifier": {"contacts": "read", "idempotency": "write", "request_events": "append",
+                 "requests": "read"},
+    # Reads desired state, writes routing statuses.
+    "reconciler": {"partners": "write"},
+    # Partner self-service and admin actions; the audit log is appended to, never changed.
+    "console": {"partners": "write", "tokens": "write", "audit": "append",
+                "requests": "read", "partner_inbox": "read"},
+}
+
+# Functions that list partners across the registry (the reconciler's full run, the admin
+# views) need Scan on the partners table; nobody else scans.
+SCAN_TABLES: Mapping[str, frozenset[str]] = {
+    "reconciler": frozenset({"partners"}),
+    "console": frozenset({"partners"}),
+}
+
+
+def table_statements(function: str, table_arns: Mapping[str, pulumi.Input[str]]) -> list[Statement]:
+    """Statements granting `function` its `TABLE_ACCESS` on the tables (and their indexes)."""
+    statements = []
+    for logical, access in sorted(TABLE_ACCESS[function].items()):
+        if logical in APPEND_ONLY_TABLES and access == "write":
+            raise ValueError(f"{function} may not update or delete {logical} (append-only)")
+        actions = list(ACTIONS[access])
+        if logical in SCAN_TABLES.get(function, frozenset()):
+            actions.append("dynamodb:Scan")
+        arn = table_arns[logical]
+        statements.append(statement(
+            actions, [arn, pulumi.Output.concat(arn, "/index/*")],
+            sid=f"{access.capitalize()}{logical.title().replace('_', '')}"))
+    return statements

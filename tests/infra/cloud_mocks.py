@@ -1,0 +1,139 @@
+"""Pulumi mocks that record every resource, and a runner for the program of one stack.
+
+`build_stack("dev")` runs `infra/cloud/__main__.py` under `pulumi.runtime.set_mocks` with the
+committed `Pulumi.dev.yaml` (plus test values for the secrets, which the committed files
+cannot hold) and returns what the program registered, inputs fully resolved: the same
+JSON AWS would receive.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pulumi
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = REPO_ROOT / "infra" / "cloud" / "__main__.py"
+PROJECT = "partner-event-gateway"
+ACCOUNT = "123456789012"
+STACKS = ("dev", "prod")
+TEST_SECRETS = {
+    f"{PROJECT}:consoleSessionSecret": "test-session-secret-not-for-use",
+    f"{PROJECT}:portalCallbackApiKey": "test-portal-callback-key",
+}
+
+
+@dataclass
+class Recorded:
+    """One registered resource: its type token, logical name, resolved inputs and state."""
+
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def json(self, key: str) -> Any:
+        """An input holding a JSON document, parsed."""
+        return json.loads(self.inputs[key])
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Mocks returning plausible computed attributes (ARNs, URLs) and recording everything."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.resources: list[Recorded] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        name = args.inputs.get("name") or args.inputs.get("bucket") or args.name
+        service = args.typ.split(":")[1].split("/")[0]
+        arn = f"arn:aws:{service}:{self.region}:{ACCOUNT}:{args.typ.rsplit(':', 1)[1]}/{name}"
+        state = {"arn": arn, "id": f"{args.name}-id", **args.inputs}
+        state.setdefault("name", name)
+        if args.typ == "aws:lambda/function:Function":
+            state["arn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{name}"
+            state["invoke_arn"] = (f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/"
+                                   f"functions/{state['arn']}/invocations")
+            state["invokeArn"] = state["invoke_arn"]
+        elif args.typ == "aws:sqs/queue:Queue":
+            state["arn"] = f"arn:aws:sqs:{self.region}:{ACCOUNT}:{name}"
+            state["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{name}"
+        elif args.typ == "aws:dynamodb/table:Table":
+            state["arn"] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{name}"
+            if args.inputs.get("streamEnabled"):
+                state["streamArn"] = f"{state['arn']}/stream/2026-11-23T00:00:00.000"
+        elif args.typ in ("aws:apigateway/restApi:RestApi", "aws:apigatewayv2/api:Api"):
+            state["executionArn"] = f"arn:aws:execute-api:{self.region}:{ACCOUNT}:{name}-id"
+        elif args.typ in ("aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"):
+            state["invokeUrl"] = f"https://{args.name}.execute-api.{self.region}.amazonaws.com/"
+        elif args.typ == "aws:s3/bucket:Bucket":
+            state["arn"] = f"arn:aws:s3:::{name}"
+        elif args.typ == "aws:cloudwatch/eventRule:EventRule":
+            bus = args.inputs.get("eventBusName", "default")
+            state["arn"] = f"arn:aws:events:{self.region}:{ACCOUNT}:rule/{bus}/{name}"
+        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), state))
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+                    "userId": "AIDTEST", "id": ACCOUNT}
+        return {}
+
+
+@dataclass
+class StackResources:
+    """What one stack's program registered."""
+
+    stack: str
+    config: dict[str, Any]
+    resources: list[Recorded]
+
+    def of_type(self, type_token: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def one(self, type_token: str, name: str) -> Recorded:
+        found = [r for r in self.of_type(type_token) if r.inputs.get("name") == name
+                 or r.name == name]
+        assert len(found) == 1, f"{type_token} {name}: found {len(found)}"
+        return found[0]
+
+    def policies(self) -> Iterator[tuple[Recorded, dict[str, Any]]]:
+        """Every IAM identity policy document (inline role policies and managed policies)."""
+        for resource in self.resources:
+            if resource.type in ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy"):
+                yield resource, resource.json("policy")
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The committed `config:` of `Pulumi.<stack>.yaml`."""
+    return yaml.safe_load((REPO_ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def pulumi_config(values: dict[str, Any]) -> dict[str, str]:
+    """Stack config as Pulumi's runtime holds it: strings, objects as JSON."""
+    return {key: value if isinstance(value, str) else json.dumps(value)
+            for key, value in values.items()}
+
+
+def build_stack(stack: str, *, overrides: dict[str, Any] | None = None,
+                secrets: dict[str, str] | None = None) -> StackResources:
+    """Run the program for `stack` under mocks; returns every registered resource."""
+    config = {**stack_config(stack), **(overrides or {})}
+    mocks = RecordingMocks(config["aws:region"])
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    secret_values = TEST_SECRETS if secrets is None else secrets
+    pulumi.runtime.set_all_config({**pulumi_config(config), **secret_values},
+                                  list(secret_values))
+
+    @pulumi.runtime.test
+    def run() -> None:
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+
+    run()
+    return StackResources(stack, config, mocks.resources)
