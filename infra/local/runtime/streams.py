@@ -9,19 +9,29 @@ one thread per enabled mapping, reading the shard moto keeps.
 AWS documentation followed: "Using AWS Lambda with Amazon DynamoDB" (with-ddb: event
 format with `Records[].eventName`, `dynamodb.Keys/NewImage/OldImage` in AttributeValue JSON,
 `eventSourceARN`; at-least-once, in order per shard; `BatchSize` default 100;
-`StartingPosition` TRIM_HORIZON or LATEST; `MaximumRetryAttempts` default -1, infinite).
+`StartingPosition` TRIM_HORIZON or LATEST; `MaximumRetryAttempts` default -1, infinite);
+"Handling errors for a DynamoDB event source" (services-ddb-batchfailurereporting:
+`ReportBatchItemFailures`, `BisectBatchOnFunctionError`, the on-failure destination's
+`DDBStreamBatchInfo` record).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from datetime import datetime
+import uuid
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from infra.local.runtime.delivery import Backoff
-from infra.local.runtime.lambdas import FunctionError, LambdaRunner
+from infra.local.runtime.lambdas import (
+    FunctionError,
+    FunctionNotFoundError,
+    HandlerImportError,
+    LambdaRunner,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +170,7 @@ class StreamPoller:
 
     def _poll(self, mapping: Any) -> None:
         failures = 0
+        bisected: int | None = None  # the batch size while a failed batch is being bisected
         while not self._stop.is_set():
             if not self._enabled(mapping):  # UpdateEventSourceMapping(Enabled=False) pauses
                 self._stop.wait(self.interval)
@@ -167,7 +178,7 @@ class StreamPoller:
             shard = self._shard(mapping.event_source_arn)
             with self._lock:
                 cursor = self._cursors[mapping.uuid]
-            batch_size = int(getattr(mapping, "batch_size", None) or DEFAULT_BATCH_SIZE)
+            batch_size = bisected or int(getattr(mapping, "batch_size", None) or DEFAULT_BATCH_SIZE)
             items = shard.items[cursor:cursor + batch_size] if shard is not None else []
             if not items:
                 self._wake.wait(self.interval)
@@ -178,29 +189,100 @@ class StreamPoller:
             with self._lock:
                 self._busy.add(mapping.uuid)
             try:
-                self.lambdas.call(mapping.function_arn, {"Records": records})
-                failures = 0
-                with self._lock:
-                    self._cursors[mapping.uuid] = cursor + len(items)
-            except FunctionError as error:
-                failures += 1
-                configured = getattr(mapping, "max_retry_attempts", None)
-                limit = int(configured) if configured is not None else -1
-                if 0 <= limit < failures:
-                    logger.error("stream batch of %d records to %s discarded after %d tries: %s",
-                                 len(items), mapping.function_arn, failures, error)
-                    failures = 0
-                    with self._lock:
-                        self._cursors[mapping.uuid] = cursor + len(items)
-                else:
-                    self._stop.wait(self.backoff.delay(failures) * self.scale)
-            except Exception as error:  # no such function, a handler that cannot import
+                done = self._run_batch(mapping, records)
+            except (FunctionNotFoundError, HandlerImportError) as error:
                 logger.error("stream mapping %s cannot run %s: %s", mapping.uuid,
                              mapping.function_arn, error)
                 self._stop.wait(max(self.interval, 1.0))
+                continue
             finally:
                 with self._lock:
                     self._busy.discard(mapping.uuid)
+            if done == len(items):
+                failures, bisected = 0, None
+                self._advance(mapping, cursor + done)
+                continue
+            if done:  # a partial batch response: what came before the first failure is done
+                self._advance(mapping, cursor + done)
+            failed = len(items) - done
+            if getattr(mapping, "bisect_on_error", False) and failed > 1:
+                bisected = max(1, failed // 2)  # halving does not count as a retry
+                continue
+            failures += 1
+            configured = getattr(mapping, "max_retry_attempts", None)
+            limit = int(configured) if configured is not None else -1
+            if 0 <= limit < failures:
+                logger.error("stream batch of %d records to %s discarded after %d tries",
+                             failed, mapping.function_arn, failures)
+                self._send_on_failure(mapping, records[done:], failures)
+                failures, bisected = 0, None
+                self._advance(mapping, cursor + len(items))
+            else:
+                self._stop.wait(self.backoff.delay(failures) * self.scale)
+
+    def _advance(self, mapping: Any, cursor: int) -> None:
+        with self._lock:
+            self._cursors[mapping.uuid] = cursor
+
+    def _run_batch(self, mapping: Any, records: list[dict[str, Any]]) -> int:
+        """Run the function on a batch; return how many records (from the start) are done.
+
+        With `ReportBatchItemFailures`, a `batchItemFailures` answer marks the batch done up
+        to its lowest failed sequence number; an unknown or empty identifier fails it all.
+        """
+        try:
+            answer = self.lambdas.call(mapping.function_arn, {"Records": records})
+        except FunctionError:
+            return 0
+        if "ReportBatchItemFailures" not in (getattr(mapping, "function_response_types", None)
+                                             or []):
+            return len(records)
+        failures = (answer or {}).get("batchItemFailures") if isinstance(answer, dict) else None
+        if not failures:
+            return len(records)
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
+        positions = []
+        for failure in failures:
+            identifier = (failure or {}).get("itemIdentifier") if isinstance(failure, dict) else None
+            if identifier not in sequences:
+                return 0
+            positions.append(sequences.index(identifier))
+        return min(positions)
+
+    def _send_on_failure(self, mapping: Any, records: list[dict[str, Any]], attempts: int) -> None:
+        """The mapping's on-failure destination (an SQS queue) gets the batch's description."""
+        destination = ((getattr(mapping, "destination_config", None) or {})
+                       .get("OnFailure", {}).get("Destination"))
+        if not destination or ":sqs:" not in destination:
+            return
+        from moto.sqs.models import sqs_backends
+
+        parts = destination.split(":")
+        record = {
+            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": mapping.function_arn,
+                               "condition": "RetryAttemptsExhausted",
+                               "approximateInvokeCount": attempts},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                                "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "DDBStreamBatchInfo": {
+                "shardId": "shardId-00000001541626099285-f35f62ef",
+                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": records[0]["dynamodb"].get(
+                    "ApproximateCreationDateTime"),
+                "approximateArrivalOfLastRecord": records[-1]["dynamodb"].get(
+                    "ApproximateCreationDateTime"),
+                "batchSize": len(records),
+                "streamArn": mapping.event_source_arn,
+            },
+        }
+        try:
+            sqs_backends[parts[4]][parts[3]].send_message(queue_name=parts[5],
+                                                          message_body=json.dumps(record))
+        except Exception as error:
+            logger.error("on-failure destination %s unreachable: %s", destination, error)
 
 
 def notifier(poller_ref: Callable[[], StreamPoller | None]) -> Callable[..., None]:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
-from tests.infra.local.runtime_support import create_function, runtime  # noqa: F401
+from tests.infra.local.runtime_support import (  # noqa: F401
+    create_function,
+    create_queue,
+    receive_all,
+    runtime,
+)
 
 
 def _log_table(aws, name="log"):
@@ -101,3 +107,56 @@ def test_maximum_retry_attempts_discards_a_poison_batch(aws, runtime):
     _append(aws, "r1", 1)
     assert runtime.drain(5)
     assert len(calls) == 2
+
+
+def _sequences(event):
+    return [r["dynamodb"]["NewImage"]["sequence"]["N"] for r in event["Records"]]
+
+
+def test_a_partial_batch_response_retries_from_the_first_failed_record(aws, runtime):
+    """AWS documentation "Handling errors for a DynamoDB event source"
+    (services-ddb-batchfailurereporting): with ReportBatchItemFailures, Lambda retries from
+    the lowest failed sequence number; the records before it are done."""
+    seen = []
+
+    def projector(event, context):
+        seen.append(_sequences(event))
+        if len(seen) == 1:  # record "2" fails the first time
+            return {"batchItemFailures": [
+                {"itemIdentifier": event["Records"][1]["dynamodb"]["SequenceNumber"]}]}
+        return {"batchItemFailures": []}
+
+    stream_arn = _log_table(aws)
+    for sequence in range(1, 4):
+        _append(aws, "r1", sequence)
+    create_function(aws, "projector")
+    runtime.register("projector", projector)
+    _map(aws, stream_arn, "projector", FunctionResponseTypes=["ReportBatchItemFailures"])
+    assert runtime.drain(5)
+    assert seen == [["1", "2", "3"], ["2", "3"]]
+
+
+def test_bisect_then_discard_to_the_on_failure_destination(aws, runtime):
+    """services-ddb-batchfailurereporting: BisectBatchOnFunctionError halves a failing batch;
+    after MaximumRetryAttempts the on-failure destination gets a DDBStreamBatchInfo record."""
+    seen = []
+
+    def projector(event, context):
+        seen.append(_sequences(event))
+        if "2" in _sequences(event):
+            raise ValueError("poison record 2")
+
+    url, queue_arn = create_queue(aws, "stream-failures")
+    stream_arn = _log_table(aws)
+    for sequence in range(1, 5):
+        _append(aws, "r1", sequence)
+    create_function(aws, "projector")
+    runtime.register("projector", projector)
+    _map(aws, stream_arn, "projector", BisectBatchOnFunctionError=True, MaximumRetryAttempts=0,
+         DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    assert runtime.drain(5)
+    assert seen[0] == ["1", "2", "3", "4"] and ["1", "2"] in seen and ["3", "4"] in seen
+    assert ["2"] in seen
+    [message] = receive_all(aws, url)
+    info = json.loads(message["Body"])["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1 and info["streamArn"] == stream_arn
