@@ -21,12 +21,14 @@ WILDCARD_RESOURCE_ACTIONS: Mapping[str, str] = {
     "xray:PutTraceSegments": "X-Ray has no resource types",
     "xray:PutTelemetryRecords": "X-Ray has no resource types",
     "cloudwatch:GetMetricData": "CloudWatch metric reads have no resource types",
+    "events:ListRules": "EventBridge list actions have no resource types",
     "events:ListApiDestinations": "EventBridge list actions have no resource types",
     "events:ListConnections": "EventBridge list actions have no resource types",
     "sqs:ListQueues": "sqs:ListQueues has no resource types",
     # SMS to a phone number has no ARN: AWS documents `Resource: "*"` for direct SMS
     # publishing. Only the notifier holds it; its topic publishes are a separate statement.
     "sns:Publish": "direct SMS publishing has no resource ARN",
+    "sns:CheckIfPhoneNumberIsOptedOut": "phone numbers have no ARN",
 }
 
 
