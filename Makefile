@@ -34,5 +34,9 @@ test: install chromium
 lint: install
 	$(BIN)/python -m mypy infra
 
+# The deterministic Lambda archive the Pulumi program deploys (build/lambda.zip).
+lambda-archive: install
+	$(BIN)/python -m infra.build_lambda
+
 clean:
 	rm -rf $(VENV) .local build dist
