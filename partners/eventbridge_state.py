@@ -65,11 +65,6 @@ class ArnContext:
     account: str
     bus_name: str
 
-    @classmethod
-    def from_bus_arn(cls, bus_arn: str, bus_name: str) -> ArnContext:
-        _, partition, _, region, account, _ = bus_arn.split(":", 5)
-        return cls(partition, region, account, bus_name)
-
     def rule_arn(self, name: str) -> str:
         return f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.bus_name}/{name}"
 
@@ -97,9 +92,11 @@ class EventBridgeState:
         self.prefix = prefix
         self.usage_plan_id = usage_plan_id
 
-    def arn_context(self) -> ArnContext:
-        bus = self._events.describe_event_bus(Name=self.bus_name)
-        return ArnContext.from_bus_arn(bus["Arn"], self.bus_name)
+    def arn_context(self, sts: Any) -> ArnContext:
+        """Partition, Region and account (`GetCallerIdentity` needs no permission)."""
+        account = sts.get_caller_identity()["Account"]
+        meta = self._events.meta
+        return ArnContext(meta.partition, meta.region_name, account, self.bus_name)
 
     # --- list reads -----------------------------------------------------------------------
 

@@ -245,6 +245,7 @@ class Reconciler:
         self._sleep = sleep
         self._events = client("events", boto3_session)
         self._sqs = client("sqs", boto3_session)
+        self._sts = client("sts", boto3_session)
         self._apigateway = client("apigateway", boto3_session) if settings.usage_plan_id else None
         self.state = EventBridgeState(
             events=self._events, sqs=self._sqs, apigateway=self._apigateway,
@@ -304,7 +305,7 @@ class Reconciler:
 
     def _arn_context(self) -> ArnContext:
         if self._arns is None:
-            self._arns = self.state.arn_context()
+            self._arns = self.state.arn_context(self._sts)
         return self._arns
 
     def _routing_settings(self) -> RoutingSettings:
@@ -383,6 +384,10 @@ class Reconciler:
             report.outcomes.append(EnvironmentOutcome(
                 env_plan.name, status, tuple(str(a) for a in env_plan.actions),
                 env_plan.name in closer))
+        planned = {outcome.name for outcome in report.outcomes}
+        for name, status in sorted({**idle, **errors}.items()):
+            if name not in planned:  # nothing to write: an error to show, or nothing routed
+                report.outcomes.append(EnvironmentOutcome(name, status))
         report.status_writes = self._write_statuses(new_statuses, statuses, partners)
         return report
 
