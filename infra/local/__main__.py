@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     arguments = _arguments(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    # The functions' structured INFO lines (one per call) drown the URLs and logins; set
+    # POWERTOOLS_LOG_LEVEL=INFO to see them.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     options = StackOptions(demo=not arguments.no_demo, demo_file=arguments.demo_file,
                            status_delay=arguments.status_delay)
     stopped = threading.Event()

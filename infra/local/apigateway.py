@@ -448,6 +448,8 @@ class ApiGateway:
                     self._cache[cache_key] = (self._clock() + authorizer.ttl_seconds, result)
         # A cached policy is evaluated against each new method ARN, as on AWS.
         if not evaluate_policy(result.policy, method_arn):
+            logger.info("authorizer policy of %s does not allow %s", result.principal_id,
+                        method_arn)
             raise GatewayError("ACCESS_DENIED" if _explicitly_denied(result.policy, method_arn)
                                else "ACCESS_DENIED_IMPLICIT")
         return result

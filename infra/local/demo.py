@@ -154,7 +154,7 @@ class Demo:
     def create(self) -> DemoResult:
         """Create every demo user and partner; reconcile and issue tokens for approved ones."""
         admin_password = demo_password()
-        admin_id = self.create_user(ADMIN_EMAIL, admin_password, "admins")
+        self.create_user(ADMIN_EMAIL, admin_password, "admins")
         admin_actor = f"user:{ADMIN_EMAIL}"
         partners: list[dict[str, Any]] = []
         accounts: list[tuple[str, str, dict[str, str]]] = []
@@ -194,7 +194,7 @@ class Demo:
                                         "filter": dict(demo.filters[name])}
                                  for name in demo.filters},
             })
-        data = {"admin": {"email": ADMIN_EMAIL, "password": admin_password, "id": admin_id},
+        data = {"admin": {"email": ADMIN_EMAIL, "password": admin_password},
                 "partners": partners}
         return DemoResult(data=data, sample_accounts=accounts)
 
