@@ -8,7 +8,7 @@ that retrying cannot fix (a missing target, a 4xx answer) go to the DLQ at once;
 message is the event, with the attributes `RULE_ARN`, `TARGET_ARN`, `ERROR_CODE`,
 `ERROR_MESSAGE`, `EXHAUSTED_RETRY_CONDITION` and `RETRY_ATTEMPTS`. Lambda targets are
 invoked asynchronously ("Asynchronous invocation", invocation-async: two retries of a
-failed function, one then two minutes apart).
+failed function, one then two minutes apart, then the on-failure destination).
 
 Local time runs faster: every wait is the AWS wait times `scale` (PGW_LOCAL_BACKOFF_SCALE);
 the event's age is counted in AWS seconds (the waits before scaling), so a retry policy
@@ -321,7 +321,9 @@ class TargetDelivery:
 
 @dataclass
 class AsyncInvocation:
-    """A Lambda `Event` invocation: run the handler, retry a failure twice, then give up."""
+    """A Lambda `Event` invocation: run the handler, retry a failure, then the on-failure
+    destination (the function's event invoke config: MaximumRetryAttempts, default 2;
+    DestinationConfig.OnFailure, an SQS queue, gets Lambda's invocation record)."""
 
     function: str
     event: Any
@@ -333,6 +335,7 @@ class AsyncInvocation:
     def run(self) -> float | None:
         self.attempts += 1
         try:
+            info = self.lambdas.describe(self.function)
             self.lambdas.call(self.function, self.event)
             return None
         except (FunctionNotFoundError, HandlerImportError) as error:
@@ -340,9 +343,39 @@ class AsyncInvocation:
             logger.error("async invocation of %s impossible: %s", self.function, error)
             return None
         except FunctionError as error:
-            if self.attempts <= len(LAMBDA_ASYNC_RETRY_DELAYS):
+            retries = int(info.async_config.get("MaximumRetryAttempts",
+                                                len(LAMBDA_ASYNC_RETRY_DELAYS)))
+            if self.attempts <= min(retries, len(LAMBDA_ASYNC_RETRY_DELAYS)):
                 return LAMBDA_ASYNC_RETRY_DELAYS[self.attempts - 1] * self.scale
             self.failures.append((self.function, self.event, str(error)))
             logger.error("async invocation of %s failed %d times: %s", self.function,
                          self.attempts, error)
+            self._on_failure(info.arn, info.async_config, error)
             return None
+
+    def _on_failure(self, function_arn: str, config: Mapping[str, Any],
+                    error: FunctionError) -> None:
+        destination = (config.get("DestinationConfig") or {}).get("OnFailure", {}).get(
+            "Destination")
+        if not destination or ":sqs:" not in destination:
+            return
+        record = {
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "requestContext": {"requestId": error.payload.get("requestId") or "",
+                               "functionArn": function_arn, "condition": "RetriesExhausted",
+                               "approximateInvokeCount": self.attempts},
+            "requestPayload": self.event,
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST",
+                                "functionError": "Unhandled"},
+            "responsePayload": {"errorMessage": error.error_message,
+                                "errorType": error.error_type},
+        }
+        try:
+            from moto.sqs.models import sqs_backends
+
+            _, region, account, queue_name = _arn_parts(destination)
+            sqs_backends[account][region].send_message(queue_name=queue_name,
+                                                       message_body=json.dumps(record))
+        except Exception as failure:
+            logger.error("on-failure destination %s unreachable: %s", destination, failure)

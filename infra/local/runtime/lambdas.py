@@ -98,6 +98,8 @@ class FunctionInfo:
     environment: Mapping[str, str] = field(default_factory=dict)
     memory_mb: int = 128
     timeout_seconds: int = 3
+    # PutFunctionEventInvokeConfig: MaximumRetryAttempts, DestinationConfig.OnFailure.
+    async_config: Mapping[str, Any] = field(default_factory=dict)
 
 
 def function_name_of(name_or_arn: str) -> str:
@@ -187,6 +189,8 @@ class LambdaRunner:
             environment=dict(record.environment_vars or {}),
             memory_mb=int(record.memory_size or 128),
             timeout_seconds=int(record.timeout or 3),
+            async_config=dict(record.event_invoke_config[0].config)
+            if getattr(record, "event_invoke_config", None) else {},
         )
 
     def _callable(self, info: FunctionInfo) -> Handler:

@@ -138,3 +138,28 @@ def test_stop_leaves_no_threads_and_unhooks_moto(aws):
     after = {t.name for t in threading.enumerate() if t.is_alive()}
     assert not {name for name in after - before if name.startswith("pgw-")}
     assert (Rule.send_to_targets, LambdaFunction.invoke) == original
+
+
+def test_event_invoke_config_bounds_retries_and_feeds_the_on_failure_destination(aws, runtime):
+    """invocation-async ("Asynchronous invocation", "Configuring destinations"): after
+    MaximumRetryAttempts the on-failure destination gets the invocation record with the
+    request and the error."""
+    calls = []
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="async-failures")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    create_function(aws, "fails")
+    aws.client("lambda").put_function_event_invoke_config(
+        FunctionName="fails", MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}})
+    runtime.register("fails", lambda event, context: calls.append(event) or 1 / 0)
+    aws.client("lambda").invoke(FunctionName="fails", InvocationType="Event",
+                                Payload=b'{"partner_id": "p1"}')
+    assert runtime.drain(5)
+    assert len(calls) == 2
+    [message] = sqs.receive_message(QueueUrl=url)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"] == {"partner_id": "p1"}
+    assert record["responsePayload"]["errorType"] == "ZeroDivisionError"
