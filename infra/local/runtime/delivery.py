@@ -288,7 +288,8 @@ class TargetDelivery:
             payload = render_input(self.target, self.event,
                                    RuleContext(self.rule.name, self.rule.arn, self.ingestion_time))
         except ValueError as error:
-            return self._dead_letter("INPUT_TRANSFORMATION_ERROR", str(error), None)
+            self._dead_letter("INPUT_TRANSFORMATION_ERROR", str(error), None)
+            return None
         self.attempts += 1
         try:
             self.sender.send(self.target, payload, self.event)
@@ -296,13 +297,16 @@ class TargetDelivery:
         except TargetError as error:
             failure = error
         if not failure.retryable:
-            return self._dead_letter(failure.code, failure.message, None)
+            self._dead_letter(failure.code, failure.message, None)
+            return None
         if self.attempts - 1 >= policy.maximum_retry_attempts:
-            return self._dead_letter(failure.code, failure.message, "MaximumRetryAttempts")
+            self._dead_letter(failure.code, failure.message, "MaximumRetryAttempts")
+            return None
         delay = max(self.backoff.delay(self.attempts), failure.retry_after or 0.0)
         elapsed = self.age + (time.monotonic() - self.started)
         if elapsed + delay > policy.maximum_event_age:
-            return self._dead_letter(failure.code, failure.message, "MaximumEventAgeInSeconds")
+            self._dead_letter(failure.code, failure.message, "MaximumEventAgeInSeconds")
+            return None
         self.age += delay
         self.delays.append(delay)
         logger.info("retrying event %s to %s in %.1f s (AWS time): %s", self.event.get("id"),

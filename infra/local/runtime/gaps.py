@@ -71,7 +71,7 @@ def test_event_pattern(event_pattern: str | None, event: str | None) -> bool:
             raise InvalidEventPatternException("Event pattern must be a JSON object.")
     except ValueError:
         raise InvalidEventPatternException("Invalid JSON") from None
-    return EventPattern.load(event_pattern).matches_event(parsed)
+    return EventPattern.load(event_pattern).matches_event(parsed)  # type: ignore[arg-type]
 
 
 class UsageRecorder:

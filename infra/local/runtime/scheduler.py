@@ -113,7 +113,7 @@ class Scheduler:
             backend = events_backends[self.account][self.region]
         except KeyError:
             return []
-        rules = []
+        rules: list[Any] = []
         for bus in list(backend.event_buses.values()):
             rules.extend(r for r in list(bus.rules.values())
                          if r.scheduled_expression and r.state == "ENABLED")

@@ -74,17 +74,21 @@ def _env_float(name: str, default: float | None) -> float | None:
     return value
 
 
+def _env_number(name: str, default: float) -> float:
+    value = _env_float(name, default)
+    return default if value is None else value
+
+
 @dataclass
 class RuntimeSettings:
     """How the runtime runs; every field has an environment variable (read at creation)."""
 
     # Local waits are AWS waits times this (retry backoff, Lambda async retries, stream
     # retries): 0.01 turns EventBridge's first 1-2 s retry into 10-20 ms.
-    backoff_scale: float = field(
-        default_factory=lambda: _env_float(BACKOFF_SCALE_VAR, 0.01))  # type: ignore[arg-type]
-    workers: int = field(default_factory=lambda: int(_env_float(WORKERS_VAR, 8) or 8))
+    backoff_scale: float = field(default_factory=lambda: _env_number(BACKOFF_SCALE_VAR, 0.01))
+    workers: int = field(default_factory=lambda: max(1, int(_env_number(WORKERS_VAR, 8))))
     http_timeout: float = field(
-        default_factory=lambda: _env_float(HTTP_TIMEOUT_VAR, DEFAULT_TIMEOUT_SECONDS))  # type: ignore[arg-type]
+        default_factory=lambda: _env_number(HTTP_TIMEOUT_VAR, DEFAULT_TIMEOUT_SECONDS))
     # Replaces the period of every schedule (None: the rule's own rate).
     schedule_seconds: float | None = field(
         default_factory=lambda: _env_float(SCHEDULE_SECONDS_VAR, None))
@@ -240,7 +244,8 @@ class LocalRuntime:
         event, ingestion = aws_event(moto_event)
         if not rule.event_pattern.matches_event(event):
             return
-        ours, moto_owned = [], []
+        ours: list[dict[str, Any]] = []
+        moto_owned: list[dict[str, Any]] = []
         for target in list(rule.targets):
             (moto_owned if _moto_delivers(target["Arn"]) else ours).append(target)
         if moto_owned:
@@ -312,9 +317,9 @@ class LocalRuntime:
                 return original_invoke(function, body, request_headers, response_headers)
             return runtime._serve_invoke(function, body, request_headers, response_headers)
 
-        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
-        LambdaFunction.invoke = invoke  # type: ignore[method-assign]
-        LambdaBackend.send_dynamodb_items = notifier(active_streams)  # type: ignore[method-assign]
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
+        LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]
+        LambdaBackend.send_dynamodb_items = notifier(active_streams)  # type: ignore[method-assign,assignment]
 
     def _unhook(self) -> None:
         from moto.awslambda.models import LambdaBackend, LambdaFunction
@@ -322,9 +327,9 @@ class LocalRuntime:
 
         if not self._originals:
             return
-        Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign]
-        LambdaFunction.invoke = self._originals["invoke"]  # type: ignore[method-assign]
-        LambdaBackend.send_dynamodb_items = self._originals["send_dynamodb_items"]  # type: ignore[method-assign]
+        Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign,assignment]
+        LambdaFunction.invoke = self._originals["invoke"]  # type: ignore[method-assign,assignment]
+        LambdaBackend.send_dynamodb_items = self._originals["send_dynamodb_items"]  # type: ignore[method-assign,assignment]
         self._originals = {}
 
     def _serve_invoke(self, function: Any, body: Any, request_headers: Any,
@@ -412,7 +417,7 @@ def install_api_patches() -> None:
     from moto.apigateway.responses import APIGatewayResponse
     from moto.events.responses import EventsHandler
 
-    EventsHandler.test_event_pattern = _events_test_event_pattern  # type: ignore[method-assign]
+    EventsHandler.test_event_pattern = _events_test_event_pattern  # type: ignore[method-assign,assignment]
     APIGatewayResponse.get_usage = _apigateway_get_usage  # type: ignore[attr-defined]
     apigateway_urls.url_paths.setdefault(USAGE_PATH, APIGatewayResponse.dispatch)
     _api_patched = True
