@@ -69,9 +69,9 @@ def console_statements(args: ConsoleArgs) -> list[StatementInput]:
                                       f"{spec.secret_prefix}*")
     queues = account.apply(lambda a: f"arn:aws:sqs:{args.region}:{a}:"
                                      f"{spec.partner_resource_prefix}*")
-    usage = pulumi.Output.from_input(args.usage_plan_id).apply(
-        lambda plan: [f"arn:aws:apigateway:{args.region}::/usageplans/{plan}",
-                      f"arn:aws:apigateway:{args.region}::/usageplans/{plan}/*"])
+    plan = pulumi.Output.from_input(args.usage_plan_id)
+    usage = [pulumi.Output.concat(f"arn:aws:apigateway:{args.region}::/usageplans/", plan),
+             pulumi.Output.concat(f"arn:aws:apigateway:{args.region}::/usageplans/", plan, "/*")]
     return [
         *table_statements("console", args.table_arns),
         statement(list(COGNITO_ACTIONS), args.user_pool_arn, sid="ConsoleUsers"),

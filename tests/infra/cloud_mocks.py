@@ -28,6 +28,28 @@ TEST_SECRETS = {
 }
 
 
+# How the engine marks a secret value on the wire (pulumi.runtime.rpc).
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def unwrap_secrets(value: Any) -> tuple[Any, bool]:
+    """(value without secret markers, whether any part of it was secret)."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
+            return unwrap_secrets(value["value"])[0], True
+        found = False
+        result = {}
+        for key, item in value.items():
+            result[key], secret = unwrap_secrets(item)
+            found = found or secret
+        return result, found
+    if isinstance(value, list):
+        pairs = [unwrap_secrets(item) for item in value]
+        return [item for item, _ in pairs], any(secret for _, secret in pairs)
+    return value, False
+
+
 @dataclass
 class Recorded:
     """One registered resource: its type token, logical name, resolved inputs and state."""
@@ -36,6 +58,7 @@ class Recorded:
     name: str
     inputs: dict[str, Any]
     state: dict[str, Any] = field(default_factory=dict)
+    secret_inputs: frozenset[str] = frozenset()
 
     def json(self, key: str) -> Any:
         """An input holding a JSON document, parsed."""
@@ -50,6 +73,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[Recorded] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs: dict[str, Any] = {}
+        secret_inputs = set()
+        for key, value in args.inputs.items():
+            inputs[key], secret = unwrap_secrets(value)
+            if secret:
+                secret_inputs.add(key)
+        args.inputs = inputs
         name = args.inputs.get("name") or args.inputs.get("bucket") or args.name
         service = args.typ.split(":")[1].split("/")[0]
         arn = f"arn:aws:{service}:{self.region}:{ACCOUNT}:{args.typ.rsplit(':', 1)[1]}/{name}"
@@ -71,12 +101,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["executionArn"] = f"arn:aws:execute-api:{self.region}:{ACCOUNT}:{name}-id"
         elif args.typ in ("aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"):
             state["invokeUrl"] = f"https://{args.name}.execute-api.{self.region}.amazonaws.com/"
+        elif args.typ == "aws:sns/topic:Topic":
+            state["arn"] = f"arn:aws:sns:{self.region}:{ACCOUNT}:{name}"
+        elif args.typ == "aws:iam/role:Role":
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
         elif args.typ == "aws:s3/bucket:Bucket":
             state["arn"] = f"arn:aws:s3:::{name}"
         elif args.typ == "aws:cloudwatch/eventRule:EventRule":
             bus = args.inputs.get("eventBusName", "default")
             state["arn"] = f"arn:aws:events:{self.region}:{ACCOUNT}:rule/{bus}/{name}"
-        self.resources.append(Recorded(args.typ, args.name, dict(args.inputs), state))
+        self.resources.append(Recorded(args.typ, args.name, dict(inputs), state,
+                                       frozenset(secret_inputs)))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -98,8 +133,8 @@ class StackResources:
         return [r for r in self.resources if r.type == type_token]
 
     def one(self, type_token: str, name: str) -> Recorded:
-        found = [r for r in self.of_type(type_token) if r.inputs.get("name") == name
-                 or r.name == name]
+        found = [r for r in self.of_type(type_token)
+                 if name in (r.inputs.get("name"), r.inputs.get("bucket"), r.name)]
         assert len(found) == 1, f"{type_token} {name}: found {len(found)}"
         return found[0]
 
