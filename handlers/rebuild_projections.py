@@ -1,0 +1,56 @@
+"""Rebuild the request projections from the request log.
+
+    python -m handlers.rebuild_projections [--request-id ID ...]
+
+Reads the table names from the `PGW_*` environment variables (as the functions do; the
+embedded stack's `make run` prints them) and any AWS endpoint boto3 is pointed at. Safe to run
+while the projector runs: items are only ever replaced by ones folded from a longer log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import boto3
+
+from partners.aws import CLIENT_CONFIG
+from partners.constants import Env
+from partners.projections import project, rebuild
+from partners.request_views import RequestViews
+from partners.requests import RequestLog
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handlers.rebuild_projections",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--request-id", action="append", default=[],
+                        help="rebuild only this request (repeatable); default: every request")
+    args = parser.parse_args(argv)
+    missing = [name for name in (Env.REQUEST_EVENTS_TABLE, Env.REQUESTS_TABLE, Env.INBOX_TABLE,
+                                 Env.TIMELINE_TABLE) if not os.environ.get(name)]
+    if missing:
+        print(f"error: set {', '.join(missing)}", file=sys.stderr)
+        return 2
+    dynamodb = boto3.session.Session().client("dynamodb", config=CLIENT_CONFIG)
+    log = RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE], dynamodb_client=dynamodb)
+    views = RequestViews(os.environ[Env.REQUESTS_TABLE], os.environ[Env.INBOX_TABLE],
+                         os.environ[Env.TIMELINE_TABLE], dynamodb_client=dynamodb)
+    if args.request_id:
+        count = 0
+        for request_id in args.request_id:
+            projection = project(log.events(request_id))
+            if projection is None:
+                print(f"{request_id}: no such request", file=sys.stderr)
+                continue
+            views.write(projection)
+            count += 1
+    else:
+        count = rebuild(log, views)
+    print(f"rebuilt {count} request(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
