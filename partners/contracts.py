@@ -52,6 +52,7 @@ _DOCUMENT = {
         "document_id": _ID,
         "bucket": {"type": "string", "minLength": 3, "maxLength": 63},
         "key": {"type": "string", "minLength": 1, "maxLength": 1024},
+        "name": {"type": "string", "minLength": 1, "maxLength": 255},
         "content_type": {"type": "string", "maxLength": 255},
         "size": {"type": "integer", "minimum": 0},
     },
