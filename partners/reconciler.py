@@ -75,6 +75,10 @@ TEMPORARY_CODES = frozenset({
     "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException",
     "ConcurrentModificationException", "AWS.SimpleQueueService.QueueDeletedRecently",
 })
+# Codes that mean another writer got there first (a console trigger racing the schedule):
+# repeating the same call now would fail the same way, the next run sees the new state.
+CONFLICT_CODES = frozenset({"ResourceAlreadyExistsException", "ConflictException",
+                            "ResourceNotFoundException", "NotFoundException"})
 # Codes that mean "it is already gone", which a removal takes as success.
 GONE_CODES = frozenset({"ResourceNotFoundException", "NotFoundException",
                         "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
@@ -107,6 +111,9 @@ def _describe(error: Exception) -> RoutingError:
     message = (getattr(error, "response", None) or {}).get("Error", {}).get("Message") \
         or str(error)
     reason = f"{code}: {message}"[:300]
+    if code in CONFLICT_CODES:
+        return RoutingTemporaryError(f"changed by another writer meanwhile ({reason}); the "
+                                     "next run finishes", code=code)
     if is_temporary(error):
         return RoutingTemporaryError(f"AWS was unavailable ({reason}); the next run retries",
                                      code=code)
@@ -474,7 +481,8 @@ class Reconciler:
             except (ClientError, BotoCoreError) as error:
                 if gone_ok and error_code(error) in GONE_CODES:
                     return {}  # type: ignore[return-value]
-                if not is_temporary(error) or attempt == self.retry_attempts:
+                if (not is_temporary(error) or error_code(error) in CONFLICT_CODES
+                        or attempt == self.retry_attempts):
                     raise _describe(error) from None
                 self._sleep(min(self.retry_max_seconds,
                                 self.retry_base_seconds * 2 ** (attempt - 1)))

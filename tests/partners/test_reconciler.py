@@ -407,6 +407,18 @@ def test_lasting_temporary_failure_leaves_the_environment_pending(world):
     assert len(world.sleeps) == reconciler.retry_attempts - 1
 
 
+def test_race_with_another_writer_is_left_to_the_next_run(world):
+    partner = world.partner("acme", push_env("prod"))
+    _failing(world, "CreateConnection", "ResourceAlreadyExistsException", times=1)
+    reconciler = world.reconciler()
+    reconciler.reconcile(partner.id)
+    status = world.registry.routing_statuses(partner.id)["prod"]
+    assert status.state is RoutingState.PENDING and "another writer" in status.reason
+    assert world.sleeps == []  # the same call would fail the same way: no retry loop
+    reconciler.reconcile(partner.id)
+    assert world.registry.routing_statuses(partner.id)["prod"].state is RoutingState.LIVE
+
+
 def test_invalid_settings_are_recorded_and_existing_routing_kept(world):
     partner = world.partner("acme", push_env("prod"))
     reconciler = world.reconciler()
