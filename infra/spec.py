@@ -17,6 +17,16 @@ PROJECT = "pgw"
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,11}$")
 DEFAULT_PARTNER_ENVIRONMENTS = ("prod", "test", "dev")
 
+# The data lake feed: a catch-all rule -> Firehose -> S3, one folder per detail type, then by
+# day (Hive-style keys, so Athena and Glue partition on both without crawling).
+CATCH_ALL_PATTERN = {"source": [{"prefix": ""}]}
+DATALAKE_DETAIL_TYPE_QUERY = (
+    '{detail_type: (."detail-type" | ascii_downcase | gsub("[^a-z0-9]+"; "-"))}')
+DATALAKE_PREFIX = ("events/detail_type=!{partitionKeyFromQuery:detail_type}/"
+                   "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/")
+DATALAKE_ERROR_PREFIX = ("errors/!{firehose:error-output-type}/"
+                         "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/")
+
 KeyType = Literal["S", "N", "B"]
 StreamView = Literal["NEW_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY", "OLD_IMAGE"]
 
@@ -139,6 +149,16 @@ class StageSpec:
         return f"{self.prefix}-marketplace-archive"
 
     @property
+    def datalake_stream_name(self) -> str:
+        """The Firehose delivery stream that writes every bus event to the data lake bucket."""
+        return f"{self.prefix}-datalake"
+
+    @property
+    def datalake_rule_name(self) -> str:
+        """The catch-all rule on the bus whose target is the data lake stream."""
+        return f"{self.prefix}-datalake"
+
+    @property
     def partner_resource_prefix(self) -> str:
         """Prefix of the rules, connections, destinations and DLQs the reconciler owns."""
         return f"{self.prefix}-pt-"
@@ -163,6 +183,7 @@ class StageSpec:
         variables = {
             Env.STAGE: self.stage,
             Env.BUS_NAME: self.bus_name,
+            Env.ARCHIVE_NAME: self.archive_name,
             Env.RESOURCE_PREFIX: self.partner_resource_prefix,
             Env.SECRET_PREFIX: self.secret_prefix,
             Env.PARTNER_ENVIRONMENTS: ",".join(self.partner_environments),

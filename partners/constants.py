@@ -46,6 +46,8 @@ class Env:
     # The SMS sender id (1-11 letters/digits, one letter at least) of user notifications, from
     # the stage's config; unset: the carrier's default (some countries require a registered id).
     SMS_SENDER_ID = "PGW_SMS_SENDER_ID"
+    # The bus's archive, for the operators' replay command (`python -m handlers.replay_cli`).
+    ARCHIVE_NAME = "PGW_ARCHIVE_NAME"
 
 
 class Tags:

@@ -6,13 +6,22 @@ read the same spec. Provisioning is idempotent: what exists is left as it is.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
-from infra.spec import StageSpec, TableSpec, UserPoolSpec
+from infra.spec import (
+    CATCH_ALL_PATTERN,
+    DATALAKE_DETAIL_TYPE_QUERY,
+    DATALAKE_ERROR_PREFIX,
+    DATALAKE_PREFIX,
+    StageSpec,
+    TableSpec,
+    UserPoolSpec,
+)
 from partners.aws import client, error_code
 from partners.constants import Env
 
@@ -29,6 +38,8 @@ class ProvisionedStage:
     stream_arns: dict[str, str] = field(default_factory=dict)
     user_pool_id: str = ""
     user_pool_client_id: str = ""
+    archive_arn: str = ""
+    datalake_stream_arn: str = ""
 
     def environment_variables(self) -> dict[str, str]:
         variables = self.spec.environment_variables()
@@ -170,4 +181,98 @@ def provision_stage(spec: StageSpec, *, session: boto3.session.Session | None = 
             "BlockPublicAcls": True, "IgnorePublicAcls": True,
             "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
         })
+    return stage
+
+
+# Same figures as infra/cloud/eventbus.py: a day of retries into the data lake (the archive
+# keeps every event anyway), and Firehose's buffer for dynamic partitioning.
+DATALAKE_RETRY = {"MaximumEventAgeInSeconds": 86_400, "MaximumRetryAttempts": 185}
+DATALAKE_BUFFER = {"SizeInMBs": 64, "IntervalInSeconds": 300}
+_EVENTS_AND_FIREHOSE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {
+        "Service": ["events.amazonaws.com", "firehose.amazonaws.com"]}}],
+}
+
+
+def _service_role(session: boto3.session.Session | None, name: str) -> str:
+    iam = client("iam", session)
+    try:
+        return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+            _EVENTS_AND_FIREHOSE_TRUST))["Role"]["Arn"])
+    except ClientError as error:
+        if error_code(error) != "EntityAlreadyExists":
+            raise
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+
+
+def provision_event_feeds(spec: StageSpec, stage: ProvisionedStage, *,
+                          session: boto3.session.Session | None = None) -> ProvisionedStage:
+    """The bus's archive and the data lake feed, as `infra/cloud/eventbus.py` builds them.
+
+    Needs `provision_stage` (bus, bucket, queues) first; idempotent. The data lake rule's
+    Firehose target is delivered by the local runtime (moto raises NotImplementedError for
+    Firehose targets), so call this where the runtime runs: the embedded stack.
+    """
+    provision_archive(spec, stage, session=session)
+    return provision_datalake(spec, stage, session=session)
+
+
+def provision_archive(spec: StageSpec, stage: ProvisionedStage, *,
+                      session: boto3.session.Session | None = None) -> ProvisionedStage:
+    """Archive `spec.archive_name` of every event on the bus, kept indefinitely (cloud stages
+    take the retention from config), for `python -m handlers.replay_cli`."""
+    events = client("events", session)
+    try:
+        stage.archive_arn = events.create_archive(
+            ArchiveName=spec.archive_name, EventSourceArn=stage.bus_arn, RetentionDays=0,
+            Description=f"Every event on {spec.bus_name}, for replays")["ArchiveArn"]
+    except ClientError as error:
+        if error_code(error) != "ResourceAlreadyExistsException":
+            raise
+        stage.archive_arn = events.describe_archive(ArchiveName=spec.archive_name)["ArchiveArn"]
+    return stage
+
+
+def provision_datalake(spec: StageSpec, stage: ProvisionedStage, *,
+                       session: boto3.session.Session | None = None) -> ProvisionedStage:
+    """Firehose stream `spec.datalake_stream_name` -> the `datalake` bucket (keys partitioned by
+    detail type and day: `DATALAKE_PREFIX`, dynamic partitioning with a JQ query), and the
+    catch-all rule `spec.datalake_rule_name` -> the stream (retry policy, `async_failures`
+    DLQ)."""
+    events = client("events", session)
+    role_arn = _service_role(session, f"{spec.prefix}-datalake")
+    firehose = client("firehose", session)
+    bucket = spec.buckets["datalake"].name
+    try:
+        firehose.create_delivery_stream(
+            DeliveryStreamName=spec.datalake_stream_name, DeliveryStreamType="DirectPut",
+            DeliveryStreamEncryptionConfigurationInput={"KeyType": "AWS_OWNED_CMK"},
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": role_arn, "BucketARN": f"arn:aws:s3:::{bucket}",
+                "Prefix": DATALAKE_PREFIX, "ErrorOutputPrefix": DATALAKE_ERROR_PREFIX,
+                "BufferingHints": DATALAKE_BUFFER, "CompressionFormat": "GZIP",
+                "DynamicPartitioningConfiguration": {"Enabled": True},
+                "ProcessingConfiguration": {"Enabled": True, "Processors": [
+                    {"Type": "MetadataExtraction", "Parameters": [
+                        {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"},
+                        {"ParameterName": "MetadataExtractionQuery",
+                         "ParameterValue": DATALAKE_DETAIL_TYPE_QUERY}]},
+                    {"Type": "AppendDelimiterToRecord", "Parameters": [
+                        {"ParameterName": "Delimiter", "ParameterValue": "\\n"}]},
+                ]},
+            })
+    except ClientError as error:
+        if error_code(error) != "ResourceInUseException":
+            raise
+    stage.datalake_stream_arn = firehose.describe_delivery_stream(
+        DeliveryStreamName=spec.datalake_stream_name)["DeliveryStreamDescription"][
+        "DeliveryStreamARN"]
+    events.put_rule(Name=spec.datalake_rule_name, EventBusName=spec.bus_name,
+                    EventPattern=json.dumps(CATCH_ALL_PATTERN),
+                    Description="Every event on the bus into the data lake")
+    events.put_targets(Rule=spec.datalake_rule_name, EventBusName=spec.bus_name, Targets=[{
+        "Id": "datalake", "Arn": stage.datalake_stream_arn, "RoleArn": role_arn,
+        "RetryPolicy": DATALAKE_RETRY,
+        "DeadLetterConfig": {"Arn": stage.queue_arns["async_failures"]}}])
     return stage
