@@ -89,10 +89,17 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       1827, 2192, 2557, 2922, 3288, 3653)
 
 
-def _positive(key: str, value: Any) -> int:
+def _positive_number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise StageConfigError(f"{key} must be a positive number, got {value!r}")
-    return int(value)
+    return float(value)
+
+
+def _positive(key: str, value: Any) -> int:
+    number = _positive_number(key, value)
+    if number != int(number):
+        raise StageConfigError(f"{key} must be a whole number, got {value!r}")
+    return int(number)
 
 
 def parse_usage_tiers(raw: Mapping[str, Any]) -> tuple[UsageTier, ...]:
@@ -106,7 +113,7 @@ def parse_usage_tiers(raw: Mapping[str, Any]) -> tuple[UsageTier, ...]:
             raise StageConfigError(f"usageTiers.{name} must be a mapping")
         tiers.append(UsageTier(
             name=name,
-            rate_limit=float(_positive(f"usageTiers.{name}.rateLimit", settings.get("rateLimit"))),
+            rate_limit=_positive_number(f"usageTiers.{name}.rateLimit", settings.get("rateLimit")),
             burst_limit=_positive(f"usageTiers.{name}.burstLimit", settings.get("burstLimit")),
             quota_per_day=_positive(f"usageTiers.{name}.quotaPerDay", settings.get("quotaPerDay")),
         ))
@@ -172,7 +179,7 @@ def load_stage_config(config: pulumi.Config | None = None, *, stage: str | None 
         alarm_email=config.require("alarmEmail"),
         usage_tiers=parse_usage_tiers(config.require_object("usageTiers")),
         default_usage_tier=config.require("defaultUsageTier"),
-        api_rate_limit=float(_positive("apiThrottle.rateLimit", api.get("rateLimit", 100))),
+        api_rate_limit=_positive_number("apiThrottle.rateLimit", api.get("rateLimit", 100)),
         api_burst_limit=_positive("apiThrottle.burstLimit", api.get("burstLimit", 200)),
         portal_callback=PortalCallback(
             url=str(callback.get("url", "")),

@@ -482,3 +482,21 @@ def test_the_policy_pack_passes_every_committed_stack(stack: StackResources) -> 
     violations += [(name, v.name, message) for name, (_, check) in STACK_RULES.items()
                    for v, message in check(views)]
     assert violations == []
+
+
+# --- Refusals ---------------------------------------------------------------------------------
+
+def test_prod_refuses_insecure_endpoints_before_creating_anything() -> None:
+    with pytest.raises(Exception, match="allowInsecureEndpoints must be false"):
+        build_stack("prod", overrides={"partner-event-gateway:allowInsecureEndpoints": True})
+
+
+def test_a_missing_secret_is_named() -> None:
+    with pytest.raises(Exception, match="consoleSessionSecret"):
+        build_stack("dev", secrets={})
+
+
+def test_a_stage_can_leave_account_settings_to_another_stack() -> None:
+    built = build_stack("dev", overrides={"partner-event-gateway:manageAccountSettings": False})
+    assert not built.of_type("aws:sns/smsPreferences:SmsPreferences")
+    assert not built.of_type("aws:apigateway/account:Account")
