@@ -1,0 +1,158 @@
+"""Local runtime delivery throughput: PutEvents -> API destination, against direct POSTs.
+
+Starts moto (ThreadedMotoServer) and the local runtime in this process, a loopback receiver,
+and one rule whose target is an API destination (API key connection, CloudEvents input
+transformer) pointing at the receiver. Puts N events (PutEvents, 10 a call) and times until
+the receiver has all of them; then times N direct POSTs from one client to the same receiver.
+
+    .venv/bin/python bench/runtime_delivery.py [--events N] [--workers W]
+
+Prints a table, then one JSON line: events, delivered, lost, delivery_per_s, direct_per_s,
+ratio, put_events_p50_ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import boto3  # noqa: E402
+import requests  # noqa: E402
+
+import infra.local.runtime  # noqa: E402,F401  (moto's missing routes before the server starts)
+from infra.local.runtime import LocalRuntime, RuntimeSettings  # noqa: E402
+from partners.contracts import CLOUDEVENTS_TRANSFORMER  # noqa: E402
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.count += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.count >= count:
+                    return True
+            time.sleep(0.005)
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local",
+                                    region_name="us-east-1")
+    events = session.client("events", endpoint_url=endpoint)
+    receiver = Receiver()
+    runtime = LocalRuntime(RuntimeSettings(workers=args.workers)).start()
+    try:
+        connection = events.create_connection(
+            Name="bench", AuthorizationType="API_KEY",
+            AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key",
+                                                      "ApiKeyValue": "bench"}})["ConnectionArn"]
+        destination = events.create_api_destination(
+            Name="bench", ConnectionArn=connection, InvocationEndpoint=receiver.url,
+            HttpMethod="POST", InvocationRateLimitPerSecond=300)["ApiDestinationArn"]
+        events.put_rule(Name="bench", EventPattern=json.dumps({"source": ["bench"]}))
+        events.put_targets(Rule="bench", Targets=[{
+            "Id": "d", "Arn": destination, "InputTransformer": CLOUDEVENTS_TRANSFORMER.to_aws()}])
+
+        put_times = []
+        started = time.monotonic()
+        for first in range(0, args.events, 10):
+            entries = [{"Source": "bench", "DetailType": "Request Created",
+                        "Detail": json.dumps({"request_id": f"r-{n}", "environment": "prod"})}
+                       for n in range(first, min(first + 10, args.events))]
+            before = time.monotonic()
+            events.put_events(Entries=entries)
+            put_times.append((time.monotonic() - before) * 1000)
+        put_seconds = time.monotonic() - started
+        delivered_all = receiver.wait_for(args.events, timeout=300)
+        runtime.drain(30)
+        delivery_seconds = time.monotonic() - started
+        delivered = receiver.count
+
+        direct = requests.Session()
+        body = json.dumps({"specversion": "1.0", "id": "x", "data": {}})
+        started = time.monotonic()
+        for _ in range(args.events):
+            direct.post(receiver.url, data=body, timeout=5,
+                        headers={"Content-Type": "application/json"})
+        direct_seconds = time.monotonic() - started
+    finally:
+        runtime.stop()
+        moto.stop()
+
+    delivery_rate = delivered / delivery_seconds if delivery_seconds else 0.0
+    direct_rate = args.events / direct_seconds if direct_seconds else 0.0
+    result = {
+        "events": args.events,
+        "delivered": delivered,
+        "lost": args.events - delivered if delivered_all or delivered < args.events else 0,
+        "delivery_per_s": round(delivery_rate, 1),
+        "direct_per_s": round(direct_rate, 1),
+        "ratio": round(delivery_rate / direct_rate, 3) if direct_rate else 0.0,
+        "put_events_p50_ms": round(statistics.median(put_times), 2),
+    }
+    print(f"{'path':<34}{'events':>8}{'seconds':>10}{'per s':>10}")
+    print(f"{'PutEvents -> API destination':<34}{delivered:>8}{delivery_seconds:>10.2f}"
+          f"{delivery_rate:>10.1f}")
+    print(f"{'direct POST, one client':<34}{args.events:>8}{direct_seconds:>10.2f}"
+          f"{direct_rate:>10.1f}")
+    print(f"PutEvents (10 entries) median {result['put_events_p50_ms']} ms; all puts took "
+          f"{put_seconds:.2f} s")
+    print(json.dumps(result))
+    return 0 if result["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
