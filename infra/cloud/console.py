@@ -70,8 +70,10 @@ def console_statements(args: ConsoleArgs) -> list[StatementInput]:
     queues = account.apply(lambda a: f"arn:aws:sqs:{args.region}:{a}:"
                                      f"{spec.partner_resource_prefix}*")
     plan = pulumi.Output.from_input(args.usage_plan_id)
-    usage = [pulumi.Output.concat(f"arn:aws:apigateway:{args.region}::/usageplans/", plan),
-             pulumi.Output.concat(f"arn:aws:apigateway:{args.region}::/usageplans/", plan, "/*")]
+    gateway = f"arn:aws:apigateway:{args.region}::"
+    usage = [pulumi.Output.concat(gateway, "/usageplans/", plan),
+             pulumi.Output.concat(gateway, "/usageplans/", plan, "/*"),
+             f"{gateway}/apikeys", f"{gateway}/apikeys/*"]
     return [
         *table_statements("console", args.table_arns),
         statement(list(COGNITO_ACTIONS), args.user_pool_arn, sid="ConsoleUsers"),

@@ -115,9 +115,14 @@ def function_statements(logical: str, args: FunctionsArgs) -> list[Statement]:
             statement("s3:GetObject", documents, sid="PresignDocuments"),
         ]
     elif logical == "portal_api":
+        topic = args.notifications_topic_arn
         statements += [
             statement("events:PutEvents", args.bus_arn, sid="PublishRequests"),
             statement(["s3:GetObject", "s3:PutObject"], documents, sid="Documents"),
+            # Contacts: a user's email is an SNS subscription (filtered by user id) to the
+            # notification topic; subscription ARNs are `<topic ARN>:<id>`.
+            statement(["sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes"],
+                      [topic, pulumi.Output.concat(topic, ":*")], sid="EmailSubscriptions"),
         ]
     elif logical == "notifier":
         statements += [

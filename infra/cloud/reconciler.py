@@ -59,6 +59,7 @@ class ReconcilerScope:
     endpoint_secrets: str
     connection_secrets: str
     api_keys: tuple[str, ...]
+    tags: str
 
 
 def reconciler_scope(spec: StageSpec, region: str, account_id: str,
@@ -79,6 +80,7 @@ def reconciler_scope(spec: StageSpec, region: str, account_id: str,
         api_keys=(f"{gateway}/apikeys", f"{gateway}/apikeys/*",
                   f"{gateway}/usageplans/{usage_plan_id}/keys",
                   f"{gateway}/usageplans/{usage_plan_id}/keys/*"),
+        tags=f"{gateway}/tags/*",
     )
 
 
@@ -94,9 +96,13 @@ def scope_statements(scope: ReconcilerScope) -> list[Statement]:
         statement(list(QUEUE_ACTIONS), scope.queues, sid="PartnerDeadLetterQueues"),
         statement(["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                   scope.endpoint_secrets, sid="ReadEndpointCredentials"),
+        # Credential versions go into the config hash; ListSecrets has no resource types.
+        statement("secretsmanager:ListSecrets", "*", sid="FindEndpointCredentials"),
         statement(list(CONNECTION_SECRET_ACTIONS), scope.connection_secrets,
                   sid="ConnectionSecrets"),
         statement(list(USAGE_KEY_ACTIONS), list(scope.api_keys), sid="UsagePlanKeys"),
+        # Usage keys are created with their ownership tags (tag-on-create).
+        statement(["apigateway:PUT", "apigateway:DELETE"], scope.tags, sid="UsageKeyTags"),
     ]
 
 

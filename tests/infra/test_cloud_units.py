@@ -228,3 +228,4 @@ def test_reconciler_scope_is_the_stage_prefix() -> None:
     assert scope.endpoint_secrets.endswith(":secret:pgw/dev/partners/*")
     assert scope.connection_secrets.endswith(":secret:events!connection/pgw-dev-pt-*")
     assert "arn:aws:apigateway:eu-west-1::/usageplans/plan1/keys/*" in scope.api_keys
+    assert scope.tags == "arn:aws:apigateway:eu-west-1::/tags/*"
