@@ -51,7 +51,8 @@ table_arns = {logical: table.arn for logical, table in storage.tables.items()}
 failures = storage.queues["async_failures"].arn
 environment = common_environment(
     spec, allow_insecure_endpoints=config.allow_insecure_endpoints, quotas=config.quotas,
-    topic_arns={k: t.arn for k, t in notifications.topics.items()})
+    topic_arns={k: t.arn for k, t in notifications.topics.items()},
+    sms_sender_id=config.sms_sender_id)
 functions = Functions("functions", FunctionsArgs(
     spec=spec, code=code, layer_arn=config.powertools_layer_arn, account_id=account_id,
     environment=environment, table_arns=table_arns,

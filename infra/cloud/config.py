@@ -7,6 +7,7 @@ message naming the key instead of failing half-way through `pulumi up`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -73,6 +74,7 @@ class StageConfig:
     lambda_archive: str
     reconcile_schedule: str
     sms_monthly_spend_limit: int
+    sms_sender_id: str | None
     datalake_transition_days: int
     protect_data: bool
     manage_account_settings: bool
@@ -83,6 +85,9 @@ class StageConfig:
     def default_tier(self) -> UsageTier:
         return next(t for t in self.usage_tiers if t.name == self.default_usage_tier)
 
+
+# SNS alphanumeric sender ids: 1-11 characters, letters and digits, not only digits.
+SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$")
 
 # Log group retention must be one of CloudWatch Logs' accepted values.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
@@ -144,6 +149,9 @@ def check_stage_config(config: StageConfig) -> StageConfig:
                                f"({config.region})")
     if not config.reconcile_schedule.startswith(("rate(", "cron(")):
         raise StageConfigError("reconcileSchedule must be a rate(...) or cron(...) expression")
+    if config.sms_sender_id is not None and not SENDER_ID.match(config.sms_sender_id):
+        raise StageConfigError("sms.senderId must be 1-11 letters or digits, one letter at "
+                               "least")
     if "@" not in config.alarm_email:
         raise StageConfigError("alarmEmail must be an email address")
     return config
@@ -192,6 +200,7 @@ def load_stage_config(config: pulumi.Config | None = None, *, stage: str | None 
         reconcile_schedule=config.get("reconcileSchedule") or "rate(5 minutes)",
         sms_monthly_spend_limit=_positive("sms.monthlySpendLimit",
                                           sms.get("monthlySpendLimit", 1)),
+        sms_sender_id=sms.get("senderId") or None,
         datalake_transition_days=_positive("datalakeTransitionDays",
                                            config.get_int("datalakeTransitionDays") or 90),
         protect_data=config.get_bool("protectData") or False,

@@ -26,7 +26,8 @@ STREAM_RETRIES = 10
 
 
 def common_environment(spec: StageSpec, *, allow_insecure_endpoints: bool, quotas: Quotas,
-                       topic_arns: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Input[str]]:
+                       topic_arns: Mapping[str, pulumi.Input[str]],
+                       sms_sender_id: str | None = None) -> dict[str, pulumi.Input[str]]:
     """The variables every function of the stage gets: the spec's names plus ARNs and settings."""
     variables: dict[str, pulumi.Input[str]] = dict(spec.environment_variables())
     variables[Env.ALLOW_INSECURE_ENDPOINTS] = "true" if allow_insecure_endpoints else "false"
@@ -35,6 +36,8 @@ def common_environment(spec: StageSpec, *, allow_insecure_endpoints: bool, quota
     variables[Env.CONNECTION_QUOTA] = str(quotas.connections)
     for topic in spec.topics.values():
         variables[topic.env_var] = topic_arns[topic.logical]
+    if sms_sender_id:
+        variables[Env.SMS_SENDER_ID] = sms_sender_id
     return variables
 
 

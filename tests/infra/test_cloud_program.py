@@ -167,6 +167,8 @@ def test_every_function_environment_names_its_tables(stack: StackResources,
         assert variables[Env.NOTIFICATIONS_TOPIC_ARN].endswith(f":{spec.prefix}-notifications")
         assert variables[Env.ALLOW_INSECURE_ENDPOINTS] == (
             "true" if setting(stack, "allowInsecureEndpoints") else "false")
+        assert variables.get(Env.SMS_SENDER_ID) == setting(stack, "sms").get("senderId")
+        assert variables[Env.ARCHIVE_NAME] == spec.archive_name
 
 
 def test_prod_never_allows_insecure_endpoints(stack: StackResources) -> None:

@@ -38,7 +38,7 @@ def stage_config(**changes: Any) -> StageConfig:
         api_rate_limit=100, api_burst_limit=200,
         portal_callback=PortalCallback("https://portal.example.com/hook"),
         powertools_layer_arn=LAYER, lambda_archive="build/lambda.zip",
-        reconcile_schedule="rate(5 minutes)", sms_monthly_spend_limit=1,
+        reconcile_schedule="rate(5 minutes)", sms_monthly_spend_limit=1, sms_sender_id=None,
         datalake_transition_days=90, protect_data=False, manage_account_settings=False,
         console_session_secret=None, portal_callback_api_key=None)
     return replace(config, **changes)
@@ -60,6 +60,8 @@ def test_a_sound_config_passes() -> None:
     ({"powertools_layer_arn": LAYER.replace("eu-west-1", "us-east-1")}, "powertoolsLayerArn"),
     ({"reconcile_schedule": "every 5 minutes"}, "reconcileSchedule"),
     ({"alarm_email": "nobody"}, "alarmEmail"),
+    ({"sms_sender_id": "12345"}, "sms.senderId"),
+    ({"sms_sender_id": "MarketplaceX"}, "sms.senderId"),
 ])
 def test_unsafe_or_broken_settings_are_refused(changes: dict[str, Any], key: str) -> None:
     with pytest.raises(StageConfigError, match=key):
