@@ -73,8 +73,8 @@ class Stack:
     def sms(self) -> list[dict[str, Any]]:
         return self.http.get(f"{self.inspector}/sms", timeout=10).json()
 
-    def moto_data(self) -> dict[str, Any]:
-        return self.http.get(f"{self.aws}/moto-api/data.json", timeout=30).json()
+    def topic_messages(self) -> list[dict[str, Any]]:
+        return self.http.get(f"{self.inspector}/topics", timeout=10).json()
 
     def console_session(self, email: str, password: str) -> ConsoleSession:
         return ConsoleSession(self.console, email, password)

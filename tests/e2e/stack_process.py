@@ -2,7 +2,9 @@
 
 The stack is `make run`'s (`infra.local.stack.EmbeddedStack`, demo data included), started on
 the ports the test chose. Beside it a small read-only inspector answers what no AWS API
-shows over HTTP: the SMS moto's SNS recorded (`GET /sms`), and whether the runtime and the
+shows over HTTP: the SMS and topic messages moto's SNS recorded (`GET /sms`, `GET /topics`;
+moto's `/moto-api/data.json` fails once Lambda functions exist, as it touches their Docker
+client), and whether the runtime and the
 sample partner are idle (`GET /idle?timeout=S`), so tests wait for work to finish instead
 of sleeping. SIGINT or SIGTERM stops everything, as Ctrl-C stops `make run`.
 """
@@ -32,6 +34,14 @@ def inspector(stack: EmbeddedStack):
             backend = sns_backends["123456789012"]["us-east-1"]
             body = [{"message_id": k, "phone_number": v[0], "message": v[1]}
                     for k, v in list(backend.sms_messages.items())]
+        elif request.path == "/topics":
+            from moto.sns.models import sns_backends
+
+            backend = sns_backends["123456789012"]["us-east-1"]
+            body = [{"topic_arn": arn, "message_id": n[0], "message": n[1], "subject": n[2],
+                     "attributes": n[3]}
+                    for arn, topic in list(backend.topics.items())
+                    for n in list(topic.sent_notifications)]
         elif request.path == "/idle":
             timeout = min(float(request.args.get("timeout", "20")), 120.0)
             runtime_idle = stack.runtime.drain(timeout)

@@ -117,12 +117,11 @@ def test_statuses_flow_back_and_reach_the_user_by_sms_and_email(stack):
     texts = [m["message"] for m in stack.sms() if m["phone_number"] == "+14155550123"
              and request_id in m["message"]]
     assert len(texts) == 4 and all(len(t) <= 160 for t in texts)
-    topics = stack.moto_data()["sns"]["Topic"]
-    emails = [n for topic in topics for n in topic["sent_notifications"]
-              if request_id in json.dumps(n)]
+    emails = [m for m in stack.topic_messages() if request_id in json.dumps(m)]
     assert len(emails) == 4
-    for _, _, _, attributes, _ in emails:
-        assert attributes["user_id"]["Value"] == user
+    for email in emails:
+        assert email["attributes"]["user_id"]["Value"] == user
+        assert email["subject"]
 
 
 def test_a_failing_endpoint_is_retried_then_dead_lettered_then_redriven(stack):
