@@ -33,9 +33,9 @@ from referencing.jsonschema import DRAFT202012
 from handlers.problems import (
     ProblemError,
     invalid,
-    json_pointer,
     read_json_body,
     register_problem_handlers,
+    schema_errors,
 )
 from partners.aws import CLIENT_CONFIG
 from partners.clock import Clock, isoformat, parse_iso, utc_now
@@ -174,15 +174,7 @@ def get_request(request_id: str) -> Response:
 
 
 def _status_update(body: dict[str, Any]) -> dict[str, Any]:
-    errors = []
-    for error in STATUS_UPDATE.iter_errors(body):
-        path = list(error.absolute_path)
-        if error.validator == "required":
-            path += [name for name in error.validator_value if name not in error.instance][:1]
-        elif error.validator == "additionalProperties":
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            path += extra[:1]
-        errors.append({"pointer": json_pointer(path), "detail": error.message})
+    errors = schema_errors(STATUS_UPDATE, body)
     if "occurred_at" in body and not errors:
         try:
             moment = parse_iso(body["occurred_at"])

@@ -33,11 +33,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 from jsonschema import Draft202012Validator
 
+from handlers.portal_contacts import router as contacts_router
 from handlers.problems import (
     ProblemError,
     invalid,
-    json_pointer,
     read_json_body,
+    schema_errors,
     register_problem_handlers,
 )
 from partners.aws import CLIENT_CONFIG
@@ -124,6 +125,7 @@ class Dependencies:
 
 deps = Dependencies.from_environment()
 register_problem_handlers(app, logger)
+app.include_router(contacts_router)  # PUT/GET /v1/portal/users/{user_id}/contact (issue 5)
 
 
 def require_portal() -> None:
@@ -145,17 +147,9 @@ def require_portal() -> None:
 
 
 def _validate(validator: Draft202012Validator, body: dict[str, Any]) -> None:
-    errors = []
-    for error in validator.iter_errors(body):
-        path = list(error.absolute_path)
-        if error.validator == "required":
-            path += [name for name in error.validator_value if name not in error.instance][:1]
-        elif error.validator == "additionalProperties":
-            path += sorted(set(error.instance) - set(error.schema.get("properties", {})))[:1]
-        errors.append({"pointer": json_pointer(path), "detail": error.message})
+    errors = schema_errors(validator, body)
     if errors:
-        raise ProblemError("validation-failed", "the request is not valid",
-                           errors=sorted(errors, key=lambda e: e["pointer"])[:20])
+        raise ProblemError("validation-failed", "the request is not valid", errors=errors)
 
 
 def _document(request_id: str, declared: dict[str, Any]) -> dict[str, Any]:

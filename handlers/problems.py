@@ -109,6 +109,30 @@ def json_pointer(path: str | list[Any] | tuple[Any, ...]) -> str:
     return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts if p != "")
 
 
+def schema_errors(validator: Any, instance: Any) -> list[dict[str, str]]:
+    """Every JSON Schema error of `instance` as `{pointer, detail}`, sorted by pointer.
+
+    A missing required property and an unexpected one are pointed at themselves, not at
+    the object that holds them.
+    """
+    errors = []
+    for error in validator.iter_errors(instance):
+        path = list(error.absolute_path)
+        if error.validator == "required":
+            for name in error.validator_value:
+                if isinstance(error.instance, dict) and name not in error.instance:
+                    errors.append({"pointer": json_pointer([*path, name]),
+                                   "detail": f"{name!r} is a required property"})
+            continue
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            for name in sorted(set(error.instance) - set(error.schema.get("properties", {}))):
+                errors.append({"pointer": json_pointer([*path, name]),
+                               "detail": f"{name!r} is not allowed here"})
+            continue
+        errors.append({"pointer": json_pointer(path), "detail": error.message})
+    return sorted(errors, key=lambda e: e["pointer"])[:20]
+
+
 def read_json_body(event: Mapping[str, Any], *, max_bytes: int) -> dict[str, Any]:
     """The JSON object in an API Gateway proxy event's body.
 
