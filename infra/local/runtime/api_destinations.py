@@ -68,6 +68,34 @@ class Destination:
     connection_arn: str
     authorization_type: str
     auth_parameters: Mapping[str, Any] = field(default_factory=dict)
+    # InvocationRateLimitPerSecond (EventBridge's default: 300).
+    rate_limit: float = 300.0
+
+
+class RateLimiter:
+    """Invocations per second per API destination: a token bucket holding one second's worth.
+
+    EventBridge holds back the events over a destination's InvocationRateLimitPerSecond and
+    delivers them as the rate allows (eb-api-destinations, "API destination rate limits").
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, key: str, rate: float) -> float:
+        """Take a token for `key` if there is one (0.0), else the seconds until one frees."""
+        rate = max(rate, 0.001)
+        with self._lock:
+            now = self._clock()
+            tokens, stamp = self._buckets.get(key, (rate, now))
+            tokens = min(rate, tokens + (now - stamp) * rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / rate
 
 
 def _pairs(parameters: Any) -> list[tuple[str, str]]:

@@ -25,7 +25,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from infra.local.runtime.api_destinations import ApiDestinationCaller, CallResult, Destination
+from infra.local.runtime.api_destinations import (
+    ApiDestinationCaller,
+    CallResult,
+    Destination,
+    RateLimiter,
+)
 from infra.local.runtime.lambdas import FunctionError, FunctionNotFoundError, HandlerImportError, LambdaRunner
 from infra.local.runtime.transformer import RuleContext, render_input
 
@@ -114,20 +119,33 @@ def _missing(error: Exception) -> bool:
             or "does not exist" in text or "not found" in text.lower())
 
 
+class Throttled(Exception):
+    """The destination's invocation rate is used up: try again in `wait` (real) seconds."""
+
+    def __init__(self, wait: float):
+        super().__init__(f"invocation rate limit reached; next slot in {wait:.3f} s")
+        self.wait = wait
+
+
 class TargetSender:
-    """Send a rendered input to a target ARN once (SQS, SNS, Firehose, API destination, Lambda)."""
+    """Send a rendered input to a target ARN once (SQS, SNS, Firehose, API destination, Lambda).
+
+    `limiter`, when given, holds API destinations to their InvocationRateLimitPerSecond.
+    """
 
     def __init__(self, *, lambdas: LambdaRunner, http: ApiDestinationCaller,
-                 invoke_async: Callable[[str, Any], None]):
+                 invoke_async: Callable[[str, Any], None], limiter: RateLimiter | None = None):
         self.lambdas = lambdas
         self.http = http
         self.invoke_async = invoke_async
+        self.limiter = limiter
 
     def send(self, target: Mapping[str, Any], payload: str, event: Mapping[str, Any]) -> None:
         """Deliver once.
 
         Raises:
             TargetError: the attempt failed (retryable or not).
+            Throttled: an API destination's rate limit holds the event back (no attempt made).
         """
         arn = target["Arn"]
         service, region, account, resource = _arn_parts(arn)
@@ -146,7 +164,7 @@ class TargetSender:
                 raise TargetError("UNSUPPORTED_TARGET",
                                   f"the local runtime does not deliver to {service} targets",
                                   retryable=False)
-        except TargetError:
+        except (TargetError, Throttled):
             raise
         except Exception as error:  # moto's own exceptions: a missing resource, a bad value
             raise TargetError("RESOURCE_NOT_FOUND" if _missing(error) else "SDK_CLIENT_ERROR",
@@ -190,6 +208,10 @@ class TargetSender:
     def _to_api_destination(self, account: str, region: str, resource: str, payload: str,
                             target: Mapping[str, Any]) -> None:
         destination = find_destination(account, region, resource)
+        if self.limiter is not None:
+            wait = self.limiter.reserve(destination.arn, destination.rate_limit)
+            if wait > 0:
+                raise Throttled(wait)
         result: CallResult = self.http.call(destination, payload, target.get("HttpParameters"))
         if result.succeeded:
             return
@@ -219,11 +241,15 @@ def find_destination(account: str, region: str, resource: str) -> Destination:
     if connection is None:
         raise TargetError("RESOURCE_NOT_FOUND", f"connection {connection_name} does not exist",
                           retryable=False)
+    try:
+        rate = float(record.invocation_rate_limit_per_second or 300)
+    except (TypeError, ValueError):
+        rate = 300.0
     return Destination(
         arn=record.arn, endpoint=record.invocation_endpoint,
         http_method=record.http_method or "POST", connection_arn=connection.arn,
         authorization_type=connection.authorization_type,
-        auth_parameters=connection.auth_parameters or {},
+        auth_parameters=connection.auth_parameters or {}, rate_limit=rate,
     )
 
 
@@ -280,6 +306,7 @@ class TargetDelivery:
     attempts: int = 0
     age: float = 0.0
     delays: list[float] = field(default_factory=list)
+    throttled_seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
 
     def run(self) -> float | None:
@@ -290,11 +317,19 @@ class TargetDelivery:
         except ValueError as error:
             self._dead_letter("INPUT_TRANSFORMATION_ERROR", str(error), None)
             return None
-        self.attempts += 1
         try:
             self.sender.send(self.target, payload, self.event)
+            self.attempts += 1
             return None
+        except Throttled as throttled:
+            # Held back, not attempted: only the event's age bounds the wait (real seconds).
+            self.throttled_seconds += throttled.wait
+            if self._elapsed() + throttled.wait > policy.maximum_event_age:
+                self._dead_letter("THROTTLING", str(throttled), "MaximumEventAgeInSeconds")
+                return None
+            return throttled.wait
         except TargetError as error:
+            self.attempts += 1
             failure = error
         if not failure.retryable:
             self._dead_letter(failure.code, failure.message, None)
@@ -303,8 +338,7 @@ class TargetDelivery:
             self._dead_letter(failure.code, failure.message, "MaximumRetryAttempts")
             return None
         delay = max(self.backoff.delay(self.attempts), failure.retry_after or 0.0)
-        elapsed = self.age + (time.monotonic() - self.started)
-        if elapsed + delay > policy.maximum_event_age:
+        if self._elapsed() + delay > policy.maximum_event_age:
             self._dead_letter(failure.code, failure.message, "MaximumEventAgeInSeconds")
             return None
         self.age += delay
@@ -312,6 +346,10 @@ class TargetDelivery:
         logger.info("retrying event %s to %s in %.1f s (AWS time): %s", self.event.get("id"),
                     self.target.get("Arn"), delay, failure.code)
         return delay * self.scale
+
+    def _elapsed(self) -> float:
+        """The event's age in AWS seconds: the (unscaled) retry waits plus real time spent."""
+        return self.age + (time.monotonic() - self.started)
 
     def _dead_letter(self, code: str, message: str, exhausted: str | None) -> None:
         self.office.post(DeadLetter(

@@ -30,7 +30,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from infra.local.runtime.api_destinations import DEFAULT_TIMEOUT_SECONDS, ApiDestinationCaller
+from infra.local.runtime.api_destinations import (
+    DEFAULT_TIMEOUT_SECONDS,
+    ApiDestinationCaller,
+    RateLimiter,
+)
 from infra.local.runtime.delivery import (
     AsyncInvocation,
     Backoff,
@@ -59,6 +63,18 @@ BACKOFF_SCALE_VAR = "PGW_LOCAL_BACKOFF_SCALE"
 WORKERS_VAR = "PGW_LOCAL_DELIVERY_WORKERS"
 HTTP_TIMEOUT_VAR = "PGW_LOCAL_HTTP_TIMEOUT"
 SCHEDULE_SECONDS_VAR = "PGW_LOCAL_SCHEDULE_SECONDS"
+RATE_LIMITS_VAR = "PGW_LOCAL_RATE_LIMITS"
+
+
+def _env_switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise ValueError(f"{name} must be on or off, not {raw!r}")
 
 
 def _env_float(name: str, default: float | None) -> float | None:
@@ -92,6 +108,9 @@ class RuntimeSettings:
     # Replaces the period of every schedule (None: the rule's own rate).
     schedule_seconds: float | None = field(
         default_factory=lambda: _env_float(SCHEDULE_SECONDS_VAR, None))
+    # Hold API destinations to their InvocationRateLimitPerSecond, as EventBridge does. Off
+    # by default so that local benchmarks measure the pipeline, not the partners' limits.
+    rate_limits: bool = field(default_factory=lambda: _env_switch(RATE_LIMITS_VAR, False))
     stream_interval: float = 0.05
     account: str = DEFAULT_ACCOUNT
     region: str = field(default_factory=lambda: os.environ.get("AWS_REGION")
@@ -145,7 +164,8 @@ class LocalRuntime:
         self.backoff = Backoff(rng=rng or random.Random())
         self.dispatcher = Dispatcher(self.settings.workers)
         self.sender = TargetSender(lambdas=self.lambdas, http=self.http,
-                                   invoke_async=self.invoke_async)
+                                   invoke_async=self.invoke_async,
+                                   limiter=RateLimiter() if self.settings.rate_limits else None)
         self.streams = StreamPoller(self.lambdas, account=self.settings.account,
                                     region=self.settings.region,
                                     interval=self.settings.stream_interval,

@@ -262,3 +262,46 @@ def test_backoff_is_exponential_with_jitter_and_capped(attempt, low, high):
 def test_retry_policy_defaults(target, expected):
     """eb-rule-retry-policy: 24 hours and 185 attempts by default."""
     assert RetryPolicy.of(target) == expected
+
+
+def test_rate_limiter_is_a_one_second_token_bucket():
+    """AWS documentation "API destinations" (eb-api-destinations): InvocationRateLimitPerSecond
+    bounds the calls per second; the events over it wait for capacity."""
+    from infra.local.runtime.api_destinations import RateLimiter
+
+    now = [100.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    assert [limiter.reserve("d", 2) for _ in range(2)] == [0.0, 0.0]
+    assert limiter.reserve("d", 2) == pytest.approx(0.5)
+    now[0] += 0.5
+    assert limiter.reserve("d", 2) == 0.0
+    assert limiter.reserve("other", 2) == 0.0
+
+
+def test_a_rate_limited_destination_gets_every_event_at_its_rate(aws, endpoint):
+    """eb-api-destinations: over the rate, events are held back and delivered later, not
+    dropped and not counted as failed attempts."""
+    from infra.local.runtime import LocalRuntime, RuntimeSettings
+
+    events = aws.client("events")
+    connection = events.create_connection(
+        Name="c", AuthorizationType="API_KEY",
+        AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})
+    destination = events.create_api_destination(
+        Name="slow", ConnectionArn=connection["ConnectionArn"],
+        InvocationEndpoint=f"{endpoint.url}/hook", HttpMethod="POST",
+        InvocationRateLimitPerSecond=5)["ApiDestinationArn"]
+    rule_with(aws, {"Id": "d", "Arn": destination,
+                    "RetryPolicy": {"MaximumRetryAttempts": 0}})
+    runtime = LocalRuntime(RuntimeSettings(rate_limits=True, backoff_scale=0.0001)).start()
+    try:
+        started = time.monotonic()
+        aws.client("events").put_events(Entries=[
+            {"Source": "test.source", "DetailType": "t", "Detail": json.dumps({"n": n})}
+            for n in range(10)])
+        assert runtime.drain(10)
+        elapsed = time.monotonic() - started
+    finally:
+        runtime.stop()
+    assert len(endpoint.received) == 10 and not runtime.dead_letters.letters
+    assert elapsed >= 0.9  # 5 at once (a second's worth), then 5 more at 5/s
