@@ -86,7 +86,8 @@ reconciler = Reconciler("reconciler", ReconcilerArgs(
     routing_dlq_arn=storage.queues["routing_dlq"].arn,
     usage_plan_id=partner_api.default_usage_plan.id, failure_destination_arn=failures,
     log_retention_days=config.log_retention_days,
-    schedule_expression=config.reconcile_schedule))
+    schedule_expression=config.reconcile_schedule,
+    deep_schedule_expression=config.deep_reconcile_schedule))
 console = Console("console", ConsoleArgs(
     spec=spec, region=config.region, account_id=account_id, code=code,
     layer_arn=config.powertools_layer_arn, environment=environment,

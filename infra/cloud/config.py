@@ -73,6 +73,7 @@ class StageConfig:
     powertools_layer_arn: str
     lambda_archive: str
     reconcile_schedule: str
+    deep_reconcile_schedule: str
     sms_monthly_spend_limit: int
     sms_sender_id: str | None
     datalake_transition_days: int
@@ -147,8 +148,10 @@ def check_stage_config(config: StageConfig) -> StageConfig:
     if f":{config.region}:" not in config.powertools_layer_arn:
         raise StageConfigError("powertoolsLayerArn must be in the stack's region "
                                f"({config.region})")
-    if not config.reconcile_schedule.startswith(("rate(", "cron(")):
-        raise StageConfigError("reconcileSchedule must be a rate(...) or cron(...) expression")
+    for key, expression in (("reconcileSchedule", config.reconcile_schedule),
+                            ("deepReconcileSchedule", config.deep_reconcile_schedule)):
+        if not expression.startswith(("rate(", "cron(")):
+            raise StageConfigError(f"{key} must be a rate(...) or cron(...) expression")
     if config.sms_sender_id is not None and not SENDER_ID.match(config.sms_sender_id):
         raise StageConfigError("sms.senderId must be 1-11 letters or digits, one letter at "
                                "least")
@@ -198,6 +201,7 @@ def load_stage_config(config: pulumi.Config | None = None, *, stage: str | None 
         powertools_layer_arn=config.require("powertoolsLayerArn"),
         lambda_archive=config.get("lambdaArchive") or "build/lambda.zip",
         reconcile_schedule=config.get("reconcileSchedule") or "rate(5 minutes)",
+        deep_reconcile_schedule=config.get("deepReconcileSchedule") or "rate(1 hour)",
         sms_monthly_spend_limit=_positive("sms.monthlySpendLimit",
                                           sms.get("monthlySpendLimit", 1)),
         sms_sender_id=sms.get("senderId") or None,

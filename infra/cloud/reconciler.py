@@ -26,6 +26,9 @@ from partners.constants import Env
 # The schedule's full run: no `partner_id` means every partner (the console's trigger names
 # one partner). A missed run is not retried: the next one comes within minutes.
 SCHEDULED_INPUT = {"source": "schedule"}
+# The deep run also reads every rule's targets and tags and every connection's details, for
+# drift that list pages do not show (handlers/reconciler.py).
+DEEP_SCHEDULED_INPUT = {"source": "schedule", "resync": "deep"}
 
 RULE_ACTIONS = ("events:PutRule", "events:DeleteRule", "events:DescribeRule",
                 "events:EnableRule", "events:DisableRule", "events:PutTargets",
@@ -124,6 +127,7 @@ class ReconcilerArgs:
     failure_destination_arn: pulumi.Input[str]
     log_retention_days: int
     schedule_expression: str = "rate(5 minutes)"
+    deep_schedule_expression: str = "rate(1 hour)"
 
 
 class Reconciler(pulumi.ComponentResource):
@@ -195,21 +199,29 @@ class Reconciler(pulumi.ComponentResource):
                 statement("sqs:SendMessage", args.failure_destination_arn, sid="MissedRuns"),
             ]),
             opts=child)
-        self.schedule = aws.scheduler.Schedule(
-            f"{name}-schedule", name=f"{spec.prefix}-reconcile-all",
-            description="Full reconcile of every partner (repairs drift and half-done runs)",
-            schedule_expression=args.schedule_expression,
-            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-            target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.function.arn,
-                role_arn=scheduler_role.arn,
-                input=json.dumps(SCHEDULED_INPUT),
-                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                    maximum_retry_attempts=0, maximum_event_age_in_seconds=300),
-                dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(
-                    arn=args.failure_destination_arn),
-            ),
-            opts=child)
+        def schedule(key: str, expression: str, payload: dict[str, str],
+                     description: str) -> aws.scheduler.Schedule:
+            return aws.scheduler.Schedule(
+                f"{name}-{key}", name=f"{spec.prefix}-{key}", description=description,
+                schedule_expression=expression,
+                flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+                target=aws.scheduler.ScheduleTargetArgs(
+                    arn=self.function.arn,
+                    role_arn=scheduler_role.arn,
+                    input=json.dumps(payload),
+                    retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                        maximum_retry_attempts=0, maximum_event_age_in_seconds=300),
+                    dead_letter_config=aws.scheduler.ScheduleTargetDeadLetterConfigArgs(
+                        arn=args.failure_destination_arn),
+                ),
+                opts=child)
+
+        self.schedule = schedule(
+            "reconcile-all", args.schedule_expression, SCHEDULED_INPUT,
+            "Full reconcile of every partner (repairs drift and half-done runs)")
+        self.deep_schedule = schedule(
+            "reconcile-deep", args.deep_schedule_expression, DEEP_SCHEDULED_INPUT,
+            "Deep reconcile: also reads targets, tags and connection details")
         self.register_outputs({"function": self.function.arn,
                                "delivery_role": self.delivery_role.arn})
 

@@ -218,10 +218,17 @@ def test_async_invocations_fail_into_a_queue(stack: StackResources, spec: StageS
     assert mapping["eventSourceArn"].startswith(
         stack.one("aws:dynamodb/table:Table", spec.tables["request_events"].name).state["arn"])
     assert mapping["destinationConfig"]["onFailure"]["destinationArn"] == failures
-    schedule = stack.of_type("aws:scheduler/schedule:Schedule")[0].inputs
-    assert schedule["target"]["deadLetterConfig"]["arn"] == failures
-    assert schedule["target"]["arn"] == function(stack, spec, "reconciler").state["arn"]
-    assert schedule["scheduleExpression"] == setting(stack, "reconcileSchedule")
+    schedules = {s.inputs["name"]: s.inputs
+                 for s in stack.of_type("aws:scheduler/schedule:Schedule")}
+    assert set(schedules) == {f"{spec.prefix}-reconcile-all", f"{spec.prefix}-reconcile-deep"}
+    for schedule in schedules.values():
+        assert schedule["target"]["deadLetterConfig"]["arn"] == failures
+        assert schedule["target"]["arn"] == function(stack, spec, "reconciler").state["arn"]
+    full = schedules[f"{spec.prefix}-reconcile-all"]
+    assert full["scheduleExpression"] == setting(stack, "reconcileSchedule")
+    assert "partner_id" not in json.loads(full["target"]["input"])
+    deep = schedules[f"{spec.prefix}-reconcile-deep"]
+    assert json.loads(deep["target"]["input"])["resync"] == "deep"
 
 
 def test_every_rule_target_has_a_dlq_and_retry_policy(stack: StackResources,

@@ -38,7 +38,8 @@ def stage_config(**changes: Any) -> StageConfig:
         api_rate_limit=100, api_burst_limit=200,
         portal_callback=PortalCallback("https://portal.example.com/hook"),
         powertools_layer_arn=LAYER, lambda_archive="build/lambda.zip",
-        reconcile_schedule="rate(5 minutes)", sms_monthly_spend_limit=1, sms_sender_id=None,
+        reconcile_schedule="rate(5 minutes)", deep_reconcile_schedule="rate(1 hour)",
+        sms_monthly_spend_limit=1, sms_sender_id=None,
         datalake_transition_days=90, protect_data=False, manage_account_settings=False,
         console_session_secret=None, portal_callback_api_key=None)
     return replace(config, **changes)
@@ -59,6 +60,7 @@ def test_a_sound_config_passes() -> None:
     ({"powertools_layer_arn": "layer"}, "powertoolsLayerArn"),
     ({"powertools_layer_arn": LAYER.replace("eu-west-1", "us-east-1")}, "powertoolsLayerArn"),
     ({"reconcile_schedule": "every 5 minutes"}, "reconcileSchedule"),
+    ({"deep_reconcile_schedule": "hourly"}, "deepReconcileSchedule"),
     ({"alarm_email": "nobody"}, "alarmEmail"),
     ({"sms_sender_id": "12345"}, "sms.senderId"),
     ({"sms_sender_id": "MarketplaceX"}, "sms.senderId"),
