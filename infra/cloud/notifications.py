@@ -39,12 +39,14 @@ def key_policy(account_id: str) -> str:
                 "Resource": "*",
             },
             {
+                # As in SNS's "encrypted topics and AWS event sources" guide: the services
+                # encrypt for the topic with this key (they can publish only where topic
+                # policies let them, and this key protects nothing but the stage's topics).
                 "Sid": "ServicesPublishToEncryptedTopics",
                 "Effect": "Allow",
                 "Principal": {"Service": list(PUBLISHING_SERVICES)},
                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
             },
         ],
     }, sort_keys=True)

@@ -94,7 +94,9 @@ class Storage(pulumi.ComponentResource):
     def _bucket(self, name: str, bucket: BucketSpec,
                 opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
         prefix = f"{name}-{bucket.logical}"
-        created = aws.s3.Bucket(prefix, bucket=bucket.name, opts=opts)
+        # A protected stage's buckets are never emptied by a destroy; others go with their data.
+        created = aws.s3.Bucket(prefix, bucket=bucket.name,
+                                force_destroy=not self._args.protect_data, opts=opts)
         child = pulumi.ResourceOptions(parent=self)
         aws.s3.BucketPublicAccessBlock(
             f"{prefix}-public-access",

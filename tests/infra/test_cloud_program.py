@@ -83,6 +83,10 @@ def test_prod_data_is_protected_from_deletion(stack: StackResources) -> None:
     protected = setting(stack, "protectData")
     for table in stack.of_type("aws:dynamodb/table:Table"):
         assert table.inputs.get("deletionProtectionEnabled", False) is protected
+    for bucket in stack.of_type("aws:s3/bucket:Bucket"):
+        assert bucket.inputs["forceDestroy"] is (not protected)
+    (pool,) = stack.of_type("aws:cognito/userPool:UserPool")
+    assert pool.inputs["deletionProtection"] == ("ACTIVE" if protected else "INACTIVE")
     assert stack.stack != "prod" or protected
 
 
@@ -125,6 +129,10 @@ def test_queues_and_topics_are_encrypted(stack: StackResources, spec: StageSpec)
     assert all(q.inputs["sqsManagedSseEnabled"] is True for q in queues)
     key = stack.of_type("aws:kms/key:Key")[0]
     assert key.inputs["enableKeyRotation"] is True
+    grants = {s["Sid"]: s for s in key.json("policy")["Statement"]}
+    assert grants["AccountAdministers"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+    assert set(grants["ServicesPublishToEncryptedTopics"]["Principal"]["Service"]) == {
+        "cloudwatch.amazonaws.com", "events.amazonaws.com"}
     for topic in stack.of_type("aws:sns/topic:Topic"):
         assert topic.inputs["kmsMasterKeyId"] == key.state["arn"]
 
