@@ -200,10 +200,9 @@ class TargetSender:
 
     @staticmethod
     def _to_firehose(account: str, region: str, resource: str, payload: str) -> None:
-        from moto.firehose.models import firehose_backends
+        from infra.local.runtime import firehose
 
-        stream_name = resource.split("/", 1)[-1]
-        firehose_backends[account][region].put_record(stream_name, {"Data": payload.encode()})
+        firehose.deliver(account, region, resource.split("/", 1)[-1], payload.encode())
 
     def _to_api_destination(self, account: str, region: str, resource: str, payload: str,
                             target: Mapping[str, Any]) -> None:
