@@ -20,14 +20,17 @@ from infra.cloud import (  # noqa: E402
     Functions, FunctionsArgs, Identity, IdentityArgs, Notifications, NotificationsArgs,
     Observability, ObservabilityArgs, PartnerApi, PartnerApiArgs, PortalApi, PortalApiArgs,
     Reconciler, ReconcilerArgs, RestApiStageArgs, Storage, StorageArgs, Subscriptions,
-    SubscriptionsArgs, common_environment, load_stage_config, partner_routes, partner_schemas,
+    StageConfigError, SubscriptionsArgs, common_environment, load_stage_config, partner_routes, partner_schemas,
 )
 from infra.spec import stage_spec  # noqa: E402
 
 config = load_stage_config()
 spec = stage_spec(config.stage, config.partner_environments)
 account_id = aws.get_caller_identity_output().account_id
-code = pulumi.FileArchive(str(archive_path(config.lambda_archive)))
+archive = archive_path(config.lambda_archive)
+if not archive.is_file():
+    raise StageConfigError(f"lambdaArchive {archive} does not exist: run `make lambda-archive`")
+code = pulumi.FileArchive(str(archive))
 assert spec.user_pool is not None
 
 account = (AccountSettings("account", AccountSettingsArgs(

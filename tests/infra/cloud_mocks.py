@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import runpy
+import tempfile
+from functools import cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -156,10 +158,20 @@ def pulumi_config(values: dict[str, Any]) -> dict[str, str]:
             for key, value in values.items()}
 
 
+@cache
+def lambda_archive() -> str:
+    """The project's Lambda archive (code only), built once per test session."""
+    from infra.build_lambda import build
+
+    output = Path(tempfile.mkdtemp(prefix="pgw-lambda-")) / "lambda.zip"
+    return str(build(output).path)
+
+
 def build_stack(stack: str, *, overrides: dict[str, Any] | None = None,
                 secrets: dict[str, str] | None = None) -> StackResources:
     """Run the program for `stack` under mocks; returns every registered resource."""
-    config = {**stack_config(stack), **(overrides or {})}
+    config = {**stack_config(stack), f"{PROJECT}:lambdaArchive": lambda_archive(),
+              **(overrides or {})}
     mocks = RecordingMocks(config["aws:region"])
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     secret_values = TEST_SECRETS if secrets is None else secrets

@@ -152,6 +152,7 @@ def test_one_function_per_spec_entry(stack: StackResources, spec: StageSpec) -> 
         assert deployed["layers"] == [layer]
         assert deployed["tracingConfig"] == {"mode": "Active"}
         assert deployed["loggingConfig"]["logGroup"] == f"/aws/lambda/{function_spec.name}"
+        assert deployed["code"].path.endswith("lambda.zip")
 
 
 def test_every_log_group_expires(stack: StackResources, spec: StageSpec) -> None:
@@ -506,6 +507,12 @@ def test_the_policy_pack_passes_every_committed_stack(stack: StackResources) -> 
 def test_prod_refuses_insecure_endpoints_before_creating_anything() -> None:
     with pytest.raises(Exception, match="allowInsecureEndpoints must be false"):
         build_stack("prod", overrides={"partner-event-gateway:allowInsecureEndpoints": True})
+
+
+def test_a_missing_archive_says_how_to_build_it(tmp_path: Any) -> None:
+    with pytest.raises(Exception, match="make lambda-archive"):
+        build_stack("dev", overrides={
+            "partner-event-gateway:lambdaArchive": str(tmp_path / "missing.zip")})
 
 
 def test_a_missing_secret_is_named() -> None:
