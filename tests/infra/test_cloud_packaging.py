@@ -94,3 +94,14 @@ def test_the_command_builds_the_project_without_dependencies(tmp_path: Path,
     assert "partners/constants.py" in names and "handlers/__init__.py" in names
     assert not any("__pycache__" in name for name in names)
     assert f"{output} files=" in capsys.readouterr().out
+
+
+def test_every_function_handler_is_in_the_archive(tmp_path: Path) -> None:
+    from infra.spec import stage_spec
+
+    built = build(tmp_path / "lambda.zip")
+    with zipfile.ZipFile(built.path) as archive:
+        for function in stage_spec("dev").functions.values():
+            module, _, name = function.handler.rpartition(".")
+            source = archive.read(module.replace(".", "/") + ".py").decode()
+            assert f"def {name}(" in source or f"{name} = " in source, function.handler
