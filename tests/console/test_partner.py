@@ -72,9 +72,10 @@ def test_profile_update_is_saved_audited_and_reconciled(app, partner_a, reconcil
     assert response.status_code == 302
     assert _registry(app).get_partner(partner_id).display_name == "Acme Two"
     assert reconciles.calls == [partner_id]
-    records = app.extensions["pgw"].audit.for_target(f"partner:{partner_id}").items
-    assert records[0].action == "partner.profile_updated"
+    records = [r for r in app.extensions["pgw"].audit.for_target(f"partner:{partner_id}").items
+               if r.action == "partner.profile_updated"]
     assert records[0].actor == f"user:{client.email}"
+    assert records[0].after == {"display_name": "Acme Two", "contact_email": "new@acme.example"}
 
 
 # --- environment settings ---------------------------------------------------------------------
