@@ -165,6 +165,7 @@ class Reconciler(pulumi.ComponentResource):
         statements.append(statement(
             "iam:PassRole", self.delivery_role.arn, sid="PassDeliveryRole",
             condition={"StringEquals": {"iam:PassedToService": "events.amazonaws.com"}}))
+        # It announces `Partner Environment Changed` when an environment's routing changes.
         statements.append(statement("events:PutEvents", args.bus_arn, sid="PartnerEvents"))
         environment = {
             **args.environment,
@@ -199,6 +200,7 @@ class Reconciler(pulumi.ComponentResource):
                 statement("sqs:SendMessage", args.failure_destination_arn, sid="MissedRuns"),
             ]),
             opts=child)
+
         def schedule(key: str, expression: str, payload: dict[str, str],
                      description: str) -> aws.scheduler.Schedule:
             return aws.scheduler.Schedule(

@@ -340,6 +340,8 @@ def test_reconciler_manages_only_prefixed_resources(stack: StackResources,
         "StringEquals": {"iam:PassedToService": "events.amazonaws.com"}}
     passes = [s for s in document["Statement"] if "iam:PassRole" in s["Action"]]
     assert len(passes) == 1
+    bus = stack.one("aws:cloudwatch/eventBus:EventBus", spec.bus_name).state["arn"]
+    assert by_sid["PartnerEvents"]["Resource"] == [bus]
 
 
 # --- APIs ----------------------------------------------------------------------------------
