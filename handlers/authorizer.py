@@ -26,7 +26,7 @@ import os
 from typing import Any, Mapping
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
     HttpVerb,
@@ -41,7 +41,6 @@ from partners.registry import PartnerRegistry
 from partners.tokens import TokenStore
 
 logger = Logger()
-tracer = Tracer()
 
 PORTAL_PRINCIPAL = "portal"
 # Every route a partner token may call. API Gateway caches a policy per token for all
@@ -56,6 +55,9 @@ PORTAL_ROUTES = (
     (HttpVerb.POST, "/v1/portal/requests"),
     (HttpVerb.POST, "/v1/portal/requests/*/documents"),
     (HttpVerb.GET, "/v1/portal/requests/*"),
+    # End users' contact details (handlers/portal_contacts.py).
+    (HttpVerb.PUT, "/v1/portal/users/*/contact"),
+    (HttpVerb.GET, "/v1/portal/users/*/contact"),
 )
 
 
@@ -169,7 +171,8 @@ def from_environment(session: boto3.session.Session | None = None,
 authorizer = from_environment()
 
 
+# Not wrapped by `tracer.capture_lambda_handler`: refusing (raising `Unauthorized`) is this
+# function's normal path, and the tracer would log every refusal as an error with a trace.
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return authorizer.authorize(event)

@@ -182,7 +182,6 @@ def _idempotent(name: str, body: dict[str, Any],
 
 
 @app.post("/v1/portal/requests")
-@tracer.capture_method
 def create_request() -> Response:
     require_portal()
     body = read_json_body(app.current_event.raw_event, max_bytes=MAX_BODY_BYTES)
@@ -220,7 +219,6 @@ def create_request() -> Response:
 
 
 @app.post("/v1/portal/requests/<request_id>/documents")
-@tracer.capture_method
 def add_document(request_id: str) -> Response:
     require_portal()
     if not REQUEST_ID.match(request_id):
@@ -239,7 +237,6 @@ def add_document(request_id: str) -> Response:
 
 
 @app.get("/v1/portal/requests/<request_id>")
-@tracer.capture_method
 def get_request(request_id: str) -> Response:
     require_portal()
     if not REQUEST_ID.match(request_id):
