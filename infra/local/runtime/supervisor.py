@@ -13,6 +13,11 @@ be reached directly. The runtime hooks moto at the narrowest points:
 - `LambdaBackend.send_dynamodb_items` (moto's synchronous stream-to-Lambda call): replaced by
   a poller that feeds stream records in order, after the write returns.
 - `TestEventPattern` and API Gateway `GetUsage` are answered (see `gaps`).
+- Scheduled rules and EventBridge Scheduler schedules fire (see `scheduler`).
+
+Targets the runtime delivers: Lambda (asynchronous invocation), API destinations (`api_
+destinations`: auth, headers, retries; rate limits when `PGW_LOCAL_RATE_LIMITS=on`), SQS, SNS
+and Firehose (`firehose`: S3 keys, partitioning and compression as Firehose writes them).
 
 Only one runtime is active in a process at a time; `stop()` removes every hook.
 """
