@@ -56,11 +56,12 @@ class TemporaryNotificationError(NotificationError):
 
 
 class NotificationInProgressError(PartnerGatewayError):
-    """Another delivery of the same event holds the notification's idempotency record."""
+    """Another delivery of the same status event holds the notification's ledger record."""
 
-    def __init__(self, event_id: str):
-        super().__init__(f"event {event_id} is being notified by another invocation; retry later")
-        self.event_id = event_id
+    def __init__(self, key: str):
+        super().__init__(f"status event {key} is being notified by another invocation; "
+                         "retry later")
+        self.key = key
 
 
 class ReplayError(PartnerGatewayError):

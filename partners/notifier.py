@@ -9,10 +9,14 @@ it looks up the user's contact details and preferences, renders the status's tex
   `user_id`; the user's email subscription carries the matching filter policy
   (`partners.contacts`), so the message reaches that user's confirmed address only.
 
-Exactly once per event, even when EventBridge delivers it twice: a ledger item per event id in
-the `idempotency` table is claimed with a conditional write before anything is sent, and
-records each channel as it is done, so a retry after a partial failure sends only what is
-missing. Opted-out users and users without contact details get nothing.
+Exactly once per status event, even when EventBridge delivers it twice: a ledger item in the
+`idempotency` table is claimed with a conditional write before anything is sent, and records
+each channel as it is done, so a retry after a partial failure sends only what is missing.
+The ledger is keyed by the event's identity, a digest of its `detail` (request, partner,
+environment, status, time, ...): a duplicate delivery shares it with the first (as it shares
+the event id), and so does an archive replay of the event, whose event id EventBridge does
+not promise to keep; so replaying a window to the notifier sends only what was never sent.
+Opted-out users and users without contact details get nothing.
 
 Failures come in two kinds: permanent ones (SNS refuses the phone number) are appended to the
 request's log as `notification.failed` (the user's timeline shows it) and never retried;
@@ -22,6 +26,8 @@ and is retried, and then dead-lettered.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -114,9 +120,9 @@ def classify_error(channel: str, error: Exception) -> Exception:
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """The notification record of one event: which channels are done (sent or failed)."""
+    """The notification record of one status event: which channels are done (sent or failed)."""
 
-    event_id: str
+    key: str
     done: frozenset[str] = frozenset()
 
 
@@ -140,11 +146,11 @@ class NotificationLedger:
         self._dynamodb = client("dynamodb", boto3_session)
         self._clock = clock
 
-    def _key(self, event_id: str) -> dict[str, Any]:
-        return {"id": {"S": self.key_prefix + event_id}}
+    def _key(self, key: str) -> dict[str, Any]:
+        return {"id": {"S": self.key_prefix + key}}
 
-    def claim(self, event_id: str) -> LedgerEntry | None:
-        """Take `event_id` for this invocation.
+    def claim(self, key: str) -> LedgerEntry | None:
+        """Take the status event `key` (`status_key`) for this invocation.
 
         Returns
         -------
@@ -158,7 +164,7 @@ class NotificationLedger:
         now = self._clock()
         try:
             item = self._dynamodb.update_item(
-                TableName=self.table_name, Key=self._key(event_id),
+                TableName=self.table_name, Key=self._key(key),
                 UpdateExpression="SET #status = :progress, lease_until = :lease, "
                                  "expiration = :expiration",
                 ConditionExpression="attribute_not_exists(id) OR #status = :released "
@@ -175,32 +181,32 @@ class NotificationLedger:
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
-            current = self._dynamodb.get_item(TableName=self.table_name, Key=self._key(event_id),
+            current = self._dynamodb.get_item(TableName=self.table_name, Key=self._key(key),
                                               ConsistentRead=True).get("Item", {})
             if current.get("status", {}).get("S") == "COMPLETED":
                 return None
-            raise NotificationInProgressError(event_id) from error
-        return LedgerEntry(event_id, frozenset(item.get("done", {}).get("SS", [])))
+            raise NotificationInProgressError(key) from error
+        return LedgerEntry(key, frozenset(item.get("done", {}).get("SS", [])))
 
-    def mark(self, event_id: str, channel: str) -> None:
-        """Record that `channel` is done for `event_id` (sent, or failed for good)."""
+    def mark(self, key: str, channel: str) -> None:
+        """Record that `channel` is done for `key` (sent, or failed for good)."""
         self._dynamodb.update_item(
-            TableName=self.table_name, Key=self._key(event_id),
+            TableName=self.table_name, Key=self._key(key),
             UpdateExpression="ADD done :channel",
             ExpressionAttributeValues={":channel": {"SS": [channel]}},
         )
 
-    def complete(self, event_id: str) -> None:
-        """Close `event_id`: every later delivery is a duplicate."""
-        self._set_status(event_id, "COMPLETED")
+    def complete(self, key: str) -> None:
+        """Close `key`: every later delivery is a duplicate."""
+        self._set_status(key, "COMPLETED")
 
-    def release(self, event_id: str) -> None:
-        """Hand `event_id` back after a temporary failure, so the retry may claim it."""
-        self._set_status(event_id, "RELEASED")
+    def release(self, key: str) -> None:
+        """Hand `key` back after a temporary failure, so the retry may claim it."""
+        self._set_status(key, "RELEASED")
 
-    def _set_status(self, event_id: str, status: str) -> None:
+    def _set_status(self, key: str, status: str) -> None:
         self._dynamodb.update_item(
-            TableName=self.table_name, Key=self._key(event_id),
+            TableName=self.table_name, Key=self._key(key),
             UpdateExpression="SET #status = :status REMOVE lease_until",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":status": {"S": status}},
@@ -224,6 +230,13 @@ class StatusEvent:
     note: str | None = None
     reference: str | None = None
     replay_name: str | None = None
+    key: str = ""
+
+
+def status_key(detail: Mapping[str, Any]) -> str:
+    """The identity of a status event: a digest of its detail (canonical JSON)."""
+    canonical = json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
 def parse_status_event(event: Mapping[str, Any]) -> StatusEvent:
@@ -247,6 +260,7 @@ def parse_status_event(event: Mapping[str, Any]) -> StatusEvent:
         partner_name=detail.get("partner_name") or detail["partner_id"],
         status=detail["status"], user_id=detail.get("user_id"), note=detail.get("note"),
         reference=detail.get("reference"), replay_name=event.get("replay-name"),
+        key=status_key(detail),
     )
 
 
@@ -318,7 +332,8 @@ class Notifier:
         if not channels:
             return _with(base, Outcome.NO_CHANNEL)
 
-        entry = self.ledger.claim(event_id)
+        key = status_event.key
+        entry = self.ledger.claim(key)
         if entry is None:
             return _with(base, Outcome.DUPLICATE)
         notification = render_notification(
@@ -340,11 +355,11 @@ class Notifier:
                 continue
             else:
                 sent.append(channel)
-            self.ledger.mark(event_id, channel)
+            self.ledger.mark(key, channel)
         if temporary:
-            self.ledger.release(event_id)
+            self.ledger.release(key)
             raise temporary[0]
-        self.ledger.complete(event_id)
+        self.ledger.complete(key)
         return NotificationResult(event_id, Outcome.SENT, status_event.request_id,
                                   tuple(sent), tuple(failed))
 

@@ -157,6 +157,18 @@ def test_a_duplicate_delivery_sends_nothing_more(notifier, contacts, sns_backend
     assert len(sms_messages(sns_backend)) == 2
 
 
+def test_a_replayed_event_is_not_notified_again(notifier, contacts, sns_backend, topic):
+    """An archive replay carries the same detail, whatever its event id."""
+    contacts.put("u-1", {"email": "ana@example.com", "phone": PHONE})
+    notifier.notify(status_event("evt-1"))
+    replayed = {**status_event("evt-replayed-77"), "replay-name": "fix-notifier"}
+    assert notifier.notify(replayed).outcome == Outcome.DUPLICATE
+    assert len(sms_messages(sns_backend)) == 1 and len(topic.sent_notifications) == 1
+    # A replay of an event that never got through is sent.
+    missed = {**status_event("evt-replayed-78", status="declined"), "replay-name": "fix-notifier"}
+    assert notifier.notify(missed).sent == ("sms", "email")
+
+
 def test_a_delivery_while_another_is_in_flight_is_retried_later(notifier, stage, aws, clock):
     ledger = notifier.ledger
     assert ledger.claim("evt-1") is not None

@@ -13,6 +13,7 @@ from infra.local.runtime.lambdas import (
     HandlerImportError,
     LambdaContext,
 )
+from infra.local.runtime.replays import install_replay_semantics
 from infra.local.runtime.supervisor import (
     LocalRuntime,
     RuntimeSettings,
@@ -23,6 +24,9 @@ from infra.local.runtime.supervisor import (
 # moto builds a service's URL map when it first serves it, and never again: the GetUsage
 # route must be in place before then, so it is added as soon as the runtime is imported.
 install_api_patches()
+# Archive replays honour their window and `Destination.FilterArns` (moto replays everything
+# to every rule): process-wide, like the API patches.
+install_replay_semantics()
 
 __all__ = [
     "FunctionError",
@@ -34,5 +38,6 @@ __all__ = [
     "UsageRecorder",
     "active_runtime",
     "install_api_patches",
+    "install_replay_semantics",
     "test_event_pattern",
 ]
