@@ -27,7 +27,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from partners.aws import client, error_code
 from partners.clock import Clock, isoformat, utc_now
-from partners.constants import Env, Tags, partner_resource_name
+from partners.constants import (
+    PARTNER_ENVIRONMENT_CHANGED,
+    SCHEMA_VERSION,
+    Env,
+    Tags,
+    partner_resource_name,
+)
+from partners.contracts import put_events_entry
 from partners.credentials import CredentialStore
 from partners.eventbridge_state import ArnContext, EventBridgeState, ObservedState
 from partners.exceptions import (
@@ -405,6 +412,9 @@ class Reconciler:
         current = {partner_resource_name(prefix, s.partner_id, s.environment): s for s in old}
         known = {partner_resource_name(prefix, p.id, e) for p in partners
                  for e in p.environments}
+        # Announce first: a run that dies before its status writes announces again next time
+        # (at least once), never silently not at all.
+        self._announce([(current.get(name), status) for name, status in sorted(new.items())])
         writes = 0
         for name, status in sorted(new.items()):
             before = current.get(name)
@@ -424,6 +434,32 @@ class Reconciler:
                 self.registry.delete_routing_status(before.partner_id, before.environment)
                 writes += 1
         return writes
+
+    def _announce(self, changes: list[tuple[RoutingStatus | None, RoutingStatus]]) -> None:
+        """Put `Partner Environment Changed` on the bus for environments that went live or
+        stopped being live. Best effort: the registry holds the status either way."""
+        live = RoutingState.LIVE
+        entries = [
+            put_events_entry(self.settings.bus_name, PARTNER_ENVIRONMENT_CHANGED, {
+                "partner_id": after.partner_id, "environment": after.environment,
+                "request_id": "", "request_type": "", "occurred_at": after.updated_at,
+                "schema_version": SCHEMA_VERSION, "actor": "system:reconciler",
+                "reason": (f"routing {after.label}" + (
+                    f": {after.reason}" if after.reason and after.state is not RoutingState.ERROR
+                    else ""))[:1000],
+            })
+            for before, after in changes
+            if ((before is not None and before.state is live) != (after.state is live))
+        ]
+        for start in range(0, len(entries), 10):  # PutEvents takes 10 entries a call
+            try:
+                response = self._call(self._events.put_events, Entries=entries[start:start + 10])
+            except RoutingError as error:
+                logger.warning("could not announce routing changes: %s", error.code)
+                return
+            if response.get("FailedEntryCount"):
+                logger.warning("%s routing change events were refused",
+                               response["FailedEntryCount"])
 
     # --- applying a plan ------------------------------------------------------------------
 

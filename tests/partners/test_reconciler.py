@@ -179,6 +179,32 @@ def test_secret_change_updates_the_connection(world, caplog):
     assert "secret-value" not in json.dumps(table["Items"])
 
 
+def test_routing_changes_are_announced_on_the_bus(world):
+    announced = []
+
+    def capture(params, **_):
+        announced.extend((e["DetailType"], json.loads(e["Detail"])) for e in params["Entries"])
+
+    world.aws.events.register("before-parameter-build.events.PutEvents", capture)
+    partner = world.partner("acme", push_env("prod"), poll_env("test"))
+    reconciler = world.reconciler()
+    reconciler.reconcile_all()
+    assert sorted((t, d["environment"], d["reason"]) for t, d in announced) == [
+        ("Partner Environment Changed", "prod", "routing live"),
+        ("Partner Environment Changed", "test", "routing live")]
+    assert all(d["partner_id"] == partner.id and d["actor"] == "system:reconciler"
+               for _, d in announced)
+    announced.clear()
+    reconciler.reconcile_all()
+    world.update(partner.id, lambda p: p.with_environment(
+        replace(p.environment("prod"), endpoint_url="https://hooks.acme.example/v9")))
+    reconciler.reconcile(partner.id)
+    assert announced == []  # still live: an edit is not a routing change
+    world.registry.transition(world.registry.get_partner(partner.id), PartnerStatus.SUSPENDED)
+    reconciler.reconcile(partner.id)
+    assert [d["reason"] for _, d in announced] == ["routing removed: partner suspended"] * 2
+
+
 # --- ownership ---------------------------------------------------------------------------
 
 
@@ -429,7 +455,8 @@ def test_invalid_settings_are_recorded_and_existing_routing_kept(world):
     reconciler.reconcile_all()
     status = world.registry.routing_statuses(partner.id)["prod"]
     assert status.label == "error: push mode needs an endpoint URL"
-    assert world.log.writes == ["PutItem"]  # the status only; routing left as it was
+    # The status and its announcement only; the routing is left as it was.
+    assert world.log.writes == ["PutEvents", "PutItem"]
     assert owned(world, "rules") == [name(world, partner, "prod")]
 
 
