@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from partners.constants import Env
 from partners.credentials import CredentialStore
-from partners.exceptions import ValidationError
+from partners.exceptions import ReconcilerConfigError, ValidationError
 from partners.models import RoutingState
 from partners.reconciler import Reconciler, ReconcilerSettings
 from partners.registry import PartnerRegistry
@@ -87,6 +87,9 @@ def from_environment(session: boto3.session.Session | None = None) -> Reconciler
     """
     session = session or boto3.session.Session()
     settings = ReconcilerSettings.from_environment(os.environ)
+    for name in (Env.PARTNERS_TABLE, Env.SECRET_PREFIX):
+        if not os.environ.get(name):
+            raise ReconcilerConfigError(name, "is not set")
     registry = PartnerRegistry(os.environ[Env.PARTNERS_TABLE], boto3_session=session)
     credentials = CredentialStore(os.environ[Env.SECRET_PREFIX], boto3_session=session)
     return Reconciler(registry, credentials, settings, boto3_session=session)

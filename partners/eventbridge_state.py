@@ -105,6 +105,14 @@ class EventBridgeState:
 
         A full read lists every rule on the bus and every connection and destination in the
         account (foreign ones count against the same quotas), then keeps only ours.
+
+        Parameters
+        ----------
+        partner_id: read only this partner's resources (name prefix); None: all of them.
+
+        Returns
+        -------
+        An `ObservedState`; `usage` is set for a full read only.
         """
         name_prefix = self.prefix + (f"{partner_id}-" if partner_id else "")
         rule_request: dict[str, Any] = {"EventBusName": self.bus_name, "Limit": 100}
@@ -189,7 +197,17 @@ class EventBridgeState:
 
     def look_closer(self, observed: ObservedEnvironment, *,
                     queue_depth: bool = True) -> ObservedEnvironment:
-        """Add targets, rule tags, connection details and (optionally) queue depth."""
+        """Add targets, rule tags, connection details and (optionally) queue depth.
+
+        Parameters
+        ----------
+        observed: one environment as `read` found it.
+        queue_depth: also count its dead-letter queue's messages (for deciding a deletion).
+
+        Returns
+        -------
+        A copy of `observed` with the deeper fields filled in.
+        """
         changes: dict[str, Any] = {}
         if observed.rule is not None:
             changes["targets"] = tuple(_pages(

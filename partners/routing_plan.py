@@ -476,6 +476,15 @@ def plan_environment(desired: DesiredEnvironment | None,
     Creation runs connection -> destination -> queue -> rule -> targets -> stamp; removal runs
     the other way. Deeper reads (targets, connection details, queue depth) that were not made
     are treated conservatively: what the rule's stamp cannot vouch for is written again.
+
+    Parameters
+    ----------
+    desired: the environment's desired routing, or None when it should have none.
+    observed: what exists under its name (with the deeper reads where they were made).
+
+    Returns
+    -------
+    The actions in the order they must run; empty when nothing needs writing.
     """
     if desired is None:
         return tuple(_plan_removal(observed))
@@ -540,6 +549,16 @@ def needs_closer_look(desired: DesiredEnvironment | None, observed: ObservedEnvi
 
     Always in a deep resync; otherwise only where the list pages already show a difference,
     or an unwanted dead-letter queue may have become empty.
+
+    Parameters
+    ----------
+    desired: the environment's desired routing, or None.
+    observed: what the list pages show under its name.
+    deep: whether this is a deep resync.
+
+    Returns
+    -------
+    True when `EventBridgeState.look_closer` should read this environment.
     """
     if not observed.exists:
         return False
@@ -637,10 +656,14 @@ class RoutingSettings:
 
 
 def routing_template(partner_id: str, environment: str, mode: DeliveryMode) -> str:
-    """The routing recorder's input: constants, then the whole event (a predefined variable)."""
+    """The routing recorder's input: constants, then the whole event (a predefined variable).
+
+    `aws.events.event.json` is the full event; `aws.events.event` would drop its `detail`
+    (AWS documentation, eb-transform-target-input, "Predefined variables").
+    """
     constants = json.dumps({"partner_id": partner_id, "environment": environment,
                             "mode": mode.value}, separators=(",", ":"))
-    return constants[:-1] + ',"event":<aws.events.event>}'
+    return constants[:-1] + ',"event":<aws.events.event.json>}'
 
 
 def _connection_spec(partner_id: str, env: PartnerEnvironment,
