@@ -103,3 +103,30 @@ def test_a_status_event_on_the_bus_reaches_the_user_once_and_a_replay_fills_the_
         "Acme Bank has received your mortgage application request",
         "Acme Bank accepted your mortgage application request"]
     assert flow.failed_invocations == []
+
+
+def test_a_pattern_replay_to_a_lambda_rule_grants_and_removes_the_invoke_permission(
+        flow, aws, spec, stage):
+    events, lambdas = aws.client("events"), aws.client("lambda")
+    rule = f"{spec.prefix}-notifier"
+    events.disable_rule(Name=rule, EventBusName=spec.bus_name)
+    put_status(aws, spec, "received", 1)
+    put_status(aws, spec, "accepted", 2)
+    assert flow.drain(10)
+    events.enable_rule(Name=rule, EventBusName=spec.bus_name)
+
+    replayer = Replayer(spec.bus_name, spec.archive_name, boto3_session=aws,
+                        clock=lambda: datetime(2026, 11, 23, 12, tzinfo=timezone.utc),
+                        id_factory=lambda: "z1")
+    replayer.start(datetime(2026, 11, 23, 10, tzinfo=timezone.utc),
+                   datetime(2026, 11, 23, 11, tzinfo=timezone.utc), rules=[rule],
+                   pattern={"detail": {"status": ["accepted"]}}, name="accepted-only")
+    assert flow.drain(10)
+    assert len(sms_texts()) == 1 and "accepted" in sms_texts()[0]
+    temporary = f"{rule}-rp-z1"
+    policy = json.loads(lambdas.get_policy(FunctionName=spec.function_name("notifier"))["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == [temporary]
+
+    assert replayer.cleanup("accepted-only") == [temporary]
+    with pytest.raises(lambdas.exceptions.ResourceNotFoundException):
+        lambdas.get_policy(FunctionName=spec.function_name("notifier"))
