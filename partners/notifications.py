@@ -127,7 +127,8 @@ TEMPLATES: Mapping[str, Mapping[str, StatusTemplate]] = MappingProxyType({
 
 # Labels around the partner's free text in the email body, per locale.
 LABELS: Mapping[str, Mapping[str, str]] = MappingProxyType({
-    "en": MappingProxyType({"note": "Message from {partner}:", "reference": "Reference: {reference}"}),
+    "en": MappingProxyType({"note": "Message from {partner}:",
+                            "reference": "Reference: {reference}"}),
 })
 
 
@@ -244,7 +245,8 @@ class _Values:
 
 def _render_sms(template: str, values: _Values) -> str:
     """Fill `template` in GSM-7 within one segment, shortening the free-text values first."""
-    brand, request, partner = to_gsm7(values.brand), to_gsm7(values.request), to_gsm7(values.partner)
+    brand, request = to_gsm7(values.brand), to_gsm7(values.request)
+    partner = to_gsm7(values.partner)
     request_id = to_gsm7(values.request_id)
 
     def fill() -> str:

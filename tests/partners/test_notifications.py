@@ -20,7 +20,7 @@ from partners.notifications import (
     truncate_gsm7,
 )
 
-LONG_PARTNER = "Compagnie Générale d'Assurances et de Prévoyance Mutuelle du Grand Sud-Ouest " * 2
+LONG_PARTNER = "Compagnie Générale d'Assurances et de Prévoyance Mutuelle du Sud-Ouest " * 2
 LONG_TYPE = "mortgage.pre_approval.with_extended_documentation_and_co_applicant_review"
 LONG_ID = "r-" + "x" * 62
 

@@ -1,4 +1,4 @@
-"""Archive replay: window, chosen rules only, optional pattern, progress (moto + replay semantics)."""
+"""Archive replay: window, chosen rules only, optional pattern, progress (moto, AWS semantics)."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ def replay_events(replay: Any, archive: Any) -> None:
             # moto's own delivery drops `replay-name` when it "transforms" an event for a
             # target without an input transformer; AWS delivers the whole event then.
             transform = any("InputTransformer" in target for target in rule.targets)
-            rule.send_to_targets(replayed, transform_input=transform)
+            rule.send_to_targets(replayed, transform_input=transform)  # type: ignore[arg-type]
         last = moment if last is None else max(last, moment)
     replay.event_last_replayed_time = last
     replay.state = ReplayState.COMPLETED
@@ -88,6 +88,6 @@ def install_replay_semantics() -> None:
             return
         from moto.events.models import Replay
 
-        Replay.replay_events = replay_events  # type: ignore[method-assign]
+        Replay.replay_events = replay_events  # type: ignore[method-assign,assignment]
         Replay.describe = _describe(Replay.describe)  # type: ignore[method-assign]
         _installed = True
