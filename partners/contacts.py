@@ -321,7 +321,12 @@ class ContactStore:
         claimed = False
         if desired.email and (email_changed or not subscription_arn):
             claimed = self._claim(desired.email, user_id)
-            subscription_arn = self._subscribe(desired.email, user_id)
+            try:
+                subscription_arn = self._subscribe(desired.email, user_id)
+            except Exception:
+                if email_changed:  # the address is not this user's after all: free it
+                    self._release(desired.email, user_id)
+                raise
         contact = replace(desired, subscription_arn=subscription_arn,
                           version=(current.version if current else 0) + 1,
                           updated_at=isoformat(self.clock()))

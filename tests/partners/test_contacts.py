@@ -234,3 +234,19 @@ def test_delete_unsubscribes_and_forgets(store, stage, aws):
 def test_get_unknown_user(store):
     with pytest.raises(ContactNotFoundError):
         store.get("nobody")
+
+
+def test_an_address_sns_refuses_is_not_kept_claimed(store, aws, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    def refuse(**_):
+        raise ClientError({"Error": {"Code": "InvalidParameter",
+                                     "Message": "Invalid parameter: Email address"}}, "Subscribe")
+
+    monkeypatch.setattr(store._sns, "subscribe", refuse)
+    with pytest.raises(InvalidContactError) as caught:
+        store.put("u-1", {"email": "ana@example.com"})
+    assert caught.value.field == "email"
+    assert store.find("u-1") is None
+    monkeypatch.undo()
+    store.put("u-2", {"email": "ana@example.com"})  # free for anyone
