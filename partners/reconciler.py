@@ -56,11 +56,8 @@ from partners.routing_plan import (
     DesiredEnvironment,
     EnvironmentPlan,
     Headroom,
-    ObservedEnvironment,
-    Plan,
     Quotas,
     RoutingSettings,
-    Usage,
     desired_environment,
     needs_closer_look,
     parse_resource_name,
@@ -89,6 +86,10 @@ CONFLICT_CODES = frozenset({"ResourceAlreadyExistsException", "ConflictException
 # Codes that mean "it is already gone", which a removal takes as success.
 GONE_CODES = frozenset({"ResourceNotFoundException", "NotFoundException",
                         "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
+
+DEAUTHORIZED_STATES = frozenset({"DEAUTHORIZED", "DEAUTHORIZING"})
+DEAUTHORIZED_REASON = ("the endpoint's token service refused the credentials (connection "
+                       "deauthorized); set them again in the console")
 
 IDLE_REASONS = {
     PartnerStatus.DRAFT: (RoutingState.PENDING, "not yet submitted for approval"),
@@ -490,6 +491,15 @@ class Reconciler:
             return RoutingStatus(partner_id, environment, state, reason=error.reason,
                                  config_hash=desired.config_hash if desired else None,
                                  updated_at=now)
+        connection = plan.observed.connection
+        rewritten = {ActionKind.CREATE_CONNECTION, ActionKind.UPDATE_CONNECTION} & set(plan.kinds)
+        if desired is not None and desired.connection is not None and connection is not None \
+                and not rewritten and connection.state in DEAUTHORIZED_STATES:
+            # Routing is in place but EventBridge cannot authorise against the endpoint (an
+            # OAuth token endpoint refused the client credentials): deliveries fail.
+            return RoutingStatus(partner_id, environment, RoutingState.ERROR,
+                                 reason=DEAUTHORIZED_REASON, rule_arn=written.rule_arn,
+                                 config_hash=desired.config_hash, updated_at=now)
         if desired is not None:
             return RoutingStatus(partner_id, environment, RoutingState.LIVE,
                                  rule_arn=written.rule_arn, config_hash=desired.config_hash,

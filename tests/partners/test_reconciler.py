@@ -433,6 +433,27 @@ def test_lasting_temporary_failure_leaves_the_environment_pending(world):
     assert len(world.sleeps) == reconciler.retry_attempts - 1
 
 
+def test_deauthorized_connection_is_an_error_until_new_credentials(world):
+    partner = world.partner("acme", push_env("prod"))
+    reconciler = world.reconciler()
+    reconciler.reconcile(partner.id)
+
+    def deauthorize(parsed, **_):  # moto 5.2 has no DeauthorizeConnection
+        for connection in parsed.get("Connections", []):
+            connection["ConnectionState"] = "DEAUTHORIZED"
+
+    world.aws.events.register("after-call.events.ListConnections", deauthorize)
+    reconciler = world.reconciler()  # a client made after the hook
+    reconciler.reconcile(partner.id)
+    status = world.registry.routing_statuses(partner.id)["prod"]
+    assert status.state is RoutingState.ERROR and "deauthorized" in status.reason
+    assert status.rule_arn  # the routing itself stays
+    world.credentials.put(partner.id, "prod", prod_auth_type(world, partner), "fresh-secret",
+                          set_on="2026-11-23T12:00:00Z")
+    reconciler.reconcile(partner.id)  # new credentials: the connection is updated
+    assert world.registry.routing_statuses(partner.id)["prod"].state is RoutingState.LIVE
+
+
 def test_race_with_another_writer_is_left_to_the_next_run(world):
     partner = world.partner("acme", push_env("prod"))
     _failing(world, "CreateConnection", "ResourceAlreadyExistsException", times=1)

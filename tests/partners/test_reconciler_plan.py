@@ -18,7 +18,6 @@ from partners.models import (
 from partners.routing_plan import (
     DESTINATION_ARN,
     PENDING_HASH,
-    ActionKind as K,
     DesiredEnvironment,
     Headroom,
     ObservedConnection,
