@@ -24,7 +24,7 @@ import boto3
 # a moto server builds each service's URL map once, on that service's first request.
 import infra.local.runtime  # noqa: F401
 from infra.local.apigateway import ApiGateway, partner_api_routes
-from infra.local.provision import ProvisionedStage, provision_stage
+from infra.local.provision import ProvisionedStage, provision_event_feeds, provision_stage
 from infra.local.sample_partner import Account, SamplePartner
 from infra.local.servers import ServerThread
 from infra.local.wiring import wire_stage, wiring_environment
@@ -182,6 +182,8 @@ class EmbeddedStack:
         self._start_runtime()
         wire_stage(self.spec, self.stage, self.function_environment(), session=self.session(),
                    region=LOCAL_REGION)
+        # The archive and the data lake's Firehose rule: delivered by the runtime.
+        provision_event_feeds(self.spec, self.stage, session=self.session())
         self.sample_partner = SamplePartner(
             self.api_url, status_delay=self.options.status_delay,
             hang_seconds=self.options.sample_partner_hang_seconds,
