@@ -35,16 +35,25 @@ def describe(stack: EmbeddedStack) -> str:
     lines += [f"  {name:<20} {url}" for name, url in rows]
     if stack.demo:
         admin = stack.demo["admin"]
-        lines += ["", "Logins (console):", f"  {'admin':<20} {admin['email']} / {admin['password']}"]
-        for partner in stack.demo["partners"]:
-            login = partner["login"]
-            lines.append(f"  {partner['name'] + ' (' + partner['status'] + ')':<20} "
-                         f"{login['email']} / {login['password']}")
+        logins = [("admin", admin)] + [
+            (f"{p['name']} ({p['mode']}, {p['status'].replace('_', ' ')})", p["login"])
+            for p in stack.demo["partners"]]
+        width = max(len(name) for name, _ in logins) + 2
+        lines += ["", "Console logins:"]
+        lines += [f"  {name:<{width}}{login['email']} / {login['password']}"
+                  for name, login in logins]
         lines += ["", "API tokens, the portal token and every login are in "
                       f"{stack.options.demo_file}."]
-    lines += ["", f"Try: .venv/bin/aws --endpoint-url {stack.aws_endpoint} events list-rules "
-                  f"--event-bus-name {stack.spec.bus_name}",
-              "Press Ctrl-C to stop."]
+    lines += ["", "Try a request (it reaches Acme's test environment at the sample partner):",
+              f"  curl -X POST {stack.api_url}/v1/portal/requests -H 'Content-Type: "
+              "application/json' \\",
+              "    -H \"Authorization: Bearer $(jq -r .portal_token "
+              f"{stack.options.demo_file})\" \\",
+              "    -d '{\"environment\": \"test\", \"request_type\": \"stock.check\", "
+              "\"user_id\": \"u1\", \"attributes\": {\"region\": \"eu-west-1\"}}'",
+              f"  .venv/bin/aws --endpoint-url {stack.aws_endpoint} events list-rules "
+              f"--event-bus-name {stack.spec.bus_name}",
+              "", "Press Ctrl-C to stop."]
     return "\n".join(lines)
 
 
