@@ -22,7 +22,9 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in to continue."
 login_manager.login_message_category = "info"
-login_manager.session_protection = "strong"
+# "basic": a changed address or browser marks the session non-fresh; "strong" would log
+# out mobile users whose address changes mid-session.
+login_manager.session_protection = "basic"
 
 SESSION_KEY = "pgw_user"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from wtforms.fields.choices import SelectChoice
 
 from partners.constants import Env
 from partners.eventbridge_state import EventBridgeState
@@ -73,8 +73,8 @@ def _detail(partner: Partner, *, check_form=None, checks=None, check_env=None,
         check_form=form, checks=checks, check_env=check_env), status
 
 
-def _push_environments(partner: Partner) -> list[tuple[str, str]]:
-    return [(e.name, e.name) for e in partner.environments.values()
+def _push_environments(partner: Partner) -> list[SelectChoice]:
+    return [SelectChoice(e.name) for e in partner.environments.values()
             if e.mode is DeliveryMode.PUSH and e.endpoint_url]
 
 

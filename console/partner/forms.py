@@ -15,6 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from partners.models import AuthType, DeliveryMode, Operator
@@ -54,15 +55,16 @@ class ActionForm(FlaskForm):
     """A button that changes something: only the CSRF token travels."""
 
 
-AUTH_CHOICES = [(AuthType.API_KEY.value, "API key in a header"),
-                (AuthType.BASIC.value, "Basic auth (username and password)"),
-                (AuthType.OAUTH_CLIENT_CREDENTIALS.value, "OAuth 2.0 client credentials")]
+AUTH_CHOICES = [SelectChoice(AuthType.API_KEY.value, "API key in a header"),
+                SelectChoice(AuthType.BASIC.value, "Basic auth (username and password)"),
+                SelectChoice(AuthType.OAUTH_CLIENT_CREDENTIALS.value,
+                             "OAuth 2.0 client credentials")]
 
 
 class EnvironmentForm(FlaskForm):
     mode = RadioField("Delivery", choices=[
-        (DeliveryMode.PUSH.value, "Push: we POST each request to your endpoint"),
-        (DeliveryMode.POLL.value, "Poll: requests wait in your inbox; you fetch them")],
+        SelectChoice(DeliveryMode.PUSH.value, "Push: we POST each request to your endpoint"),
+        SelectChoice(DeliveryMode.POLL.value, "Poll: requests wait in your inbox; you fetch them")],
         validators=[InputRequired()])
     endpoint_url = StringField("Endpoint URL", validators=[Optional(), Length(max=2048)],
                                filters=[_strip])
@@ -90,13 +92,14 @@ class EnvironmentForm(FlaskForm):
         InputRequired("Enter a whole number."), NumberRange(*RETRY_ATTEMPTS_RANGE)])
 
 
-OPERATOR_CHOICES = [("", "(no condition)")] + [
+OPERATOR_CHOICES = [SelectChoice(value, label) for value, label in [
+    ("", "(no condition)"),
     (Operator.ANY_OF.value, "is one of"), (Operator.NONE_OF.value, "is none of"),
     (Operator.PREFIX.value, "starts with"), (Operator.SUFFIX.value, "ends with"),
     (Operator.EQUALS_IGNORE_CASE.value, "equals (ignoring case)"),
     (Operator.GREATER_THAN.value, "is greater than"), (Operator.LESS_THAN.value, "is less than"),
     (Operator.BETWEEN.value, "is between"), (Operator.EXISTS.value, "is present"),
-    (Operator.ABSENT.value, "is absent")]
+    (Operator.ABSENT.value, "is absent")]]
 
 
 class ConditionForm(Form):
@@ -121,8 +124,8 @@ class TokenForm(FlaskForm):
                        description="What uses this token, e.g. 'order-service'.")
 
 
-OVERLAP_CHOICES = [("0", "immediately"), ("1", "after 1 hour"), ("24", "after 24 hours"),
-                   ("168", "after 7 days")]
+OVERLAP_CHOICES = [SelectChoice("0", "immediately"), SelectChoice("1", "after 1 hour"),
+                   SelectChoice("24", "after 24 hours"), SelectChoice("168", "after 7 days")]
 
 
 class RotateForm(FlaskForm):

@@ -24,13 +24,13 @@ from flask import (
 from flask_login import current_user
 
 from partners.clock import isoformat
+from partners.constants import Env
 from partners.exceptions import (
     ContractViolationError,
     IllegalTransitionError,
     InvalidFilterError,
     PartnerConflictError,
     TokenError,
-    TokenInvalidError,
     TokenNotFoundError,
     ValidationError,
 )
@@ -45,11 +45,15 @@ from partners.models import (
     PartnerStatus,
     RequestFilter,
     RetryPolicy,
-    RoutingState,
     RoutingStatus,
 )
 from partners.requests import RequestLog
-from partners.validation import parse_filter, validate_environment
+from partners.validation import (
+    parse_filter,
+    validate_display_name,
+    validate_email,
+    validate_environment,
+)
 
 from console.dead_letters import DeadLetters
 from console.exceptions import ConsoleError, UnavailableError
@@ -95,8 +99,6 @@ def _partners_only() -> None:
 
 
 def _history() -> RequestHistory:
-    from partners.constants import Env
-
     config = current_app.config
     return RequestHistory(services().client("dynamodb"),
                           requests_table=config.get(Env.REQUESTS_TABLE),
@@ -186,8 +188,6 @@ def profile(partner_id: str):
     partner = own_partner_or_404(partner_id)
     form = ProfileForm(obj=partner)
     if form.validate_on_submit():
-        from partners.validation import validate_display_name, validate_email
-
         try:
             updated = replace(partner, display_name=validate_display_name(form.display_name.data),
                               contact_email=validate_email(form.contact_email.data))
@@ -241,6 +241,7 @@ def submit(partner_id: str):
         return redirect(url_for("partner.overview", partner_id=partner.id))
     audit("partner.submitted", partner, before={"status": partner.status.value},
           after={"status": current.status.value})
+    reconcile(current)
     flash("Submitted for approval. An admin will review your settings; you can keep "
           "editing meanwhile.", "success")
     return redirect(url_for("partner.overview", partner_id=partner.id))
@@ -249,23 +250,27 @@ def submit(partner_id: str):
 # --- environments -----------------------------------------------------------------------------
 
 
-@bp.get("/<partner_id>/environments/<environment>")
-def environment(partner_id: str, environment: str):
-    partner = own_partner_or_404(partner_id)
-    env = environment_or_404(partner, environment)
-    dead_letters = _dead_letters(partner, env.name)
+def _environment_page(partner: Partner, env: PartnerEnvironment, probe_form: TestEventForm,
+                      status: int = 200):
     try:
-        failures = dead_letters.depth()
+        failures = _dead_letters(partner, env.name).depth()
     except ConsoleError:
         failures = None
-    tokens = services().tokens.list_tokens(partner.id, env.name)
     now = services().clock()
-    probe_form = TestEventForm(request_type=_default_request_type(env))
-    return _env_page("partner/environment.html", partner, env, "overview",
+    tokens = services().tokens.list_tokens(partner.id, env.name)
+    return _env_page("partner/environment.html", partner, env, "overview", status=status,
                      routing=_routing(partner, env.name), failures=failures,
                      active_tokens=[t for t in tokens if t.state(now) in ("active", "expiring")],
                      deliveries=_history().latest_deliveries(partner.id, env.name, limit=10),
                      probe_form=probe_form, probes=_recent_probes(partner, env.name))
+
+
+@bp.get("/<partner_id>/environments/<environment>")
+def environment(partner_id: str, environment: str):
+    partner = own_partner_or_404(partner_id)
+    env = environment_or_404(partner, environment)
+    return _environment_page(partner, env,
+                             TestEventForm(formdata=None, request_type=_default_request_type(env)))
 
 
 @bp.get("/<partner_id>/environments/<environment>/routing")
@@ -497,7 +502,7 @@ def rotate_token(partner_id: str, environment: str, prefix: str):
     try:
         issued = services().tokens.rotate(record.prefix,
                                           overlap=timedelta(hours=int(form.overlap_hours.data)))
-    except (TokenInvalidError, ValidationError, TokenError) as error:
+    except (ValidationError, TokenError) as error:
         flash(f"Not rotated: {error}", "error")
         return redirect(_env_url("tokens", partner, env.name))
     audit("token.rotated", partner, before={"prefix": record.prefix},
@@ -564,16 +569,12 @@ def send_test_event(partner_id: str, environment: str):
                 flash(f"Test event sent (event id {event_id}).", "success")
                 return redirect(_env_url("test_event", partner, env.name,
                                          request_id=detail["request_id"]))
-    return _env_page("partner/environment.html", partner, env, "overview", status=422,
-                     routing=_routing(partner, env.name), failures=None, active_tokens=[],
-                     deliveries=[], probe_form=form, probes=_recent_probes(partner, env.name))
+    return _environment_page(partner, env, form, status=422)
 
 
 def _probe_outcome(partner: Partner, env: PartnerEnvironment, request_id: str):
     if not is_probe_of(request_id, partner.id) or len(request_id) > 64:
         abort(404)
-    from partners.constants import Env
-
     table = current_app.config.get(Env.REQUEST_EVENTS_TABLE)
     log_events = RequestLog(table, boto3_session=services().session).events(request_id) \
         if table else []
