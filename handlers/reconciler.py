@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
@@ -106,7 +106,8 @@ def reconciler() -> Reconciler:
     return _reconciler
 
 
-def handle(event: Any, target: Reconciler) -> dict[str, Any]:
+def handle(event: Any, target: Reconciler,
+           time_left: Callable[[], float] | None = None) -> dict[str, Any]:
     """Run the reconciler for one event; return (and log) a summary without secrets.
 
     Returns
@@ -122,9 +123,9 @@ def handle(event: Any, target: Reconciler) -> dict[str, Any]:
         return {"ok": False, "error": error.message}
     if request.partner_id is not None:
         logger.append_keys(partner_id=request.partner_id)
-        report = target.reconcile(request.partner_id, deep=request.deep)
+        report = target.reconcile(request.partner_id, deep=request.deep, time_left=time_left)
     else:
-        report = target.reconcile_all(deep=request.deep)
+        report = target.reconcile_all(deep=request.deep, time_left=time_left)
     summary = report.summary()
     # Errors, and pending outcomes of writes that were tried (temporary failures); a pending
     # status without actions is a partner waiting for approval, not a failure.
@@ -139,4 +140,6 @@ def handle(event: Any, target: Reconciler) -> dict[str, Any]:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(event, reconciler())
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return handle(event, reconciler(),
+                  (lambda: remaining() / 1000) if callable(remaining) else None)

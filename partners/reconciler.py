@@ -207,6 +207,7 @@ class ReconcileReport:
     headroom: Headroom | None = None
     checked: int = 0  # resource names compared against the desired state
     looked_closer: int = 0  # of which had their targets/connection/queue read one by one
+    deferred: int = 0  # environments left for the next run (out of time)
     status_writes: int = 0
 
     @property
@@ -223,7 +224,8 @@ class ReconcileReport:
         """Counts only: what the handler logs (no endpoints, no secrets)."""
         return {"scope": self.scope, "deep": self.deep, "checked": self.checked,
                 "looked_closer": self.looked_closer, "writes": self.writes,
-                "status_writes": self.status_writes, "states": self.by_state(),
+                "status_writes": self.status_writes, "deferred": self.deferred,
+                "states": self.by_state(),
                 "headroom": self.headroom.to_dict() if self.headroom else None}
 
 
@@ -242,6 +244,8 @@ class Reconciler:
     retry_attempts = 4  # calls per write, the first included
     retry_base_seconds = 0.2
     retry_max_seconds = 5.0
+    # Seconds kept free at the end of a time-limited run for the status writes.
+    reserve_seconds = 30.0
 
     def __init__(
         self,
@@ -271,13 +275,16 @@ class Reconciler:
 
     # --- public API -----------------------------------------------------------------------
 
-    def reconcile(self, partner_id: str, *, deep: bool = False) -> ReconcileReport:
+    def reconcile(self, partner_id: str, *, deep: bool = False,
+                  time_left: Callable[[], float] | None = None) -> ReconcileReport:
         """Make one partner's routing match its settings.
 
         Parameters
         ----------
         partner_id: the partner; an unknown id loses whatever routing it still has.
         deep: also read every rule's targets and tags, and every connection's details.
+        time_left: seconds left to run (Lambda's remaining time); environments whose writes
+            would start with less than `reserve_seconds` left wait for the next run.
 
         Returns
         -------
@@ -294,15 +301,18 @@ class Reconciler:
             partners = []
         statuses = list(self.registry.routing_statuses(partner_id).values())
         observed = self.state.read(partner_id)
-        return self._run(partner_id, partners, statuses, observed, deep=deep, partner_id=partner_id)
+        return self._run(partner_id, partners, statuses, observed, deep=deep,
+                         partner_id=partner_id, time_left=time_left)
 
-    def reconcile_all(self, *, deep: bool = False) -> ReconcileReport:
+    def reconcile_all(self, *, deep: bool = False,
+                      time_left: Callable[[], float] | None = None) -> ReconcileReport:
         """Make every partner's routing match its settings, and remove what nobody wants.
 
         A no-op run costs list pages only (rules, connections, destinations, queues, secrets,
         one scan of the partners table): no writes. `deep=True` also reads every rule's
         targets and tags and every connection's details, to repair drift that list pages do
-        not show.
+        not show. A first run over many partners may not fit one Lambda invocation: with
+        `time_left`, it stops starting environments in time, and the next run goes on.
 
         Returns
         -------
@@ -310,7 +320,8 @@ class Reconciler:
         """
         partners, statuses = self.registry.scan_partners_and_routing()
         observed = self.state.read()
-        return self._run("all", partners, statuses, observed, deep=deep, partner_id=None)
+        return self._run("all", partners, statuses, observed, deep=deep, partner_id=None,
+                         time_left=time_left)
 
     def headroom(self) -> Headroom:
         """Quota use and headroom: rules on the bus, API destinations and connections."""
@@ -364,7 +375,8 @@ class Reconciler:
         return desired, errors, idle
 
     def _run(self, scope: str, partners: list[Partner], statuses: list[RoutingStatus],
-             observed: ObservedState, *, deep: bool, partner_id: str | None) -> ReconcileReport:
+             observed: ObservedState, *, deep: bool, partner_id: str | None,
+             time_left: Callable[[], float] | None = None) -> ReconcileReport:
         report = ReconcileReport(scope=scope, deep=deep)
         desired, errors, idle = self._desired(partners, partner_id)
         environments = dict(observed.environments)
@@ -391,7 +403,16 @@ class Reconciler:
         now = isoformat(self._clock())
         new_statuses: dict[str, RoutingStatus] = dict(idle)
         new_statuses.update(errors)
+        before = {partner_resource_name(self.settings.resource_prefix, s.partner_id,
+                                        s.environment): s for s in statuses}
         for env_plan in plan.environments:
+            if env_plan.actions and time_left is not None and time_left() < self.reserve_seconds:
+                # Out of time: leave this environment (and its status) for the next run.
+                report.deferred += 1
+                new_statuses.pop(env_plan.name, None)
+                if env_plan.name in before:
+                    new_statuses[env_plan.name] = before[env_plan.name]
+                continue
             status = self._apply(env_plan, idle.get(env_plan.name), now)
             if status is None:
                 continue  # the state reader only returns our names, so this never happens

@@ -25,6 +25,10 @@ class FakeContext:
     memory_limit_in_mb: int = 1024
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:pgw-test-reconciler"
     aws_request_id: str = "req-1"
+    remaining_ms: int = 300_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
 
 @pytest.mark.parametrize("event, partner_id, deep", [
@@ -97,6 +101,15 @@ def test_handler_reconciles_one_partner_then_all(lambda_env, caplog):
     assert [entry["scope"] for entry in finished] == [partner.id, "all", "all"]
     everything = json.dumps([r.__dict__ for r in caplog.records], default=str)
     assert "handler-secret-value" not in everything + caplog.text
+
+
+def test_handler_stops_in_time(lambda_env):
+    world = lambda_env
+    world.partner("acme", poll_env("test"))
+    result = handler.lambda_handler({"source": "schedule"}, FakeContext(remaining_ms=10_000))
+    assert result["ok"] and result["deferred"] == 1 and result["writes"] == 0
+    result = handler.lambda_handler({"source": "schedule"}, FakeContext())
+    assert result["deferred"] == 0 and result["states"] == {"live": 1}
 
 
 def test_handler_answers_bad_input_without_raising(lambda_env, caplog):

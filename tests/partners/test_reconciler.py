@@ -385,6 +385,21 @@ def test_pending_partner_gets_a_pending_status(world):
     assert owned(world, "rules") == []
 
 
+def test_a_run_out_of_time_leaves_the_rest_for_the_next(world):
+    first = world.partner("acme", poll_env("test"))
+    second = world.partner("bolt", poll_env("test"))
+    reconciler = world.reconciler()
+    clock = iter([100.0, 5.0])
+    report = reconciler.reconcile_all(time_left=lambda: next(clock, 5.0))
+    assert report.deferred == 1 and report.summary()["deferred"] == 1
+    statuses = [world.registry.routing_statuses(p.id) for p in (first, second)]
+    assert sorted(len(s) for s in statuses) == [0, 1]  # the deferred one has no status yet
+    report = reconciler.reconcile_all(time_left=lambda: 100.0)
+    assert report.deferred == 0
+    assert all(world.registry.routing_statuses(p.id)["test"].state is RoutingState.LIVE
+               for p in (first, second))
+
+
 # --- failures and quotas -----------------------------------------------------------------
 
 
