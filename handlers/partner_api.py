@@ -138,6 +138,21 @@ def checked_request_id(request_id: str) -> str:
     return request_id
 
 
+def query_parameters(*allowed: str) -> dict[str, str]:
+    """The query string, refusing parameters the route does not know (a typo is an error,
+    not a silently ignored filter).
+
+    Raises
+    ------
+    ProblemError: 422 naming the first unknown parameter.
+    """
+    params = app.current_event.query_string_parameters or {}
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise invalid(f"unknown query parameter {unknown[0]!r}", parameter=unknown[0])
+    return params
+
+
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(status_code=status, content_type="application/json",
                     body=json.dumps(body, separators=(",", ":")), headers=headers or {})
@@ -149,25 +164,25 @@ def openapi_document() -> Response:
 
 
 @app.get("/v1/requests")
-@tracer.capture_method
 def list_requests() -> Response:
     caller = current_caller()
-    event = app.current_event
-    limit_text = event.get_query_string_value("limit", "50") or "50"
+    params = query_parameters("status", "cursor", "limit")
+    limit_text = params.get("limit", "50")
     if not re.fullmatch(r"[0-9]{1,4}", limit_text.strip()):
         raise invalid("limit must be an integer from 1 to 100", parameter="limit")
-    status = event.get_query_string_value("status")
+    # A parameter that is present must be valid, even empty (`?status=` is not "any status").
+    if params.get("cursor") == "":
+        raise invalid("cursor must not be empty", parameter="cursor")
     page = deps.views.list_inbox(caller.partner_id, caller.environment,
-                                 status=status if status else None,
-                                 cursor=event.get_query_string_value("cursor") or None,
+                                 status=params.get("status"), cursor=params.get("cursor"),
                                  limit=int(limit_text))
     return _json({"items": page.items, "next_cursor": page.cursor})
 
 
 @app.get("/v1/requests/<request_id>")
-@tracer.capture_method
 def get_request(request_id: str) -> Response:
     caller = current_caller()
+    query_parameters()
     view = deps.views.route_view(checked_request_id(request_id), caller.partner_id,
                                  caller.environment)
     return _json(view)
@@ -208,9 +223,9 @@ def _publish(change: StatusChange, caller: Caller, update: dict[str, Any]) -> No
 
 
 @app.post("/v1/requests/<request_id>/status")
-@tracer.capture_method
 def post_status(request_id: str) -> Response:
     caller = current_caller()
+    query_parameters()
     request_id = checked_request_id(request_id)
     event = app.current_event
     key = event.headers.get("Idempotency-Key")
@@ -243,9 +258,9 @@ def post_status(request_id: str) -> Response:
 
 
 @app.get("/v1/requests/<request_id>/documents")
-@tracer.capture_method
 def list_documents(request_id: str) -> Response:
     caller = current_caller()
+    query_parameters()
     documents = deps.views.route_documents(checked_request_id(request_id), caller.partner_id,
                                            caller.environment)
     expires_at = isoformat(deps.clock() + timedelta(seconds=DOCUMENT_LINK_SECONDS))
