@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import logging
+
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
+
+logger = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -33,6 +38,19 @@ def safe_next(target: str | None, default: str) -> str:
     return target
 
 
+def client_address() -> str:
+    """The caller's IP address, as API Gateway saw it when it serves the console.
+
+    Behind API Gateway, apig-wsgi takes REMOTE_ADDR from the first `X-Forwarded-For` value,
+    which the client chooses; the request context's `sourceIp` is what API Gateway saw, so
+    login throttling per address cannot be dodged with a made-up header.
+    """
+    context = request.environ.get("apig_wsgi.request_context") or {}
+    source = (context.get("identity") or {}).get("sourceIp") or \
+        (context.get("http") or {}).get("sourceIp")
+    return str(source or request.remote_addr or "unknown")
+
+
 def add_security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -54,6 +72,8 @@ _TITLES = {
     404: ("Not found", "There is nothing here, or it is not yours to see."),
     405: ("Method not allowed", "This page does not take that kind of request."),
     413: ("Too large", "The form was too large."),
+    503: ("Try again in a moment", "An AWS service the console relies on did not answer. "
+          "Nothing was half-saved: try again in a moment."),
     429: ("Too many requests", "Slow down and try again in a moment."),
     500: ("Something went wrong", "The console could not finish this. It has been logged; "
           "try again, and if it persists, tell the gateway team."),
@@ -76,6 +96,13 @@ def register_error_pages(app: Flask) -> None:
 
     for status in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(status, lambda error, status=status: _error_page(status))
+
+    @app.errorhandler(ClientError)
+    @app.errorhandler(BotoCoreError)
+    def aws_error(error: Exception):
+        # Throttling, an outage, a missing permission: logged with its code, shown as a 503.
+        logger.error("AWS call failed: %s", error)
+        return _error_page(503)
 
     @app.errorhandler(500)
     def server_error(error):

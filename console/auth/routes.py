@@ -9,7 +9,7 @@ from console.auth.forms import ConfirmForm, ForgotForm, LoginForm, LogoutForm, R
 from console.exceptions import AccountLockedError, IdentityError
 from console.helpers import form_error
 from console.identity import ADMINS, PARTNERS
-from console.security import safe_next
+from console.security import client_address, safe_next
 from console.services import services
 from console.users import remember
 
@@ -59,7 +59,7 @@ def login():
     status = 200
     if form.validate_on_submit():
         throttle = services().throttle
-        address = request.remote_addr or "unknown"
+        address = client_address()
         try:
             throttle.check(form.email.data, address)
             identity = services().identity.authenticate(form.email.data, form.password.data)
