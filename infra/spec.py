@@ -294,8 +294,10 @@ def _functions(prefix: str) -> dict[str, FunctionSpec]:
                      tables=("request_events", "requests", "user_timeline", "contacts")),
         FunctionSpec("routing_recorder", f"{prefix}-routing-recorder",
                      "handlers.routing_recorder.lambda_handler", tables=("request_events",)),
+        # The projector folds each changed request's whole log (request_events) into views.
         FunctionSpec("projector", f"{prefix}-projector", "handlers.projector.lambda_handler",
-                     tables=("requests", "partner_inbox", "user_timeline"), timeout_seconds=60),
+                     tables=("requests", "partner_inbox", "user_timeline", "request_events"),
+                     timeout_seconds=60),
         FunctionSpec("notifier", f"{prefix}-notifier", "handlers.notifier.lambda_handler",
                      tables=("contacts", "idempotency", "request_events", "requests")),
         FunctionSpec("reconciler", f"{prefix}-reconciler", "handlers.reconciler.lambda_handler",

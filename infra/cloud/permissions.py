@@ -37,7 +37,9 @@ TABLE_ACCESS: Mapping[str, Mapping[str, Access]] = {
     "portal_api": {"request_events": "append", "requests": "read",
                    "user_timeline": "read", "contacts": "write"},
     "routing_recorder": {"request_events": "append"},
-    "projector": {"requests": "write", "partner_inbox": "write", "user_timeline": "write"},
+    # Folds each changed request's log (read) into the three views (written).
+    "projector": {"requests": "write", "partner_inbox": "write", "user_timeline": "write",
+                  "request_events": "read"},
     "notifier": {"contacts": "read", "idempotency": "write", "request_events": "append",
                  "requests": "read"},
     # Reads desired state, writes routing statuses.
