@@ -163,3 +163,37 @@ def test_event_invoke_config_bounds_retries_and_feeds_the_on_failure_destination
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"] == {"partner_id": "p1"}
     assert record["responsePayload"]["errorType"] == "ZeroDivisionError"
+
+
+@pytest.mark.parametrize("variables, field, expected", [
+    ({"PGW_LOCAL_BACKOFF_SCALE": "0.5"}, "backoff_scale", 0.5),
+    ({"PGW_LOCAL_DELIVERY_WORKERS": "3"}, "workers", 3),
+    ({"PGW_LOCAL_DELIVERY_WORKERS": "0"}, "workers", 1),
+    ({"PGW_LOCAL_HTTP_TIMEOUT": "2.5"}, "http_timeout", 2.5),
+    ({"PGW_LOCAL_SCHEDULE_SECONDS": "30"}, "schedule_seconds", 30.0),
+    ({"PGW_LOCAL_RATE_LIMITS": "on"}, "rate_limits", True),
+    ({}, "backoff_scale", 0.01),
+    ({}, "http_timeout", 5.0),
+    ({}, "rate_limits", False),
+    ({}, "schedule_seconds", None),
+])
+def test_runtime_settings_from_the_environment(monkeypatch, variables, field, expected):
+    from infra.local.runtime import RuntimeSettings
+
+    for name in ("PGW_LOCAL_BACKOFF_SCALE", "PGW_LOCAL_DELIVERY_WORKERS", "PGW_LOCAL_HTTP_TIMEOUT",
+                 "PGW_LOCAL_SCHEDULE_SECONDS", "PGW_LOCAL_RATE_LIMITS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert getattr(RuntimeSettings(), field) == expected
+
+
+@pytest.mark.parametrize("name, value", [("PGW_LOCAL_BACKOFF_SCALE", "fast"),
+                                         ("PGW_LOCAL_HTTP_TIMEOUT", "-1"),
+                                         ("PGW_LOCAL_RATE_LIMITS", "maybe")])
+def test_bad_runtime_settings_are_named(monkeypatch, name, value):
+    from infra.local.runtime import RuntimeSettings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        RuntimeSettings()
