@@ -390,15 +390,17 @@ def clear_credential(partner_id: str, environment: str):
 
 
 def _filter_form(env: PartnerEnvironment) -> FilterForm:
+    """The editor: the stored filter's rows (on GET), then empty rows to add conditions."""
     form = FilterForm()
     if request.method == "GET":
         types, rows = filter_to_rows(env.filter)
         form.request_types.data = types
         for row in rows:
             form.conditions.append_entry(row)
-    while len(form.conditions) < len([c for c in form.conditions if c.attribute.data]) \
-            + BLANK_FILTER_ROWS and len(form.conditions) < 20:
-        form.conditions.append_entry()
+    blank = sum(1 for row in form.conditions if not row.attribute.data and not row.operator.data)
+    for _ in range(BLANK_FILTER_ROWS - blank):
+        if len(form.conditions) < form.conditions.max_entries:
+            form.conditions.append_entry()
     return form
 
 

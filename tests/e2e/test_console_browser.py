@@ -3,8 +3,9 @@
 One journey, as a partner and an admin would make it: sign up -> confirm -> create the
 organisation -> configure the test environment with the sample partner's URL -> API token ->
 submit -> an admin approves -> routing becomes live -> send a test event -> the sample partner
-shows it and answers with statuses. Screenshots of the main pages go to the git-ignored
-`test-artifacts/screenshots/` for a reviewer.
+shows it and answers with statuses; then the filter preview matches it, and a test event to a
+failing endpoint is dead-lettered, shown with its error, and redriven. Screenshots of the
+main pages go to the git-ignored `test-artifacts/screenshots/` for a reviewer.
 
 The stack runs in its own process (`python -m tests.e2e.test_console_browser`, `main` below),
 on free ports, next to a tiny control server through which the test does what the partner
@@ -273,13 +274,50 @@ def test_a_partner_onboards_is_approved_and_receives_a_test_event(stack, browser
     expect(sample.locator("body")).to_contain_text(request_id)
     _shot(sample, "09-sample-partner")
 
+    # The filter preview now has a request to test against (EventBridge's TestEventPattern).
+    page.goto(f"{partner_url}/environments/test/filter")
+    page.get_by_label("Request types").fill("stock.check")
+    page.get_by_label("Attribute of condition 1").fill("region")
+    page.get_by_label("Operator of condition 1").select_option("prefix")
+    page.get_by_label("Values of condition 1").fill("eu-")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#preview")).to_contain_text("1 of the last 1")
+    _shot(page, "10-filter-preview-matches")
+
+    # The endpoint fails: the test event is retried, dead-lettered, shown, and redriven.
+    requests.post(f"{stack['sample_partner']}/mode", json={"mode": "fail500"},
+                  timeout=10).raise_for_status()
+    page.goto(f"{partner_url}/environments/test")
+    page.get_by_label("Request type").fill("stock.check")
+    page.locator("#send-test-event").click()
+    expect(page).to_have_url(re.compile(r"/test-events/test-"))
+    failed_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    expect(page.locator("#test-event-outcome")).to_have_attribute(
+        "data-state", "failed", timeout=90_000)
+    _shot(page, "11-test-event-failed")
+    requests.post(f"{stack['sample_partner']}/mode", json={"mode": "ok"},
+                  timeout=10).raise_for_status()
+    page.goto(f"{partner_url}/environments/test/failures")
+    expect(page.locator("table")).to_contain_text(failed_id)
+    _shot(page, "12-failed-deliveries")
+    page.get_by_label(f"Select the failure of {failed_id}").check()
+    page.get_by_role("button", name="Redrive selected").click()
+    expect(page.locator(".flash-success")).to_contain_text("Redrove 1 delivery")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        redelivered = requests.get(f"{stack['sample_partner']}/received",
+                                   params={"request_id": failed_id}, timeout=10).json()
+        if redelivered["deliveries"]:
+            break
+        time.sleep(0.5)
+    assert [d["account"] for d in redelivered["deliveries"]] == ["browser-freight"]
+
     # The rest of the partner's screens, for the reviewer.
-    for name, path in (("10-failures", "failures"), ("11-usage", "usage"),
-                       ("12-environment-overview", "")):
+    for name, path in (("13-usage", "usage"), ("14-environment-overview", "")):
         page.goto(f"{partner_url}/environments/test/{path}".rstrip("/"))
         _shot(page, name)
-    for name, path in (("13-admin-audit", "/admin/audit"), ("14-admin-health", "/admin/health"),
-                       ("15-admin-quotas", "/admin/quotas")):
+    for name, path in (("15-admin-audit", "/admin/audit"), ("16-admin-health", "/admin/health"),
+                       ("17-admin-quotas", "/admin/quotas")):
         admin.goto(f"{console}{path}")
         _shot(admin, name)
     expect(admin.locator("body")).to_contain_text("rules per bus")
