@@ -58,8 +58,6 @@ class Identity(pulumi.ComponentResource):
                 recovery_mechanisms=[aws.cognito.
                                      UserPoolAccountRecoverySettingRecoveryMechanismArgs(
                                          name="verified_email", priority=1)]),
-            user_pool_add_ons=aws.cognito.UserPoolUserPoolAddOnsArgs(
-                advanced_security_mode="AUDIT"),
             deletion_protection="ACTIVE" if args.protect_data else "INACTIVE",
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
         )
