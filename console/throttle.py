@@ -8,6 +8,7 @@ address can make per container and window; the window and limits are class attri
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict, deque
 from datetime import timedelta
@@ -48,7 +49,7 @@ class LoginThrottle:
                 failures = self._prune(key)
                 if len(failures) >= limit:
                     retry = failures[0] + self.window - self._clock()
-                    raise AccountLockedError(int(retry.total_seconds()) + 1)
+                    raise AccountLockedError(max(1, math.ceil(retry.total_seconds())))
 
     def failed(self, account: str, address: str) -> None:
         with self._lock:
