@@ -294,6 +294,7 @@ class DeadLetterOffice:
 class TargetDelivery:
     """One event on its way to one target of one rule (a dispatcher task)."""
 
+    priority = 0  # deliveries to the outside go first (see `dispatcher`)
     rule: RuleRef
     target: Mapping[str, Any]
     event: Mapping[str, Any]
@@ -366,6 +367,7 @@ class AsyncInvocation:
     destination (the function's event invoke config: MaximumRetryAttempts, default 2;
     DestinationConfig.OnFailure, an SQS queue, gets Lambda's invocation record)."""
 
+    priority = 1
     function: str
     event: Any
     lambdas: LambdaRunner

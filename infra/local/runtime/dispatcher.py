@@ -4,6 +4,10 @@ EventBridge answers PutEvents before any target is called; the runtime does the 
 handing each delivery to this pool. A task returns `None` when it is done, or the number of
 seconds (already scaled to local time) after which it wants to run again (a retry).
 `drain()` waits until nothing is queued, waiting or running.
+
+Ready tasks run by `priority` (lower first, then in order): on AWS every target has its own
+capacity, so a partner's delivery never waits for our own functions; here they share one
+process, and deliveries to the outside (priority 0) go before Lambda invocations (1).
 """
 
 from __future__ import annotations
@@ -24,6 +28,14 @@ class Task(Protocol):
         """Do the work once; return None when done, or seconds to wait before running again."""
 
 
+DEFAULT_PRIORITY = 1
+_STOP_PRIORITY = -1
+
+
+def _priority(task: Task) -> int:
+    return int(getattr(task, "priority", DEFAULT_PRIORITY))
+
+
 class Dispatcher:
     """Run tasks on `workers` threads; delayed runs wait on one timer thread."""
 
@@ -32,7 +44,7 @@ class Dispatcher:
         self.workers = max(1, workers)
         self.name = name
         self._clock = clock
-        self._ready: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
+        self._ready: queue.PriorityQueue[tuple[int, int, Task | None]] = queue.PriorityQueue()
         self._delayed: list[tuple[float, int, Task]] = []
         self._sequence = itertools.count()
         self._lock = threading.Condition()
@@ -64,7 +76,7 @@ class Dispatcher:
             self._delayed.clear()
             self._lock.notify_all()
         for _ in range(self.workers):
-            self._ready.put(None)
+            self._ready.put((_STOP_PRIORITY, next(self._sequence), None))
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -91,7 +103,7 @@ class Dispatcher:
                 heapq.heappush(self._delayed, (self._clock() + delay, next(self._sequence), task))
                 self._lock.notify_all()
                 return
-        self._ready.put(task)
+        self._ready.put((_priority(task), next(self._sequence), task))
 
     @property
     def pending(self) -> int:
@@ -118,7 +130,7 @@ class Dispatcher:
 
     def _work(self) -> None:
         while True:
-            task = self._ready.get()
+            _, _, task = self._ready.get()
             if task is None:
                 return
             try:
@@ -146,4 +158,4 @@ class Dispatcher:
                     self._lock.wait(min(wait, 0.5))
                     continue
                 heapq.heappop(self._delayed)
-                self._ready.put(task)
+                self._ready.put((_priority(task), next(self._sequence), task))

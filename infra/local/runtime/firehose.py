@@ -124,7 +124,7 @@ def _processor_parameter(processors: list[Mapping[str, Any]], kind: str, name: s
 
 
 def write_record(s3_config: Mapping[str, Any], stream_name: str, version: str, data: bytes,
-                 put_object: Callable[[str, str, bytes], None],
+                 put_object: Callable[[str, str, bytes], Any],
                  now: datetime | None = None) -> str:
     """Write one record to the destination's bucket as Firehose would; return the key."""
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
