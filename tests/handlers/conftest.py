@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import itertools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -32,25 +33,29 @@ HANDLERS = ("handlers.authorizer", "handlers.partner_api", "handlers.portal_api"
             "handlers.projector", "handlers.routing_recorder")
 
 
-@pytest.fixture
-def handler_env(stage, monkeypatch):
+def handler_variables(stage) -> dict[str, str]:
     variables = stage.environment_variables()
     variables["PGW_PORTAL_TOKEN_HASH"] = hashlib.sha256(PORTAL_TOKEN.encode()).hexdigest()
     variables["POWERTOOLS_TRACE_DISABLED"] = "true"
     variables["POWERTOOLS_SERVICE_NAME"] = "pgw-test"
+    return variables
+
+
+@pytest.fixture
+def handler_env(stage, monkeypatch):
+    variables = handler_variables(stage)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     return variables
 
 
-@pytest.fixture
-def handlers(handler_env, aws, clock):
-    aws = shared_session()
-    """The handler modules, with dependencies built in this test's moto and clock.
+def load_handlers(variables: dict[str, str], clock) -> dict[str, Any]:
+    """The handler modules, with dependencies built on moto and the test's clock.
 
     Each module builds its clients once, at import, from the environment; tests inject fresh
     ones instead of re-importing (as a warm Lambda container keeps its module state).
     """
+    aws = shared_session()
     modules = {name.split(".")[1]: importlib.import_module(name) for name in HANDLERS}
     api, portal = modules["partner_api"], modules["portal_api"]
     api.deps = api.Dependencies.from_environment(session=aws, clock=clock)
@@ -58,16 +63,21 @@ def handlers(handler_env, aws, clock):
     modules["projector"].deps = modules["projector"].Dependencies.from_environment(session=aws)
     recorder = modules["routing_recorder"]
     recorder.recorder = recorder.RoutingRecorder(RequestLog(
-        handler_env["PGW_REQUEST_EVENTS_TABLE"], boto3_session=aws, clock=clock))
+        variables["PGW_REQUEST_EVENTS_TABLE"], boto3_session=aws, clock=clock))
     authorizer = modules["authorizer"]
     authorizer.authorizer = authorizer.from_environment(session=aws, clock=clock)
     return modules
 
 
+@pytest.fixture
+def handlers(handler_env, aws, clock):
+    return load_handlers(handler_env, clock)
+
+
 class StreamPump:
     """Feed the request log's DynamoDB stream (moto) to the projector, like Lambda does."""
 
-    def __init__(self, aws, stage, projector):
+    def __init__(self, stage, projector, *, from_start: bool = True):
         # botocore derives an account-based endpoint from the stream ARN, which moto's
         # in-process router does not know; the regional endpoint reaches the same backend.
         self.streams = shared_session().client("dynamodbstreams",
@@ -76,7 +86,8 @@ class StreamPump:
         arn = stage.stream_arns["request_events"]
         shards = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
         self.iterators = [self.streams.get_shard_iterator(
-            StreamArn=arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            StreamArn=arn, ShardId=s["ShardId"],
+            ShardIteratorType="TRIM_HORIZON" if from_start else "LATEST")["ShardIterator"]
             for s in shards]
 
     def pump(self) -> int:
@@ -103,11 +114,14 @@ class World:
     clock: Any
     api: Gateway
     portal: Gateway
+    stage: Any = None
+    slug_suffix: str = ""
 
     def partner(self, slug: str, environments=("prod", "test"),
                 status: PartnerStatus = PartnerStatus.APPROVED):
         partner = self.registry.create_partner(display_name=f"Partner {slug}",
-                                               contact_email=f"{slug}@example.com", slug=slug)
+                                               contact_email=f"{slug}@example.com",
+                                               slug=f"{slug}{self.slug_suffix}")
         for name in environments:
             partner = partner.with_environment(PartnerEnvironment(name, mode=DeliveryMode.POLL))
         partner = self.registry.save_partner(partner)
@@ -155,16 +169,57 @@ class World:
                              body=body)
 
 
-@pytest.fixture
-def world(handlers, aws, stage, clock):
+def make_world(handlers, stage, clock, *, session=None, fresh_stream: bool = True,
+               slug_suffix: str = "") -> World:
     tables = stage.spec.tables
-    registry = PartnerRegistry(tables["partners"].name, boto3_session=aws, clock=clock)
-    tokens = TokenStore(tables["tokens"].name, boto3_session=aws, clock=clock)
+    session = session or shared_session()
+    registry = PartnerRegistry(tables["partners"].name, boto3_session=session, clock=clock)
+    tokens = TokenStore(tables["tokens"].name, boto3_session=session, clock=clock)
     authorizer = handlers["authorizer"]
     return World(
         handlers=handlers, registry=registry, tokens=tokens,
-        pump=StreamPump(aws, stage, handlers["projector"]), clock=clock,
+        pump=StreamPump(stage, handlers["projector"], from_start=fresh_stream), clock=clock,
         api=Gateway(handlers["partner_api"].lambda_handler, authorizer.lambda_handler),
         portal=Gateway(handlers["portal_api"].lambda_handler, authorizer.lambda_handler,
                        public_paths=()),
+        stage=stage, slug_suffix=slug_suffix,
     )
+
+
+@pytest.fixture
+def world(handlers, aws, stage, clock):
+    """A world on a freshly provisioned stage (empty tables): for tests that scan tables."""
+    return make_world(handlers, stage, clock, session=aws)
+
+
+@pytest.fixture(scope="module")
+def module_stage():
+    """One provisioned stage (and moto) for a whole test module, its env vars set.
+
+    Provisioning a stage costs more than most tests; modules whose tests only read what they
+    wrote themselves (their own partners, tokens and requests) share one.
+    """
+    from moto import mock_aws
+
+    from infra.local.provision import provision_stage
+    from infra.spec import stage_spec
+
+    patch = pytest.MonkeyPatch()
+    with mock_aws():
+        stage = provision_stage(stage_spec("test"), session=shared_session())
+        for name, value in handler_variables(stage).items():
+            patch.setenv(name, value)
+        yield stage
+    patch.undo()
+
+
+_worlds = itertools.count()
+
+
+@pytest.fixture
+def shared_world(module_stage, clock):
+    """A world on the module's stage: its partners get unique slugs, its stream reader
+    starts after what earlier tests wrote."""
+    handlers = load_handlers(handler_variables(module_stage), clock)
+    return make_world(handlers, module_stage, clock, fresh_stream=False,
+                      slug_suffix=f"-{next(_worlds)}")

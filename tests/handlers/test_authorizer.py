@@ -9,6 +9,12 @@ from partners.models import PartnerStatus
 from tests.handlers.conftest import PORTAL_TOKEN
 from tests.handlers.gateway import LambdaContext
 
+@pytest.fixture
+def world(shared_world):
+    """This module's tests share one provisioned stage (see `shared_world`)."""
+    return shared_world
+
+
 ARN = "arn:aws:execute-api:us-east-1:123456789012:api1234567/test/GET/v1/requests"
 
 
@@ -21,8 +27,8 @@ ARN = "arn:aws:execute-api:us-east-1:123456789012:api1234567/test/GET/v1/request
     ({"type": "REQUEST", "headers": {"Authorization": "Bearer"}}, None),
     ({"type": "REQUEST", "headers": None}, None),
 ])
-def test_bearer_token(handlers, event, token):
-    assert handlers["authorizer"].bearer_token(event) == token
+def test_bearer_token(world, event, token):
+    assert world.handlers["authorizer"].bearer_token(event) == token
 
 
 def authorize(handlers, header, kind="REQUEST", arn=ARN):

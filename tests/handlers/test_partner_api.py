@@ -8,6 +8,13 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from partners.models import PartnerStatus
+from tests.handlers.conftest import shared_session
+
+@pytest.fixture
+def world(shared_world):
+    """This module's tests share one provisioned stage (see `shared_world`)."""
+    return shared_world
+
 
 PROBLEM = "application/problem+json"
 
@@ -86,10 +93,11 @@ def test_unknown_is_404_problem(setup, path):
     assert response.json()["type"] == "urn:pgw:problem:not-found"
 
 
-def test_post_status_appends_publishes_and_projects(setup, aws, stage):
+def test_post_status_appends_publishes_and_projects(setup):
     world, pa, token, request_id = setup
-    sqs = aws.client("sqs")
-    events = aws.client("events")
+    stage = world.stage
+    sqs = shared_session().client("sqs")
+    events = shared_session().client("events")
     queue = sqs.create_queue(QueueName="bus-tap")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="tap", EventBusName=stage.spec.bus_name,

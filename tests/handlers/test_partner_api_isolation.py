@@ -14,6 +14,12 @@ import pytest
 
 
 @pytest.fixture
+def world(shared_world):
+    """This module's tests share one provisioned stage (see `shared_world`)."""
+    return shared_world
+
+
+@pytest.fixture
 def tenants(world):
     owner = world.partner("owner")
     other = world.partner("other")

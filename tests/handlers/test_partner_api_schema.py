@@ -15,6 +15,12 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.handlers.wsgi import wsgi_app
 
+@pytest.fixture
+def world(shared_world):
+    """This module's tests share one provisioned stage (see `shared_world`)."""
+    return shared_world
+
+
 DOCUMENT = json.loads(
     (Path(__file__).parents[2] / "handlers" / "openapi" / "partner-api.json").read_text())
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)

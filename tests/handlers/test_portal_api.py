@@ -7,15 +7,22 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.handlers.conftest import PORTAL_TOKEN
+from tests.handlers.conftest import PORTAL_TOKEN, shared_session
+
+@pytest.fixture
+def world(shared_world):
+    """This module's tests share one provisioned stage (see `shared_world`)."""
+    return shared_world
+
 
 AUTH = {"Authorization": f"Bearer {PORTAL_TOKEN}"}
 BODY = {"environment": "prod", "request_type": "stock.check", "user_id": "u1",
         "attributes": {"sku": "A-1"}}
 
 
-def tap(aws, stage):
-    sqs, events = aws.client("sqs"), aws.client("events")
+def tap(world):
+    stage = world.stage
+    sqs, events = shared_session().client("sqs"), shared_session().client("events")
     queue = sqs.create_queue(QueueName="created-tap")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="created-tap", EventBusName=stage.spec.bus_name,
@@ -26,8 +33,9 @@ def tap(aws, stage):
         QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])]
 
 
-def test_create_appends_created_and_puts_request_created(world, aws, stage):
-    received = tap(aws, stage)
+def test_create_appends_created_and_puts_request_created(world):
+    stage = world.stage
+    received = tap(world)
     body = {**BODY, "documents": [{"name": "a.pdf", "content_type": "application/pdf",
                                    "size": 12}]}
     response = world.portal.call("POST", "/v1/portal/requests", headers=AUTH, body=body)
@@ -50,7 +58,7 @@ def test_create_appends_created_and_puts_request_created(world, aws, stage):
     assert [e.type for e in log.events(request_id)] == ["request.created"]
 
 
-def test_uploads_land_in_the_documents_bucket(world, aws, stage):
+def test_uploads_land_in_the_documents_bucket(world):
     import requests  # noqa: F401 - only to prove the URL is a plain HTTP PUT target
 
     body = {**BODY, "documents": [{"content_type": "text/plain"}]}
