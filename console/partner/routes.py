@@ -176,9 +176,10 @@ def create():
 @bp.get("/<partner_id>")
 def overview(partner_id: str):
     partner = own_partner_or_404(partner_id)
+    failures = {name: _dead_letters(partner, name).depth() for name in partner.environments}
     return render_template(
         "partner/overview.html", partner=partner, environments=services().environments,
-        routing=services().registry.routing_statuses(partner.id),
+        routing=services().registry.routing_statuses(partner.id), failures=failures,
         submit_form=ActionForm(), records=services().audit.for_target(
             f"partner:{partner.id}", limit=10).items)
 

@@ -524,6 +524,14 @@ def test_redrive_needs_a_choice(partner_a):
     assert "Select the failed deliveries" in _text(client.get(response.headers["Location"]))
 
 
+def test_overview_counts_failed_deliveries(aws, stage, partner_a):
+    client, partner_id = partner_a
+    _settings(client, partner_id)
+    _dead_letter(aws, stage, partner_id, "req-1")
+    page = _text(client.get(f"/partners/{partner_id}"))
+    assert "1 to redrive" in page
+
+
 def test_failures_without_a_queue(partner_a):
     client, partner_id = partner_a
     page = _text(client.get(f"/partners/{partner_id}/environments/test/failures"))
