@@ -191,6 +191,7 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
     partner_app.add_account(Account("bench-direct", direct_key, {}))
 
     # --- direct POSTs: one client, sequential -------------------------------------------
+    print(f"  direct POSTs to the sample partner ({n})...", flush=True)
     session = requests.Session()
     headers = {"X-Api-Key": direct_key, "Content-Type": "application/json"}
     started = time.perf_counter()
@@ -207,6 +208,7 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
     from partners.contracts import put_events_entry
 
     events = stack.session().client("events")
+    print(f"  delivery: {n} events by PutEvents...", flush=True)
     statuses, partner_app.statuses = partner_app.statuses, ()  # receive only
     put_ids = [f"rbench{uuid.uuid4().hex[:14]}" for _ in range(n)]
     received_before = partner_app.summary()["received"]
@@ -247,6 +249,7 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
             else:
                 failures[response.status_code] += 1
 
+    print(f"  flows A and B: {n} requests through the portal API...", flush=True)
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(create, range(n)))
