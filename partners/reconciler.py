@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, TypeVar
@@ -566,7 +567,8 @@ class Reconciler:
                               **extra)
         return str(response["RuleArn"])
 
-    def _connection_request(self, desired: DesiredEnvironment) -> dict[str, Any]:
+    def _connection_request(self, desired: DesiredEnvironment) -> tuple[dict[str, Any], str]:
+        """The CreateConnection/UpdateConnection request and the secret value inside it."""
         spec = desired.connection
         assert spec is not None
         try:
@@ -578,7 +580,7 @@ class Reconciler:
                                         "again in the console", code="SecretUnreadable") from None
         return {"Name": desired.name, "Description": rule_description(spec.config_hash),
                 "AuthorizationType": spec.auth_type.value,
-                "AuthParameters": spec.auth_parameters(secret)}
+                "AuthParameters": spec.auth_parameters(secret)}, secret
 
     def _check_entries(self, response: Mapping[str, Any]) -> None:
         failed = response.get("FailedEntries") or []
@@ -627,12 +629,15 @@ class Reconciler:
         elif kind is ActionKind.ENABLE_USAGE_KEY:
             self._call(self._apigateway.update_api_key, apiKey=action.ids[0],
                        patchOperations=[{"op": "replace", "path": "/enabled", "value": "true"}])
-        elif kind is ActionKind.CREATE_CONNECTION:
-            written.connection_arn = self._call(self._events.create_connection,
-                                                **self._connection_request(desired))["ConnectionArn"]
-        elif kind is ActionKind.UPDATE_CONNECTION:
-            response = self._call(self._events.update_connection,
-                                  **self._connection_request(desired))
+        elif kind in (ActionKind.CREATE_CONNECTION, ActionKind.UPDATE_CONNECTION):
+            request, secret = self._connection_request(desired)
+            operation = (self._events.create_connection if kind is ActionKind.CREATE_CONNECTION
+                         else self._events.update_connection)
+            try:
+                response = self._call(operation, **request)
+            except RoutingError as error:
+                # AWS validation messages may quote the offending value: never pass it on.
+                raise type(error)(_scrub(error.reason, secret), code=error.code) from None
             written.connection_arn = response.get("ConnectionArn", written.connection_arn)
         elif kind in (ActionKind.CREATE_DESTINATION, ActionKind.UPDATE_DESTINATION):
             assert desired.destination is not None
@@ -679,6 +684,13 @@ class Reconciler:
 
 
 _GONE_REASON = "environment no longer configured"
+
+
+def _scrub(reason: str, secret: str) -> str:
+    """`reason` without the secret value or any value AWS quotes back (`Value '...' at`)."""
+    if secret:
+        reason = reason.replace(secret, "***").replace(json.dumps(secret)[1:-1], "***")
+    return re.sub(r"Value '.*?' at", "Value (hidden) at", reason, flags=re.DOTALL)
 
 
 def _creates(plan: EnvironmentPlan) -> bool:

@@ -430,6 +430,26 @@ def test_permanent_failure_is_recorded_without_retry(world):
     assert world.log.calls.count("CreateApiDestination") == 1
 
 
+def test_refused_connection_never_echoes_the_secret(world):
+    partner = world.partner("acme", push_env("prod"), secret="do-not-echo-me")
+
+    def refuse(model, **_):
+        if model.name == "CreateConnection":
+            raise ClientError({"Error": {
+                "Code": "ValidationException",
+                "Message": "1 validation error detected: Value 'do-not-echo-me' at "
+                           "'authParameters.apiKeyAuthParameters.apiKeyValue' failed to "
+                           "satisfy constraint: do-not-echo-me is too short"}}, model.name)
+
+    world.aws.events.register("before-call", refuse)
+    world.reconciler().reconcile(partner.id)
+    status = world.registry.routing_statuses(partner.id)["prod"]
+    assert status.state is RoutingState.ERROR
+    assert "do-not-echo-me" not in status.reason
+    assert status.reason.startswith("ValidationException: 1 validation error detected: "
+                                    "Value (hidden) at 'authParameters")
+
+
 def test_temporary_failure_is_retried_with_backoff(world):
     partner = world.partner("acme", push_env("prod"))
     _failing(world, "PutTargets", "ThrottlingException", times=2)
