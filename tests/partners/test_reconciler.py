@@ -688,3 +688,32 @@ def test_error_classification(code, status, temporary):
     error = ClientError({"Error": {"Code": code, "Message": "m"},
                          "ResponseMetadata": {"HTTPStatusCode": status}}, "PutRule")
     assert is_temporary(error) is temporary
+
+
+# --- the registry and credential reads the reconciler relies on --------------------------
+
+
+def test_secret_versions_by_partner_prefix(world):
+    from partners.models import AuthType
+
+    first = world.credentials.put("p1", "prod", AuthType.BASIC, "a", set_on="x")
+    second = world.credentials.put("p12", "prod", AuthType.BASIC, "b", set_on="x")
+    versions = world.credentials.current_versions()
+    assert set(versions) == {first.arn, second.arn}
+    assert set(world.credentials.current_versions("p1")) == {first.arn}  # not p12's
+    before = versions[first.arn]
+    world.credentials.put("p1", "prod", AuthType.BASIC, "c", set_on="y")
+    assert world.credentials.current_versions("p1")[first.arn] != before
+    assert world.credentials.current_versions("p1")[first.arn] == \
+        world.credentials.version(first.arn)
+
+
+def test_scan_returns_partners_and_routing_statuses(world):
+    partner = world.partner("acme", poll_env("test"))
+    world.partner("bolt", poll_env("test"), status=PartnerStatus.DRAFT)
+    world.reconciler().reconcile_all()
+    partners, statuses = world.registry.scan_partners_and_routing()
+    assert sorted(p.slug for p in partners) == ["acme", "bolt"]
+    assert sorted((s.environment, s.state.value) for s in statuses) == [
+        ("test", "live"), ("test", "pending")]
+    assert any(s.partner_id == partner.id and s.rule_arn for s in statuses)
