@@ -14,6 +14,7 @@ from infra.local.runtime.lambdas import (
     LambdaContext,
 )
 from infra.local.runtime.replays import install_replay_semantics
+from infra.local.runtime.speedups import install_server_speedups
 from infra.local.runtime.supervisor import (
     LocalRuntime,
     RuntimeSettings,
@@ -24,6 +25,7 @@ from infra.local.runtime.supervisor import (
 # moto builds a service's URL map when it first serves it, and never again: the GetUsage
 # route must be in place before then, so it is added as soon as the runtime is imported.
 install_api_patches()
+install_server_speedups()
 # Archive replays honour their window and `Destination.FilterArns` (moto replays everything
 # to every rule): process-wide, like the API patches.
 install_replay_semantics()

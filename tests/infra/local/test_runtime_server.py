@@ -75,3 +75,20 @@ def test_put_events_invoke_test_event_pattern_and_get_usage_over_http(server_ses
     today = datetime.now(timezone.utc).date().isoformat()
     usage = apigateway.get_usage(usagePlanId=plan, startDate=today, endDate=today)
     assert usage["items"][key][0][0] >= 1
+
+
+def test_the_host_lookup_speedup_answers_as_moto_does():
+    """speedups: remembering moto's host -> service answer changes no answer."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    from infra.local.runtime.speedups import install_server_speedups
+
+    install_server_speedups()
+    app = DomainDispatcherApplication(create_app=lambda backend: None)
+    for host, backend in [("events.us-east-1.amazonaws.com", "events"),
+                          ("sqs.us-east-1.amazonaws.com", "sqs"),
+                          ("dynamodb", "dynamodb"), ("moto_api", "moto_api")]:
+        assert app.get_backend_for_host(host) == backend
+        assert app.get_backend_for_host(host) == backend
+    assert app.get_backend_for_host(None) is None
+    assert app.get_backend_for_host("nothing.example.org") is None
