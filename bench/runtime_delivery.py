@@ -33,6 +33,13 @@ from infra.local.runtime import LocalRuntime, RuntimeSettings  # noqa: E402
 from partners.contracts import CLOUDEVENTS_TRANSFORMER  # noqa: E402
 
 
+class _Server(ThreadingHTTPServer):
+    # A listen backlog like werkzeug's: socketserver's default of 5 stalls the connects of
+    # a worker pool (EventBridge closes every connection, so each call connects anew).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class Receiver:
     def __init__(self) -> None:
         self.count = 0
@@ -53,8 +60,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
 
