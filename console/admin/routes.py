@@ -36,6 +36,7 @@ def _admins_only() -> None:
 
 @bp.get("/")
 def dashboard():
+    """Partners awaiting approval, and the suspended ones."""
     registry = services().registry
     pending = registry.list_partners(status=PartnerStatus.PENDING_APPROVAL, limit=50).items
     suspended = registry.list_partners(status=PartnerStatus.SUSPENDED, limit=50).items
@@ -44,6 +45,7 @@ def dashboard():
 
 @bp.get("/partners")
 def partners():
+    """Every partner, by status, page by page."""
     raw = request.args.get("status") or ""
     try:
         status = PartnerStatus(raw) if raw else None
@@ -80,11 +82,13 @@ def _push_environments(partner: Partner) -> list[SelectChoice]:
 
 @bp.get("/partners/<partner_id>")
 def partner(partner_id: str):
+    """One partner: decision, environments, endpoint check, audit trail."""
     return _detail(get_partner_or_404(partner_id))
 
 
 @bp.post("/partners/<partner_id>/check")
 def check(partner_id: str):
+    """Run the endpoint check on one push environment and show each step."""
     partner = get_partner_or_404(partner_id)
     form = EndpointCheckForm()
     form.environment.choices = _push_environments(partner)
@@ -122,6 +126,7 @@ def _decide(partner: Partner, target: PartnerStatus, action: str, *, reason: str
 
 @bp.post("/partners/<partner_id>/approve")
 def approve(partner_id: str):
+    """Approve a pending partner after re-checking its endpoints."""
     partner = get_partner_or_404(partner_id)
     if not ApproveForm().validate_on_submit():
         abort(400)
@@ -154,18 +159,21 @@ def _with_reason(partner_id: str, target: PartnerStatus, action: str, message: s
 
 @bp.post("/partners/<partner_id>/reject")
 def reject(partner_id: str):
+    """Reject a pending partner with a reason the partner reads."""
     return _with_reason(partner_id, PartnerStatus.REJECTED, "partner.rejected",
                         "Rejected; the partner sees your reason and can resubmit.")
 
 
 @bp.post("/partners/<partner_id>/suspend")
 def suspend(partner_id: str):
+    """Suspend an approved partner with a reason; its routing is removed."""
     return _with_reason(partner_id, PartnerStatus.SUSPENDED, "partner.suspended",
                         "Suspended; its routing is being removed.")
 
 
 @bp.post("/partners/<partner_id>/reinstate")
 def reinstate(partner_id: str):
+    """Approve a suspended partner again."""
     partner = get_partner_or_404(partner_id)
     if not ApproveForm().validate_on_submit():
         abort(400)
@@ -178,6 +186,7 @@ def reinstate(partner_id: str):
 
 @bp.get("/audit")
 def audit_log():
+    """The audit log of one day, filtered by actor and action."""
     form = AuditFilterForm(request.args)
     today = services().clock().date()
     records, cursor = [], None
@@ -203,6 +212,7 @@ def audit_log():
 
 @bp.get("/health")
 def health():
+    """DLQ depth and last error of every approved push environment, worst first."""
     rows = []
     for partner in services().registry.iter_partners(status=PartnerStatus.APPROVED):
         for environment in partner.environments.values():
@@ -230,6 +240,7 @@ def _quota(name: str, default: int) -> int:
 
 @bp.get("/quotas")
 def quotas():
+    """EventBridge quota use and headroom, as the reconciler counts it."""
     quotas = Quotas(rules_per_bus=_quota(Env.RULE_QUOTA, Quotas.rules_per_bus),
                     api_destinations=_quota(Env.DESTINATION_QUOTA, Quotas.api_destinations),
                     connections=_quota(Env.CONNECTION_QUOTA, Quotas.connections))

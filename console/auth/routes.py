@@ -18,6 +18,7 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
+    """Register with email and password (the user pool's policy)."""
     form = SignUpForm()
     if form.validate_on_submit():
         try:
@@ -33,6 +34,7 @@ def signup():
 
 @bp.route("/confirm", methods=["GET", "POST"])
 def confirm():
+    """Confirm the email with the emailed code (Cognito ConfirmSignUp)."""
     form = ConfirmForm()
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args["email"][:254]
@@ -49,6 +51,7 @@ def confirm():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    """Log in (throttled per account and per address) and go to a safe `next`."""
     if current_user.is_authenticated:
         return redirect(url_for("index"))
     form = LoginForm()
@@ -86,6 +89,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """Log out (a POST with a CSRF token)."""
     form = LogoutForm()
     if form.validate_on_submit():
         logout_user()
@@ -96,6 +100,7 @@ def logout():
 
 @bp.route("/forgot", methods=["GET", "POST"])
 def forgot():
+    """Ask Cognito to email a password reset code."""
     form = ForgotForm()
     if form.validate_on_submit():
         try:
@@ -110,6 +115,7 @@ def forgot():
 
 @bp.route("/reset", methods=["GET", "POST"])
 def reset():
+    """Set a new password with the emailed code."""
     form = ResetForm()
     if request.method == "GET" and request.args.get("email"):
         form.email.data = request.args["email"][:254]

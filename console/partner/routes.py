@@ -145,6 +145,7 @@ def _env_page(template: str, partner: Partner, environment: PartnerEnvironment, 
 
 @bp.get("/")
 def home():
+    """Send the user to their organisation, or to create one."""
     partner = services().registry.partner_for_member(current_user.id)
     if partner is None or partner.status is PartnerStatus.DELETED:
         return redirect(url_for("partner.create"))
@@ -153,6 +154,7 @@ def home():
 
 @bp.route("/new", methods=["GET", "POST"])
 def create():
+    """Create the user's organisation (one per user)."""
     if services().registry.partner_for_member(current_user.id) is not None:
         return redirect(url_for("partner.home"))
     form = OrganisationForm()
@@ -175,6 +177,7 @@ def create():
 
 @bp.get("/<partner_id>")
 def overview(partner_id: str):
+    """The organisation: status, environments at a glance, recent activity."""
     partner = own_partner_or_404(partner_id)
     failures = {name: _dead_letters(partner, name).depth() for name in partner.environments}
     return render_template(
@@ -186,6 +189,7 @@ def overview(partner_id: str):
 
 @bp.route("/<partner_id>/profile", methods=["GET", "POST"])
 def profile(partner_id: str):
+    """Edit the organisation's name and contact email."""
     partner = own_partner_or_404(partner_id)
     form = ProfileForm(obj=partner)
     if form.validate_on_submit():
@@ -219,6 +223,7 @@ def _submission_problems(partner: Partner) -> list[str]:
 
 @bp.post("/<partner_id>/submit")
 def submit(partner_id: str):
+    """Submit a draft (or rejected) organisation for approval."""
     partner = own_partner_or_404(partner_id)
     form = ActionForm()
     if not form.validate_on_submit():
@@ -268,6 +273,7 @@ def _environment_page(partner: Partner, env: PartnerEnvironment, probe_form: Tes
 
 @bp.get("/<partner_id>/environments/<environment>")
 def environment(partner_id: str, environment: str):
+    """One environment: is it live, how it delivers, test events, latest requests."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     return _environment_page(partner, env,
@@ -322,6 +328,7 @@ def _environment_from_form(form: EnvironmentForm, env: PartnerEnvironment) -> Pa
 
 @bp.route("/<partner_id>/environments/<environment>/settings", methods=["GET", "POST"])
 def settings(partner_id: str, environment: str):
+    """Delivery mode, endpoint, write-only credential, rate limit and retries."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     form = EnvironmentForm()
@@ -369,6 +376,7 @@ def settings(partner_id: str, environment: str):
 
 @bp.post("/<partner_id>/environments/<environment>/credential/clear")
 def clear_credential(partner_id: str, environment: str):
+    """Delete the environment's credential (poll mode only)."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     if not ActionForm().validate_on_submit():
@@ -407,6 +415,7 @@ def _filter_form(env: PartnerEnvironment) -> FilterForm:
 
 @bp.route("/<partner_id>/environments/<environment>/filter", methods=["GET", "POST"])
 def request_filter(partner_id: str, environment: str):
+    """Edit the request filter; preview its pattern and matches before saving."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     form = _filter_form(env)
@@ -435,7 +444,13 @@ def request_filter(partner_id: str, environment: str):
             else:
                 form.form_errors.append(error.message)
             status = 422
-        if parsed is not None and status == 200 and request.form.get("action") == "save":
+        saving = parsed is not None and status == 200 and request.form.get("action") == "save"
+        if saving and env.name not in partner.environments:
+            # Saving a filter must not quietly create an environment (it would get routing).
+            form.form_errors.append("Set up delivery for this environment first (Endpoint & "
+                                    "delivery); the preview works before that.")
+            status = 422
+        elif saving:
             updated = replace(env, filter=parsed)
             if _save(partner, partner.with_environment(updated), "environment.filter_updated",
                      before=env.filter.to_dict(), after=parsed.to_dict()):
@@ -472,12 +487,14 @@ def _token_or_404(partner: Partner, env: PartnerEnvironment, prefix: str):
 
 @bp.get("/<partner_id>/environments/<environment>/tokens")
 def tokens(partner_id: str, environment: str):
+    """The environment's API tokens."""
     partner = own_partner_or_404(partner_id)
     return _tokens_page(partner, environment_or_404(partner, environment))
 
 
 @bp.post("/<partner_id>/environments/<environment>/tokens")
 def create_token(partner_id: str, environment: str):
+    """Issue a token and show it once."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     form = TokenForm()
@@ -495,6 +512,7 @@ def create_token(partner_id: str, environment: str):
 
 @bp.post("/<partner_id>/environments/<environment>/tokens/<prefix>/rotate")
 def rotate_token(partner_id: str, environment: str, prefix: str):
+    """Issue a successor; the old token keeps working for the chosen overlap."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     record = _token_or_404(partner, env, prefix)
@@ -515,6 +533,7 @@ def rotate_token(partner_id: str, environment: str, prefix: str):
 
 @bp.post("/<partner_id>/environments/<environment>/tokens/<prefix>/revoke")
 def revoke_token(partner_id: str, environment: str, prefix: str):
+    """Revoke a token at once."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     record = _token_or_404(partner, env, prefix)
@@ -544,6 +563,7 @@ def _recent_probes(partner: Partner, environment: str) -> list[dict]:
 
 @bp.post("/<partner_id>/environments/<environment>/test-events")
 def send_test_event(partner_id: str, environment: str):
+    """Put a test `Request Created` addressed to this partner on the bus."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     form = TestEventForm()
@@ -587,6 +607,7 @@ def _probe_outcome(partner: Partner, env: PartnerEnvironment, request_id: str):
 
 @bp.get("/<partner_id>/environments/<environment>/test-events/<request_id>")
 def test_event(partner_id: str, environment: str, request_id: str):
+    """What became of a test event (the page polls its status)."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     outcome = _probe_outcome(partner, env, request_id)
@@ -595,6 +616,7 @@ def test_event(partner_id: str, environment: str, request_id: str):
 
 @bp.get("/<partner_id>/environments/<environment>/test-events/<request_id>/status")
 def test_event_status(partner_id: str, environment: str, request_id: str):
+    """The test event's outcome alone, for the page's poller."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     return render_template("partner/_test_event.html", partner=partner, env=env,
@@ -606,6 +628,7 @@ def test_event_status(partner_id: str, environment: str, request_id: str):
 
 @bp.get("/<partner_id>/environments/<environment>/failures")
 def failures(partner_id: str, environment: str):
+    """The environment's dead-lettered deliveries, with their errors."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     dead_letters = _dead_letters(partner, env.name)
@@ -616,6 +639,7 @@ def failures(partner_id: str, environment: str):
 
 @bp.post("/<partner_id>/environments/<environment>/failures/redrive")
 def redrive(partner_id: str, environment: str):
+    """Send the chosen (or all) failed deliveries again, to this partner only."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     form = RedriveForm()
@@ -644,6 +668,7 @@ def redrive(partner_id: str, environment: str):
 
 @bp.get("/<partner_id>/environments/<environment>/usage")
 def usage(partner_id: str, environment: str):
+    """API calls and routed requests per day."""
     partner = own_partner_or_404(partner_id)
     env = environment_or_404(partner, environment)
     today = services().clock().date()

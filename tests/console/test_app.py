@@ -73,6 +73,15 @@ def test_security_headers_on_every_page(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_https_post_from_another_site_is_refused(client, auth):
+    auth.create_user("x@example.com")
+    response = client.post("/auth/login", data={"email": "x@example.com",
+                                                "password": "Correct-Horse-42"},
+                           base_url="https://console.example.com",
+                           headers={"Referer": "https://evil.example.net/"})
+    assert response.status_code == 400
+
+
 def test_hsts_under_https(client):
     response = client.get("/auth/login", base_url="https://console.example.com")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -88,9 +97,13 @@ def test_session_cookie_flags(app, auth):
     app.config["SESSION_COOKIE_SECURE"] = True
     client = app.test_client()
     auth.create_user("cookie@example.com")
+    # Under https Flask-WTF also wants a same-origin Referer (the Referrer-Policy
+    # `same-origin` lets browsers send it).
     response = client.post("/auth/login", data={"email": "cookie@example.com",
                                                 "password": "Correct-Horse-42"},
-                           base_url="https://console.example.com")
+                           base_url="https://console.example.com",
+                           headers={"Referer": "https://console.example.com/auth/login"})
+    assert response.status_code == 302
     cookie = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("pgw_session=")]
     assert cookie and "Secure" in cookie[-1] and "HttpOnly" in cookie[-1]
     assert "SameSite=Lax" in cookie[-1]

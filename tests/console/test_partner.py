@@ -290,8 +290,17 @@ def test_filter_preview_compiles_and_tests_recent_requests(app, aws, partner_a):
     assert _registry(app).get_partner(partner_id).environments == {}
 
 
+def test_filter_save_needs_a_configured_environment(app, partner_a):
+    client, partner_id = partner_a
+    response = _filter(client, partner_id, action="save")
+    assert response.status_code == 422 and "Set up delivery" in _text(response)
+    assert _registry(app).get_partner(partner_id).environments == {}
+
+
 def test_filter_save_stores_the_filter(app, partner_a, reconciles):
     client, partner_id = partner_a
+    _settings(client, partner_id, mode="poll", endpoint_url="", secret="")
+    reconciles.calls.clear()
     response = _filter(client, partner_id, action="save", types="stock.check, price.quote",
                        rows=[("qty", "between", "1, 10"), ("vip", "exists", "")])
     assert response.status_code == 302, _text(response)
