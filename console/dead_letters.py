@@ -62,7 +62,7 @@ def _failure(message: dict[str, Any]) -> FailedDelivery:
         event = {}
     if not isinstance(event, dict):
         event = {}
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    detail: dict[str, Any] = event["detail"] if isinstance(event.get("detail"), dict) else {}
     sent = message.get("Attributes", {}).get("SentTimestamp")
     failed_at = (datetime.fromtimestamp(int(sent) / 1000, timezone.utc)
                  .strftime("%Y-%m-%dT%H:%M:%SZ") if sent else "")

@@ -83,7 +83,8 @@ def reconcile(partner: Partner) -> None:
 
 
 def form_error(form: FlaskForm, error: ValidationError | Exception, *,
-               fields: dict[str, str] | None = None, default: str | None = None) -> None:
+               fields: dict[str, str | None] | None = None,
+               default: str | None = None) -> None:
     """Show `error` on the form field it names (mapped through `fields`), else on the form."""
     name = getattr(error, "field", None)
     name = (fields or {}).get(name, name) if name else default

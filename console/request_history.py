@@ -37,7 +37,7 @@ class RequestSummary:
     @property
     def detail(self) -> dict[str, Any]:
         """The `Request Created` detail this request carried (without addressing)."""
-        detail = {"environment": self.environment, "request_id": self.request_id,
+        detail: dict[str, Any] = {"environment": self.environment, "request_id": self.request_id,
                   "request_type": self.request_type, "occurred_at": self.created_at,
                   "schema_version": SCHEMA_VERSION, "user_id": self.user_id or "unknown",
                   "attributes": self.attributes}

@@ -344,23 +344,25 @@ def settings(partner_id: str, environment: str):
             candidate = validate_environment(candidate, allowed_names=services().environments,
                                              allow_insecure=services().allow_insecure,
                                              resolver=services().resolver)
-            needs_secret = candidate.mode is DeliveryMode.PUSH
-            if needs_secret and secret is None and not candidate.auth.secret_arn:
+            auth = candidate.auth
+            if auth is None:  # the form always names a type; this keeps the types honest
+                raise ValidationError("choose how we authenticate to your endpoint",
+                                      field="auth_type")
+            if candidate.mode is DeliveryMode.PUSH and secret is None and not auth.secret_arn:
                 raise ValidationError(
                     "set the credential: push delivery authenticates every call with it"
-                    if not env.auth or env.auth.type is candidate.auth.type else
+                    if not env.auth or env.auth.type is auth.type else
                     "a new authentication type needs a new credential", field="secret")
             if secret is not None:
                 stored = services().credentials.put(
-                    partner.id, env.name, candidate.auth.type, secret,
+                    partner.id, env.name, auth.type, secret,
                     set_on=isoformat(services().clock()))
                 candidate = replace(candidate, auth=replace(
-                    candidate.auth, secret_arn=stored.arn, secret_set_on=stored.set_on))
+                    auth, secret_arn=stored.arn, secret_set_on=stored.set_on))
         except ValidationError as error:
             form_error(form, error, fields={
-                "maximum_event_age_seconds": "maximum_event_age_seconds",
                 "api_key_value": "secret", "password": "secret", "client_secret": "secret",
-                "name": None, "auth_type": "auth_type"})
+                "name": None})
             status = 422
         else:
             saved = _save(partner, partner.with_environment(candidate), "environment.updated",
@@ -450,7 +452,7 @@ def request_filter(partner_id: str, environment: str):
             form.form_errors.append("Set up delivery for this environment first (Endpoint & "
                                     "delivery); the preview works before that.")
             status = 422
-        elif saving:
+        elif saving and parsed is not None:
             updated = replace(env, filter=parsed)
             if _save(partner, partner.with_environment(updated), "environment.filter_updated",
                      before=env.filter.to_dict(), after=parsed.to_dict()):
