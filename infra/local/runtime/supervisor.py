@@ -49,7 +49,7 @@ from infra.local.runtime.delivery import (
     TargetSender,
 )
 from infra.local.runtime.dispatcher import Dispatcher
-from infra.local.runtime.envelope import aws_event
+from infra.local.runtime.envelope import ShapedEvents
 from infra.local.runtime.gaps import UsageRecorder, parse_usage_dates, test_event_pattern, usage_report
 from infra.local.runtime.lambdas import (
     DEFAULT_ACCOUNT,
@@ -180,6 +180,7 @@ class LocalRuntime:
                                    override=self.settings.schedule_seconds,
                                    fire_schedule=self._fire_scheduler_schedule)
         self._originals: dict[str, Any] = {}
+        self._shaped = ShapedEvents()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -266,9 +267,10 @@ class LocalRuntime:
             return
         if rule.event_pattern.dump() is None:
             return  # a schedule-only rule matches no event
-        event, ingestion = aws_event(moto_event)
-        if not rule.event_pattern.matches_event(event):
+        shaped = self._shaped.get(moto_event)
+        if not shaped.matches(rule):
             return
+        event, ingestion = shaped.event, shaped.ingestion_time
         ours: list[dict[str, Any]] = []
         moto_owned: list[dict[str, Any]] = []
         for target in list(rule.targets):

@@ -140,3 +140,38 @@ def test_aws_event_drops_moto_internals_and_keeps_replay_name():
                                "region", "resources", "detail"]
     assert "ingestion-time" not in event and event["replay-name"] == "r1"
     assert event["time"] == "2015-11-20T06:13:20Z" and ingestion == "2015-11-20T06:13:21Z"
+
+
+@pytest.mark.parametrize("pattern", [
+    {"source": ["aws.ec2"]},
+    {"detail": {"state": ["RUNNING"], "count": [{"numeric": [">", 2]}]}},
+    {"detail": {"tags": {"a": ["b"]}}, "resources": [{"prefix": "arn:aws:ec2"}]},
+    {"detail": {"missing": [{"exists": False}]}, "time": [{"prefix": "2015-11-20"}]},
+    {"source": ["other"]},
+    {},
+])
+def test_shaped_event_matches_exactly_as_moto_matches_the_aws_event(pattern):
+    """The matcher that routes is moto's EventPattern, applied to the event AWS delivers
+    (ISO `time`); the memo only avoids flattening it once per rule."""
+    from moto.events.models import EventPattern
+
+    from infra.local.runtime.envelope import ShapedEvents
+
+    moto_event = dict(EC2_EVENT, time=1448000000, **{"ingestion-time": 1448000001})
+
+    class Rule:
+        event_pattern = EventPattern.load(json.dumps(pattern) if pattern else None)
+
+    shaped = ShapedEvents().get(moto_event)
+    assert shaped.matches(Rule) is Rule.event_pattern.matches_event(shaped.event)
+
+
+def test_shaped_events_are_made_once_per_event_id():
+    from infra.local.runtime.envelope import ShapedEvents
+
+    memo = ShapedEvents(size=2)
+    first = memo.get(dict(EC2_EVENT, time=1.0))
+    assert memo.get(dict(EC2_EVENT, time=2.0)) is first  # moto's per-rule time stamps differ
+    assert memo.get(dict(EC2_EVENT, **{"replay-name": "r"})) is not first
+    memo.get(dict(EC2_EVENT, id="other"))  # over the size: the memo starts again
+    assert memo.get(dict(EC2_EVENT, time=1.0)) is not first
