@@ -205,7 +205,7 @@ def _status_update(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _publish(change: StatusChange, caller: Caller, update: dict[str, Any]) -> None:
-    detail = {
+    detail: dict[str, Any] = {
         "environment": change.environment, "request_id": change.request_id,
         "request_type": change.request_type, "occurred_at": change.occurred_at,
         "schema_version": SCHEMA_VERSION, "user_id": change.user_id,
@@ -269,8 +269,9 @@ def list_documents(request_id: str) -> Response:
         url = deps.s3.generate_presigned_url(
             "get_object", Params={"Bucket": document["bucket"], "Key": document["key"]},
             ExpiresIn=DOCUMENT_LINK_SECONDS)
-        items.append({**{k: document[k] for k in ("document_id", "name", "content_type", "size")
-                         if k in document}, "url": url, "expires_at": expires_at})
+        link: dict[str, Any] = {k: document[k] for k in ("document_id", "name", "content_type",
+                                                        "size") if k in document}
+        items.append({**link, "url": url, "expires_at": expires_at})
     return _json({"items": items})
 
 

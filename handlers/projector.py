@@ -88,8 +88,8 @@ def handle_record(record: DynamoDBRecord) -> None:
 def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """Process one stream batch; return the partial batch response."""
     _projected.clear()
-    return process_partial_response(event=event, record_handler=handle_record,
-                                    processor=processor, context=context)
+    return dict(process_partial_response(event=event, record_handler=handle_record,
+                                         processor=processor, context=context))
 
 
 @logger.inject_lambda_context

@@ -114,7 +114,7 @@ def fold(events: Iterable[LogEvent]) -> RequestState | None:
             route = state.routes.get((event.data["partner_id"], event.data["environment"]))
             if route is None:
                 continue
-            post = {
+            post: dict[str, Any] = {
                 "status": event.data["status"],
                 "previous_status": event.data.get("previous_status"),
                 "occurred_at": event.data["occurred_at"],

@@ -132,7 +132,7 @@ class RequestViews:
                 "IndexName": QUEUE_INDEX, "KeyConditionExpression": "pk = :p",
                 "ExpressionAttributeValues": {":p": {"S": partition}},
             }
-            key_names = ("pk", "sk", "queue_key")
+            key_names: tuple[str, ...] = ("pk", "sk", "queue_key")
         else:
             if status not in LISTABLE_STATUSES:
                 raise ValidationError(f"status must be one of {', '.join(LISTABLE_STATUSES)}",

@@ -270,6 +270,7 @@ class RequestLog:
         RequestNotFoundError: no such request, or it was not routed to this partner environment.
         IllegalStatusTransitionError: the transition table forbids the move.
         """
+        last = 0
         for _ in range(self.max_attempts):
             state = fold(self.events(request_id))
             route = state.route(partner_id, environment) if state else None
@@ -282,6 +283,7 @@ class RequestLog:
                                     state.user_id, state.environment, state.request_type,
                                     replayed=True)
             check_status_transition(request_id, route.status, status)
+            last = state.last_sequence
             moment = occurred_at or isoformat(self._clock())
             data: dict[str, Any] = {
                 "partner_id": partner_id, "environment": environment,
@@ -301,4 +303,4 @@ class RequestLog:
                 continue
             return StatusChange(request_id, sequence, status, route.status, moment,
                                 state.user_id, state.environment, state.request_type)
-        raise RequestLogConflictError(request_id, state.last_sequence)
+        raise RequestLogConflictError(request_id, last)

@@ -12,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.atomic_writes import atomic_dynamodb_writes  # noqa: F401 (fixture)
+
 
 @pytest.fixture
 def world(shared_world):
@@ -115,7 +117,7 @@ def test_non_partner_credentials_get_nothing(tenants, token_kind, method, path, 
     assert request_id not in response.text
 
 
-def test_100_concurrent_duplicate_posts_append_exactly_one_event(tenants):
+def test_100_concurrent_duplicate_posts_append_exactly_one_event(tenants, atomic_dynamodb_writes):
     world, request_id = tenants["world"], tenants["request_id"]
     token = tenants["owner"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -18,6 +18,7 @@ from partners.request_exceptions import (
 )
 from partners.request_views import RequestViews
 from partners.requests import RequestLog
+from tests.atomic_writes import atomic_dynamodb_writes  # noqa: F401 (fixture)
 
 
 def detail(request_id="r1", **extra):
@@ -71,15 +72,13 @@ def test_create_twice_is_refused(log):
         log.create(detail())
 
 
-def test_concurrent_appends_all_land_in_distinct_sequences(log):
+def test_concurrent_appends_all_land_in_distinct_sequences(log, atomic_dynamodb_writes):
     log.create(detail())
-    threads = [threading.Thread(target=log.append, args=("r1", "request.document_added",
-                                                         {"document": {"document_id": f"d{i}"}}))
-               for i in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        sequences = list(pool.map(
+            lambda i: log.append("r1", "request.document_added",
+                                 {"document": {"document_id": f"d{i}"}}), range(10)))
+    assert sorted(sequences) == list(range(2, 12))
     assert [e.sequence for e in log.events("r1")] == list(range(1, 12))
 
 
@@ -94,15 +93,13 @@ def test_record_routing_once_per_partner_environment(log):
     assert len(log.state("r1").routes) == 2
 
 
-def test_concurrent_routing_records_once(log):
+def test_concurrent_routing_records_once(log, atomic_dynamodb_writes):
     log.create(detail())
-    threads = [threading.Thread(target=log.record_routing, args=(detail(),),
-                                kwargs={"partner_id": "p1", "environment": "prod",
-                                        "mode": "push", "event_id": "e1"}) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        appended = list(pool.map(
+            lambda _: log.record_routing(detail(), partner_id="p1", environment="prod",
+                                         mode="push", event_id="e1"), range(8)))
+    assert appended.count(True) == 1
     assert [e.type for e in log.events("r1")] == ["request.created", "request.routed"]
 
 
