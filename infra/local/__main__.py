@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     print("Starting the embedded stack...", flush=True)
     try:
         stack = EmbeddedStack(options=options).start()
-    except OSError as error:  # most often: a port in use
-        print(f"Cannot start: {error}. Move the port with its PGW_*_PORT variable.",
-              file=sys.stderr)
+    except (OSError, ValueError) as error:  # a port in use, or a port variable that is not one
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        print(f"Cannot start: {reason}", file=sys.stderr)
         return 1
     try:
         print(describe(stack), flush=True)

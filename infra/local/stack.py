@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,8 +169,30 @@ class EmbeddedStack:
             raise
         return self
 
+    def check_ports(self) -> None:
+        """Refuse to start when a port is taken (moto's server would wait for it forever).
+
+        Raises
+        ------
+        OSError: naming the port and the variable that moves it.
+        """
+        for variable, port in (("PGW_AWS_PORT", self.ports.aws),
+                               ("PGW_CONSOLE_PORT", self.ports.console),
+                               ("PGW_API_PORT", self.ports.api),
+                               ("PGW_SAMPLE_PARTNER_PORT", self.ports.sample_partner)):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                # As the servers do: a port in TIME_WAIT is usable, a listening one is not.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((self.host, port))
+                except OSError as error:
+                    raise OSError(error.errno, f"port {port} is in use ({variable} moves it)"
+                                  ) from None
+
     def _start(self) -> None:
         from moto.server import ThreadedMotoServer
+
+        self.check_ports()
 
         # One line per HTTP call drowns what the stack prints; warnings and errors still show.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
