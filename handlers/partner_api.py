@@ -266,6 +266,12 @@ def list_documents(request_id: str) -> Response:
     expires_at = isoformat(deps.clock() + timedelta(seconds=DOCUMENT_LINK_SECONDS))
     items = []
     for document in documents:
+        if document.get("bucket") != deps.documents_bucket:
+            # A claim check into another bucket was not made by the portal: never sign it.
+            logger.warning("document outside the documents bucket skipped",
+                           extra={"request_id": request_id,
+                                  "document_id": document.get("document_id")})
+            continue
         url = deps.s3.generate_presigned_url(
             "get_object", Params={"Bucket": document["bucket"], "Key": document["key"]},
             ExpiresIn=DOCUMENT_LINK_SECONDS)

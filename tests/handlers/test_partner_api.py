@@ -9,6 +9,7 @@ import pytest
 
 from partners.models import PartnerStatus
 from tests.handlers.conftest import shared_session
+from tests.handlers.gateway import LambdaContext
 
 @pytest.fixture
 def world(shared_world):
@@ -272,3 +273,20 @@ def test_without_authorizer_context_the_api_answers_401(world):
     bare = Gateway(world.handlers["partner_api"].lambda_handler)
     response = bare.call("GET", "/v1/requests")
     assert response.status == 401 and response.json()["type"] == "urn:pgw:problem:unauthorized"
+
+
+def test_documents_outside_the_documents_bucket_are_never_signed(world):
+    pa = world.partner("claims")
+    token = world.token(pa.id, "prod")
+    detail = {"environment": "prod", "request_id": "r-foreign-doc", "request_type": "stock.check",
+              "occurred_at": "2026-11-23T10:00:00Z", "schema_version": "1", "user_id": "u1",
+              "attributes": {}, "documents": [
+                  {"document_id": "d1", "bucket": "someone-elses-bucket", "key": "secret"}]}
+    result = world.handlers["routing_recorder"].lambda_handler(
+        {"partner_id": pa.id, "environment": "prod", "mode": "poll",
+         "event": {"id": "e1", "detail-type": "Request Created", "detail": detail}},
+        LambdaContext())
+    assert result == {"recorded": True}
+    world.pump.pump()
+    response = world.get("/v1/requests/r-foreign-doc/documents", token)
+    assert response.status == 200 and response.json() == {"items": []}
