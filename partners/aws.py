@@ -19,11 +19,14 @@ def session_or_default(session: boto3.session.Session | None) -> boto3.session.S
 
 def client(service: str, session: boto3.session.Session | None = None, **kwargs: Any) -> Any:
     """A boto3 client with the gateway's retry config; honours `AWS_ENDPOINT_URL`."""
-    return session_or_default(session).client(service, config=CLIENT_CONFIG, **kwargs)
+    # Typed loosely on purpose: the stubs overload on each service's literal name.
+    factory: Any = session_or_default(session)
+    return factory.client(service, config=CLIENT_CONFIG, **kwargs)
 
 
 def resource(service: str, session: boto3.session.Session | None = None) -> Any:
-    return session_or_default(session).resource(service, config=CLIENT_CONFIG)
+    factory: Any = session_or_default(session)
+    return factory.resource(service, config=CLIENT_CONFIG)
 
 
 def error_code(error: Exception) -> str:

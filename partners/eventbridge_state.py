@@ -45,7 +45,7 @@ def _canonical_pattern(text: str | None) -> str | None:
 
 
 def _pages(call: Callable[..., dict[str, Any]], items_key: str, token_in: str,
-           token_out: str, **request: Any) -> Iterator[dict[str, Any]]:
+           token_out: str, **request: Any) -> Iterator[Any]:
     """Every item of a paginated list call (each service spells its tokens differently)."""
     while True:
         response = call(**request)

@@ -59,7 +59,7 @@ _LOCAL_HOSTNAMES = {"localhost", "localhost.localdomain"}
 def system_resolver(hostname: str) -> list[str]:
     """Every address the system resolver gives for `hostname` (A and AAAA)."""
     infos = socket.getaddrinfo(hostname, None, proto=socket.IPPROTO_TCP)
-    return sorted({info[4][0] for info in infos})
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def _refuse(url: str, reason: str) -> InvalidEndpointError:
@@ -267,7 +267,7 @@ def parse_condition(data: Any, path: str = "conditions[0]") -> Condition:
             field=f"{path}.attribute",
         )
     try:
-        operator = Operator(data.get("operator"))
+        operator = Operator(str(data.get("operator")))
     except ValueError:
         known = ", ".join(o.value for o in Operator)
         raise InvalidFilterError(
