@@ -69,6 +69,7 @@ PRICES = {
     "dynamodb:write": ("on-demand write request unit", 0.625 / 1e6),
     "sns": ("SNS publish (64 KB chunk)", 0.50 / 1e6),
     "sns:email": ("email notification delivered", 2.00 / 1e5),
+    "firehose": ("record into Firehose (5 KB billing increment, $0.029/GB)", 0.029 * 5 / 1e6),
     "s3": ("S3 request", 5.00 / 1e6),
     "sqs": ("SQS request", 0.40 / 1e6),
     "other": ("other call", 0.0),
@@ -185,6 +186,10 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
     runtime, partner_app = stack.runtime, stack.sample_partner
     lambdas = InvocationCounter(runtime.lambdas, "call", lambda name, event: name.split(":")[-1])
     destinations = InvocationCounter(runtime.http, "call", lambda *a: "api-destination")
+    # Rule targets the runtime delivers without boto3 (Firehose for the data lake, SQS/SNS);
+    # Lambda and API destination targets are counted above.
+    targets = InvocationCounter(runtime.sender, "send",
+                                lambda target, *rest: str(target["Arn"]).split(":")[2])
     raise_rate_limit(stack, partner["id"])
     # The direct baseline's sender: an account without API tokens (no statuses posted).
     direct_key = uuid.uuid4().hex
@@ -231,7 +236,7 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
     received_before = partner_app.summary()["received"]
 
     # --- flows A and B --------------------------------------------------------------------
-    calls.active = lambdas.active = destinations.active = True
+    calls.active = lambdas.active = destinations.active = targets.active = True
     stack.gateway.request_counts.clear()
     request_ids: list[str] = []
     failures: Counter[int] = Counter()
@@ -262,7 +267,7 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
                    "statuses_failed"] >= STATUSES * len(request_ids), 3600, "statuses")
     runtime.drain(300)
     total_seconds = time.perf_counter() - started
-    calls.active = lambdas.active = destinations.active = False
+    calls.active = lambdas.active = destinations.active = targets.active = False
     delivered = {d["request_id"] for d in partner_app.deliveries(environment=ENVIRONMENT,
                                                                   limit=20 * n + 100)}
 
@@ -305,6 +310,9 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
                                     if not name.endswith("(authorizer)"))
     by_service["lambda"] += sum(lambdas.counts.values())
     by_service["api-destinations"] += sum(destinations.counts.values())
+    for service, count in targets.counts.items():
+        if service not in ("lambda", "events"):  # counted as invocations above
+            by_service[service if service in PRICES else "other"] += count
     if notify:
         by_service["sns:email"] += sum(notified[r] for r in request_ids)
     fulfilled = max(1, sum(1 for r in request_ids if statuses_ok[r] >= STATUSES))
