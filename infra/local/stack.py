@@ -72,6 +72,10 @@ class StackOptions:
     # How long the sample partner hangs in `timeout` mode (EventBridge gives up at 5 s).
     sample_partner_hang_seconds: float = 6.0
     sample_partner_workers: int = 4
+    # API Gateway's cache of authorizer results per token, as the cloud's REST API sets it
+    # (`AUTHORIZER_CACHE_SECONDS` in infra/cloud/openapi.py); 0 calls the authorizer on
+    # every request (a revoked token fails at once).
+    authorizer_ttl_seconds: int = 60
     # The local runtime's tuning; None keeps the runtime's own default, which its
     # PGW_LOCAL_* environment variables set (retry backoff scale, delivery workers, HTTP
     # timeout of partner deliveries).
@@ -214,7 +218,9 @@ class EmbeddedStack:
         self._serve(self.sample_partner.app, self.ports.sample_partner, "sample-partner")
         self.gateway = ApiGateway(
             partner_api_routes({name: self.spec.function_name(name)
-                                for name in ("partner_api", "portal_api", "authorizer")}),
+                                for name in ("partner_api", "portal_api", "authorizer")},
+                               authorizer_type="REQUEST",
+                               authorizer_ttl_seconds=self.options.authorizer_ttl_seconds),
             self._invoke, usage=self.runtime.usage, stage=LOCAL_STAGE)
         self._serve(self.gateway, self.ports.api, "api")
         if self.options.console:

@@ -68,8 +68,10 @@ def main() -> int:
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     ports = Ports(aws=arguments.aws_port, console=arguments.console_port,
                   api=arguments.api_port, sample_partner=arguments.sample_partner_port)
+    # No authorizer cache: the tests check that a suspended partner's token is refused on the
+    # next call (on AWS, and in `make run`, within the cache's minute).
     options = StackOptions(demo_file=None, status_delay=arguments.status_delay,
-                           sample_partner_hang_seconds=2.0)
+                           sample_partner_hang_seconds=2.0, authorizer_ttl_seconds=0)
     stack = EmbeddedStack(ports, options).start()
     server = ServerThread(inspector(stack), arguments.inspector_port, name="inspector").start()
     try:
