@@ -303,7 +303,8 @@ def _functions(prefix: str) -> dict[str, FunctionSpec]:
         FunctionSpec("reconciler", f"{prefix}-reconciler", "handlers.reconciler.lambda_handler",
                      tables=("partners",), timeout_seconds=300, memory_mb=1024),
         FunctionSpec("console", f"{prefix}-console", "handlers.console.lambda_handler",
-                     tables=("partners", "tokens", "audit", "requests", "partner_inbox"),
+                     tables=("partners", "tokens", "audit", "requests", "partner_inbox",
+                             "request_events"),
                      timeout_seconds=29),
     ]
     return {f.logical: f for f in functions}

@@ -81,6 +81,11 @@ def console_statements(args: ConsoleArgs) -> list[StatementInput]:
         statement(list(SECRET_WRITE_ACTIONS), secrets, sid="WriteEndpointCredentials"),
         statement(list(DLQ_ACTIONS), queues, sid="RedrivePartnerDeadLetters"),
         statement("events:PutEvents", args.bus_arn, sid="TestEventsAndRedrives"),
+        # The admin's endpoint check calls the endpoint with its configured credentials.
+        statement("secretsmanager:GetSecretValue", secrets, sid="EndpointCheck"),
+        # The filter preview and the quota page; neither action has resource types.
+        statement(["events:TestEventPattern", "events:ListRules", "events:ListConnections",
+                   "events:ListApiDestinations"], "*", sid="FilterPreviewAndQuotas"),
         statement("apigateway:GET", usage, sid="UsageFigures"),
         # Delivery health charts; metric reads have no resource types (documents.py).
         statement("cloudwatch:GetMetricData", "*", sid="DeliveryHealth"),

@@ -25,6 +25,7 @@ WILDCARD_RESOURCE_ACTIONS: Mapping[str, str] = {
     "events:ListApiDestinations": "EventBridge list actions have no resource types",
     "events:ListConnections": "EventBridge list actions have no resource types",
     "sqs:ListQueues": "sqs:ListQueues has no resource types",
+    "events:TestEventPattern": "TestEventPattern evaluates a pattern; it has no resource types",
     "secretsmanager:ListSecrets": "ListSecrets has no resource types (the reconciler filters "
                                   "by the partners' name prefix)",
     # SMS to a phone number has no ARN: AWS documents `Resource: "*"` for direct SMS

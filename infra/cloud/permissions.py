@@ -46,7 +46,7 @@ TABLE_ACCESS: Mapping[str, Mapping[str, Access]] = {
     "reconciler": {"partners": "write"},
     # Partner self-service and admin actions; the audit log is appended to, never changed.
     "console": {"partners": "write", "tokens": "write", "audit": "append",
-                "requests": "read", "partner_inbox": "read"},
+                "requests": "read", "partner_inbox": "read", "request_events": "read"},
 }
 
 # Functions that list partners across the registry (the reconciler's full run, the admin
