@@ -10,9 +10,10 @@ status goes to the notifier, which emails the user through the SNS topic.
 
 Measured:
 - delivery throughput: N `Request Created` events put with PutEvents (10 a call, the entries
-  the portal API puts) until the sample partner has received all N, against N direct HTTP
-  POSTs of the same CloudEvents to the same sample partner from one client in the same run;
-  their ratio (goal >= 0.5). The sample partner posts no statuses in this phase, so the
+  the portal API puts) until the sample partner has received all N, against direct HTTP
+  POSTs of the same CloudEvents to the same sample partner from one client in the same run
+  (N before and N after the delivery phase, as the machine's load varies); their ratio
+  (goal >= 0.5). The sample partner posts no statuses in this phase, so the
   figure is the delivery path's (EventBridge rule -> API destination + routing recorder);
 - flows A and B end to end: N requests through the portal API (8 client threads), each
   delivered, answered with four statuses, each status notified; the time they take;
