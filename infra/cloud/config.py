@@ -14,6 +14,7 @@ from typing import Any, Mapping
 import pulumi
 
 from infra.spec import DEFAULT_PARTNER_ENVIRONMENTS
+from partners.routing_plan import Quotas  # the reconciler's own quota model
 
 # The stage whose endpoints must never be plain http or loopback. This is a guard on the
 # committed settings (a typo in Pulumi.prod.yaml must not open SSRF-prone endpoints), not a
@@ -33,15 +34,6 @@ class UsageTier:
     rate_limit: float
     burst_limit: int
     quota_per_day: int
-
-
-@dataclass(frozen=True)
-class Quotas:
-    """EventBridge quotas the reconciler reports headroom against (AWS-FACTS.md)."""
-
-    rules_per_bus: int = 300
-    api_destinations: int = 3000
-    connections: int = 3000
 
 
 @dataclass(frozen=True)
