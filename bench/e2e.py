@@ -5,7 +5,7 @@
 Flow A: the user portal creates N requests (`POST /v1/portal/requests`) that match exactly
 one push partner environment (the demo's Acme Logistics, `test`); EventBridge (the local
 runtime) delivers each to the sample partner. Flow B: the sample partner posts four statuses
-per request (`received`, `accepted`, `in_progress`, `fulfilled`) through the partner API; each
+per request (`received`, `in_progress`, `accepted`, `fulfilled`) through the partner API; each
 status goes to the notifier, which emails the user through the SNS topic.
 
 Measured:

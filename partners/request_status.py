@@ -6,7 +6,10 @@ and not yet acknowledged (listed as `pending`).
     (pending) -> received | in_progress | accepted | declined | failed
     received  -> in_progress | accepted | declined | failed
     accepted  -> in_progress | fulfilled | failed
-    in_progress -> fulfilled | failed
+    in_progress -> accepted | declined | fulfilled | failed
+
+`in_progress` is "working on it": before a decision (then accepted or declined) or after
+acceptance (then fulfilled or failed), so the two may follow each other either way.
     declined, fulfilled, failed: final
 """
 
@@ -25,7 +28,7 @@ STATUS_TRANSITIONS: MappingProxyType[str | None, frozenset[str]] = MappingProxyT
     None: frozenset({RECEIVED, IN_PROGRESS, ACCEPTED, DECLINED, FAILED}),
     RECEIVED: frozenset({IN_PROGRESS, ACCEPTED, DECLINED, FAILED}),
     ACCEPTED: frozenset({IN_PROGRESS, FULFILLED, FAILED}),
-    IN_PROGRESS: frozenset({FULFILLED, FAILED}),
+    IN_PROGRESS: frozenset({ACCEPTED, DECLINED, FULFILLED, FAILED}),
     DECLINED: frozenset(),
     FULFILLED: frozenset(),
     FAILED: frozenset(),

@@ -2,8 +2,8 @@
 
 It behaves like a partner's system would: EventBridge POSTs each request to it as a
 CloudEvents 1.0 JSON document, authenticated with the connection's API key header; it checks
-the key, acknowledges, and after a short delay posts the statuses `received`, `accepted`,
-`in_progress`, `fulfilled` to `POST /v1/requests/{id}/status` with its API token and an
+the key, acknowledges, and after a short delay posts the statuses `received`, `in_progress`,
+`accepted`, `fulfilled` to `POST /v1/requests/{id}/status` with its API token and an
 `Idempotency-Key`. It shows what it received at `/` (HTML) and `/received` (JSON), and can
 be switched to answer 500, 429 or to hang for a while (`POST /mode`), which shows
 EventBridge's retries, the dead-letter queue and the redrive.
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 # The order the partner API's request lifecycle allows (partners/request_status.py: a
 # request is accepted before work on it is in progress).
-STATUS_SEQUENCE = ("received", "accepted", "in_progress", "fulfilled")
+STATUS_SEQUENCE = ("received", "in_progress", "accepted", "fulfilled")
 MODES = ("ok", "fail500", "fail429", "timeout")
 DEFAULT_API_KEY_HEADER = "X-Api-Key"
 DELIVERY_PATH = "/deliveries"

@@ -107,7 +107,7 @@ def test_statuses_flow_back_and_reach_the_user_by_sms_and_email(stack):
     stack.idle()
     [delivery] = delivered(stack, request_id)
     assert [s["status"] for s in delivery["statuses"]] == [
-        "received", "accepted", "in_progress", "fulfilled"]
+        "received", "in_progress", "accepted", "fulfilled"]
     assert all(s["http_status"] == 202 for s in delivery["statuses"])
     view = stack.as_partner("acme-logistics", "test", "GET", f"/v1/requests/{request_id}")
     assert view.json()["status"] == "fulfilled"

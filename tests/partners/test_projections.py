@@ -56,7 +56,7 @@ LOG = [
     (None, "fulfilled", False), (None, "in_progress", True),
     ("received", "accepted", True), ("received", "received", False),
     ("accepted", "fulfilled", True), ("accepted", "declined", False),
-    ("in_progress", "fulfilled", True), ("in_progress", "accepted", False),
+    ("in_progress", "fulfilled", True), ("in_progress", "accepted", True), ("in_progress", "declined", True),
     ("fulfilled", "failed", False), ("declined", "accepted", False), ("failed", "fulfilled", False),
 ])
 def test_status_transitions(current, target, legal):

@@ -147,6 +147,12 @@ class LambdaRunner:
             "AWS_DEFAULT_REGION", "us-east-1")
         self._imported: dict[tuple[str, str], Handler] = {}
         self._env_lock = threading.Lock()
+        # One invocation at a time per function, as one Lambda execution environment handles
+        # one event at a time: handler modules keep per-invocation state at module level
+        # (Powertools' resolver holds the current event on the module's `app`), which
+        # concurrent calls in one process would mix up.
+        self._function_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def register(self, function_name: str, handler: str | Handler) -> None:
         """Run `handler` whenever `function_name` is invoked (overrides moto's Handler)."""
@@ -224,9 +230,12 @@ class LambdaRunner:
         handler = self._callable(info)
         self.apply_environment(info.environment)
         context = LambdaContext(info.name, info.arn, info.memory_mb, info.timeout_seconds)
+        with self._locks_lock:
+            lock = self._function_locks.setdefault(info.name, threading.Lock())
         started = time.monotonic()
         try:
-            return handler(event, context)
+            with lock:
+                return handler(event, context)
         except Exception as error:  # the function's failure, reported as Lambda reports it
             logger.warning("function %s raised %s: %s", info.name, type(error).__name__, error)
             raise FunctionError(info.name, error) from error

