@@ -1,9 +1,10 @@
 """DynamoDB Streams handler of `request_events`: keep the request projections up to date.
 
-For each new log item it folds the request's whole log (a strongly consistent read) and
-writes the `requests`, `partner_inbox` and `user_timeline` items (`partners.projections`).
-Replays and duplicates are harmless: the items are a function of the log, and an item is
-never replaced by one folded from a shorter log. A failed record is reported as a partial
+For the new log items of a request in a batch it reads the request's log (strongly
+consistent), folds it up to the batch's last item of that request, and writes only the
+`requests`, `partner_inbox` and `user_timeline` items those new events changed
+(`partners.projections.project`). Replays and duplicates are harmless: the items are a
+function of the log, and an item is never replaced by one from an earlier change. A failed record is reported as a partial
 batch failure, so Lambda retries from it and not the whole batch.
 """
 
@@ -52,19 +53,28 @@ deps = Dependencies.from_environment()
 # request id -> last sequence projected in this batch: later records of the same request
 # in one batch are already covered by the first fold.
 _projected: dict[str, int] = {}
+# request id -> the last sequence of that request among this batch's records.
+_batch_last: dict[str, int] = {}
 
 
-def project_request(request_id: str, since: int) -> int:
-    """Fold a request's log and write its projection; return the log's last sequence.
+def project_request(request_id: str, since: int, until: int | None = None) -> int:
+    """Write the view items that the log events `since..until` changed; return `until`.
+
+    Only the log up to `until` is folded (later events come with later records, which
+    write their own changes), and only the items those events changed are written, so each
+    change is written once however far the log has run ahead of the stream.
 
     Parameters
     ----------
     request_id: the request.
-    since: the first sequence whose timeline entry may be new.
+    since: the first new sequence (the first record of this request in the batch).
+    until: the last new sequence (default: the log's last).
     """
     events = deps.log.events(request_id)
+    if until is not None:
+        events = [event for event in events if event.sequence <= until]
     last = events[-1].sequence if events else 0
-    projection = project(events, sequences=range(since, last + 1))
+    projection = project(events, since=since)
     if projection is None:
         logger.warning("log without request.created; nothing to project",
                        extra={"request_id": request_id})
@@ -73,21 +83,34 @@ def project_request(request_id: str, since: int) -> int:
     return projection.last_sequence
 
 
+def _keys(raw: dict[str, Any]) -> tuple[str, int] | None:
+    if raw.get("eventName") != "INSERT":
+        return None
+    keys = raw["dynamodb"]["Keys"]
+    return keys["request_id"]["S"], int(keys["sequence"]["N"])
+
+
 @tracer.capture_method
 def handle_record(record: DynamoDBRecord) -> None:
     """Project the request of one stream record (inserts only: the log is append-only)."""
-    if record.raw_event.get("eventName") != "INSERT":
+    keys = _keys(record.raw_event)
+    if keys is None:
         return
-    keys = record.raw_event["dynamodb"]["Keys"]
-    request_id, sequence = keys["request_id"]["S"], int(keys["sequence"]["N"])
+    request_id, sequence = keys
     if _projected.get(request_id, 0) >= sequence:
         return
-    _projected[request_id] = project_request(request_id, sequence)
+    until = max(_batch_last.get(request_id, sequence), sequence)
+    _projected[request_id] = project_request(request_id, sequence, until)
 
 
 def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """Process one stream batch; return the partial batch response."""
     _projected.clear()
+    _batch_last.clear()
+    for raw in event.get("Records") or []:
+        keys = _keys(raw) if isinstance(raw, dict) and "dynamodb" in raw else None
+        if keys is not None:
+            _batch_last[keys[0]] = max(_batch_last.get(keys[0], 0), keys[1])
     return dict(process_partial_response(event=event, record_handler=handle_record,
                                          processor=processor, context=context))
 

@@ -299,19 +299,61 @@ class Projection:
     timeline: list[dict[str, Any]]
 
 
-def project(events: Sequence[LogEvent], sequences: Iterable[int] | None = None) -> Projection | None:
-    """The projection of one request's full log; None for a log without `request.created`.
+def _item_key(table: str, item: Mapping[str, Any]) -> tuple[str, str, str]:
+    return table, item["pk"]["S"], item["sk"]["S"]
+
+
+def _view_items(events: Sequence[LogEvent]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The `requests` and `partner_inbox` items of a log, keyed, without `last_sequence`."""
+    state = fold(events)
+    if state is None:
+        return {}
+    items = {}
+    for table, table_items in (("requests", request_items(state)),
+                               ("inbox", inbox_items(state))):
+        for item in table_items:
+            items[_item_key(table, item)] = {k: v for k, v in item.items()
+                                             if k != "last_sequence"}
+    return items
+
+
+def project(events: Sequence[LogEvent], since: int | None = None) -> Projection | None:
+    """The projection of one request's log; None for a log without `request.created`.
+
+    Each `requests` / `partner_inbox` item carries as `last_sequence` the sequence of the
+    last event that changed it, so an item is a function of the log alone whichever batches
+    the log was projected in.
 
     Parameters
     ----------
-    events: the request's events, in order.
-    sequences: limit timeline items to these events (the new ones); None: all of them.
+    events: the request's events, in order (the log, or a prefix of it).
+    since: only the items that events from this sequence on changed, and only their
+        timeline entries (what a stream batch of those events must write); None: every item.
     """
+    events = list(events)
     state = fold(events)
     if state is None:
         return None
-    return Projection(state.request_id, state.last_sequence, request_items(state),
-                      inbox_items(state), timeline_items(state, sequences))
+    start = 1 if since is None else since
+    window = [i for i, event in enumerate(events) if event.sequence >= start]
+    changed_at: dict[tuple[str, str, str], int] = {}
+    previous = _view_items(events[:window[0]]) if window else {}
+    for index in window:
+        current = _view_items(events[:index + 1])
+        for key, item in current.items():
+            if previous.get(key) != item:
+                changed_at[key] = events[index].sequence
+        previous = current
+
+    def stamped(table: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**item, "last_sequence": {"N": str(changed_at[_item_key(table, item)])}}
+                for item in items if _item_key(table, item) in changed_at]
+
+    sequences = None if since is None else range(since, state.last_sequence + 1)
+    return Projection(state.request_id, state.last_sequence,
+                      stamped("requests", request_items(state)),
+                      stamped("inbox", inbox_items(state)),
+                      timeline_items(state, sequences))
 
 
 class ProjectionSink(Protocol):

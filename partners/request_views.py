@@ -51,15 +51,18 @@ class RequestViews:
     # --- writing ----------------------------------------------------------------------------
 
     def write(self, projection: Projection) -> None:
-        """Put a request's items; items already folded from a longer log are left alone."""
-        values = {":s": {"N": str(projection.last_sequence)}}
+        """Put a request's items; an item already written from a later change is left alone.
+
+        Each item's condition uses its own `last_sequence` (the event that last changed it).
+        """
         for table, items in ((self.requests_table, projection.requests),
                              (self.inbox_table, projection.inbox)):
             for item in items:
                 try:
                     self._dynamodb.put_item(TableName=table, Item=item,
                                             ConditionExpression=_NOT_OLDER,
-                                            ExpressionAttributeValues=values)
+                                            ExpressionAttributeValues={
+                                                ":s": item["last_sequence"]})
                 except ClientError as error:
                     if error_code(error) != "ConditionalCheckFailedException":
                         raise
