@@ -196,9 +196,24 @@ class NotificationLedger:
             ExpressionAttributeValues={":channel": {"SS": [channel]}},
         )
 
-    def complete(self, key: str) -> None:
-        """Close `key`: every later delivery is a duplicate."""
-        self._set_status(key, "COMPLETED")
+    def complete(self, key: str, channel: str | None = None) -> None:
+        """Close `key`: every later delivery is a duplicate.
+
+        Parameters
+        ----------
+        key: the status event.
+        channel: a channel just done, recorded with the same write (saves a `mark`).
+        """
+        if channel is None:
+            self._set_status(key, "COMPLETED")
+            return
+        self._dynamodb.update_item(
+            TableName=self.table_name, Key=self._key(key),
+            UpdateExpression="SET #status = :status REMOVE lease_until ADD done :channel",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":status": {"S": "COMPLETED"},
+                                       ":channel": {"SS": [channel]}},
+        )
 
     def release(self, key: str) -> None:
         """Hand `key` back after a temporary failure, so the retry may claim it."""
@@ -342,6 +357,7 @@ class Notifier:
             locale=contact.locale, note=status_event.note, reference=status_event.reference,
             brand=self.brand)
         sent, failed, temporary = [], [], []
+        last_done: str | None = None
         for channel in channels:
             if channel in entry.done:
                 continue
@@ -355,11 +371,14 @@ class Notifier:
                 continue
             else:
                 sent.append(channel)
-            self.ledger.mark(key, channel)
+            if channel == channels[-1] and not temporary:
+                last_done = channel  # recorded by `complete`, in the same write
+            else:
+                self.ledger.mark(key, channel)
         if temporary:
             self.ledger.release(key)
             raise temporary[0]
-        self.ledger.complete(key)
+        self.ledger.complete(key, last_done)
         return NotificationResult(event_id, Outcome.SENT, status_event.request_id,
                                   tuple(sent), tuple(failed))
 
