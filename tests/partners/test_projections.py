@@ -134,3 +134,42 @@ def test_projection_is_a_function_of_the_log():
     assert project(LOG) == project(list(LOG))
     assert project(LOG).last_sequence == 5
     assert project([]) is None
+
+
+def _apply(store, projection):
+    """Write a projection into a dict like the views do (never an item from an older change)."""
+    for item in projection.requests + projection.inbox:
+        key = (item["pk"]["S"], item["sk"]["S"], "status_key" in item)
+        old = store.get(key)
+        if old is None or int(old["last_sequence"]["N"]) <= int(item["last_sequence"]["N"]):
+            store[key] = item
+    for item in projection.timeline:
+        store[(item["user_id"]["S"], item["sk"]["S"], "timeline")] = item
+
+
+@pytest.mark.parametrize("batches", [
+    [(1, 5)], [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)], [(1, 2), (3, 5)], [(1, 3), (4, 4), (5, 5)],
+])
+def test_projecting_batch_by_batch_equals_projecting_the_whole_log(batches):
+    whole, pieces = {}, {}
+    _apply(whole, project(LOG))
+    for first, last in batches:
+        _apply(pieces, project(LOG[:last], since=first))
+    for first, last in reversed(batches):  # a replay of older batches changes nothing
+        _apply(pieces, project(LOG[:last], since=first))
+    assert pieces == whole
+
+
+@pytest.mark.parametrize("since,written", [
+    # route pb (poll) changes nothing of pa's items, and pa's status leaves pb's alone
+    (3, {("REQUEST#r1", "REQUEST"), ("REQUEST#r1", "ROUTE#pb#prod"), ("pb#prod", "r1")}),
+    (4, {("REQUEST#r1", "REQUEST"), ("REQUEST#r1", "ROUTE#pa#prod"), ("pa#prod", "r1")}),
+])
+def test_a_batch_writes_only_the_items_its_events_changed(since, written):
+    projection = project(LOG[:since], since=since)
+    assert {(i["pk"]["S"], i["sk"]["S"]) for i in projection.requests + projection.inbox} \
+        == written
+    assert {int(i["last_sequence"]["N"]) for i in projection.requests + projection.inbox} \
+        == {since}
+    assert [json.loads(i["document"]["S"])["sequence"] for i in projection.timeline] \
+        == ([since] if since == 4 else [])
