@@ -4,7 +4,9 @@ For the new log items of a request in a batch it reads the request's log (strong
 consistent), folds it up to the batch's last item of that request, and writes only the
 `requests`, `partner_inbox` and `user_timeline` items those new events changed
 (`partners.projections.project`). Replays and duplicates are harmless: the items are a
-function of the log, and an item is never replaced by one from an earlier change. A failed record is reported as a partial
+function of the log, and an item is never replaced by one from an earlier change. A request
+whose whole log is in the batch (from sequence 1, the records' new images) is folded from
+the batch without reading the log. A failed record is reported as a partial
 batch failure, so Lambda retries from it and not the whole batch.
 """
 
@@ -26,9 +28,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from partners.aws import CLIENT_CONFIG
 from partners.constants import Env
-from partners.projections import project
+from partners.projections import LogEvent, project
 from partners.request_views import RequestViews
-from partners.requests import RequestLog
+from partners.requests import RequestLog, event_from_item
 
 logger = Logger()
 tracer = Tracer()
@@ -55,6 +57,8 @@ deps = Dependencies.from_environment()
 _projected: dict[str, int] = {}
 # request id -> the last sequence of that request among this batch's records.
 _batch_last: dict[str, int] = {}
+# request id -> the batch's log events of that request (from the records' new images).
+_batch_events: dict[str, dict[int, LogEvent]] = {}
 
 
 def project_request(request_id: str, since: int, until: int | None = None) -> int:
@@ -70,7 +74,9 @@ def project_request(request_id: str, since: int, until: int | None = None) -> in
     since: the first new sequence (the first record of this request in the batch).
     until: the last new sequence (default: the log's last).
     """
-    events = deps.log.events(request_id)
+    events = _events_in_batch(request_id, until)
+    if events is None:
+        events = deps.log.events(request_id)
     if until is not None:
         events = [event for event in events if event.sequence <= until]
     last = events[-1].sequence if events else 0
@@ -81,6 +87,18 @@ def project_request(request_id: str, since: int, until: int | None = None) -> in
         return last
     deps.views.write(projection)
     return projection.last_sequence
+
+
+def _events_in_batch(request_id: str, until: int | None) -> list[LogEvent] | None:
+    """The log up to `until` when the batch holds all of it (from sequence 1), else None.
+
+    The log is append-only and its items never change, so these are the very items a
+    Query would return: no read is needed for a request whose whole log is new.
+    """
+    known = _batch_events.get(request_id, {})
+    if until is None or not all(sequence in known for sequence in range(1, until + 1)):
+        return None
+    return [known[sequence] for sequence in range(1, until + 1)]
 
 
 def _keys(raw: dict[str, Any]) -> tuple[str, int] | None:
@@ -107,10 +125,20 @@ def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> dict[s
     """Process one stream batch; return the partial batch response."""
     _projected.clear()
     _batch_last.clear()
+    _batch_events.clear()
     for raw in event.get("Records") or []:
         keys = _keys(raw) if isinstance(raw, dict) and "dynamodb" in raw else None
-        if keys is not None:
-            _batch_last[keys[0]] = max(_batch_last.get(keys[0], 0), keys[1])
+        if keys is None:
+            continue
+        _batch_last[keys[0]] = max(_batch_last.get(keys[0], 0), keys[1])
+        image = raw["dynamodb"].get("NewImage")
+        if image:
+            try:
+                log_event = event_from_item(image)
+            except (KeyError, ValueError, TypeError):
+                continue  # the record handler reads the log instead
+            if (log_event.request_id, log_event.sequence) == keys:
+                _batch_events.setdefault(keys[0], {})[keys[1]] = log_event
     return dict(process_partial_response(event=event, record_handler=handle_record,
                                          processor=processor, context=context))
 

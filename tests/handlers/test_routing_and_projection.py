@@ -131,3 +131,38 @@ def test_the_rebuild_command_needs_its_tables(monkeypatch, capsys):
     monkeypatch.delenv("PGW_REQUESTS_TABLE", raising=False)
     assert rebuild_projections.main([]) == 2
     assert "PGW_REQUESTS_TABLE" in capsys.readouterr().err
+
+
+def test_a_batch_holding_whole_logs_projects_them_without_reading_the_log(world, aws, stage):
+    build_history(world)
+    live = scan_views(aws, stage)
+    dynamodb = aws.client("dynamodb")
+    for name, keys in (("requests", ("pk", "sk")), ("partner_inbox", ("pk", "sk")),
+                       ("user_timeline", ("user_id", "sk"))):
+        table = stage.spec.tables[name].name
+        for item in dynamodb.scan(TableName=table)["Items"]:
+            dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+    streams = world.pump.streams
+    arn = stage.stream_arns["request_events"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    projector = world.handlers["projector"]
+    queries = []
+    client = projector.deps.log._dynamodb
+    def count(**kwargs):
+        queries.append(kwargs.get("model"))
+
+    client.meta.events.register("before-call.dynamodb.Query", count)
+    try:
+        assert projector.lambda_handler({"Records": records}, LambdaContext()) == {
+            "batchItemFailures": []}
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.Query", count)
+    assert scan_views(aws, stage) == live
+    assert queries == []
+    # Without the earlier records the projector reads the log, and writes the same items.
+    assert projector.lambda_handler({"Records": records[1:]}, LambdaContext()) == {
+        "batchItemFailures": []}
+    assert scan_views(aws, stage) == live
