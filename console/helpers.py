@@ -12,6 +12,8 @@ from flask_wtf import FlaskForm
 from partners.exceptions import PartnerNotFoundError, ValidationError
 from partners.models import Partner, PartnerEnvironment, PartnerStatus
 
+from partners.validation import validate_environment
+
 from console.services import services
 
 
@@ -94,3 +96,20 @@ def form_error(form: FlaskForm, error: ValidationError | Exception, *,
         field.errors = list(field.errors) + [message]
     else:
         form.form_errors.append(message)
+
+
+def environment_problems(partner: Partner) -> list[str]:
+    """Why each of the partner's environments cannot be routed as saved (empty: none).
+
+    Checked when a partner submits and again when an admin approves: DNS may have changed
+    since the save.
+    """
+    problems = []
+    for environment in partner.environments.values():
+        try:
+            validate_environment(environment, allowed_names=services().environments,
+                                 allow_insecure=services().allow_insecure,
+                                 resolver=services().resolver)
+        except ValidationError as error:
+            problems.append(f"{environment.name}: {error.message}")
+    return problems

@@ -17,12 +17,17 @@ from partners.exceptions import (
 from partners.models import DeliveryMode, Partner, PartnerStatus
 from partners.paging import MAX_PAGE_SIZE
 from partners.routing_plan import Headroom, Quotas
-from partners.validation import validate_environment
 
 from console.admin.forms import ApproveForm, AuditFilterForm, EndpointCheckForm, ReasonForm
 from console.dead_letters import DeadLetters
 from console.endpoint_check import check_endpoint
-from console.helpers import admin_required, audit, get_partner_or_404, reconcile
+from console.helpers import (
+    admin_required,
+    audit,
+    environment_problems,
+    get_partner_or_404,
+    reconcile,
+)
 from console.services import services
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -130,15 +135,8 @@ def approve(partner_id: str):
     partner = get_partner_or_404(partner_id)
     if not ApproveForm().validate_on_submit():
         abort(400)
-    problems = []
-    for environment in partner.environments.values():
-        # Endpoints are checked again at approval: DNS may have changed since the save.
-        try:
-            validate_environment(environment, allowed_names=services().environments,
-                                 allow_insecure=services().allow_insecure,
-                                 resolver=services().resolver)
-        except ValidationError as error:
-            problems.append(f"{environment.name}: {error.message}")
+    # Endpoints are checked again at approval: DNS may have changed since the save.
+    problems = environment_problems(partner)
     if problems:
         for problem in problems:
             flash(f"Not approved. {problem}", "error")

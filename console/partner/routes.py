@@ -60,6 +60,7 @@ from console.exceptions import ConsoleError, UnavailableError
 from console.helpers import (
     audit,
     environment_or_404,
+    environment_problems,
     form_error,
     own_partner_or_404,
     partner_required,
@@ -208,17 +209,9 @@ def profile(partner_id: str):
 
 
 def _submission_problems(partner: Partner) -> list[str]:
-    problems = []
     if not partner.environments:
-        problems.append("Configure at least one environment before you submit.")
-    for environment in partner.environments.values():
-        try:
-            validate_environment(environment, allowed_names=services().environments,
-                                 allow_insecure=services().allow_insecure,
-                                 resolver=services().resolver)
-        except ValidationError as error:
-            problems.append(f"{environment.name}: {error.message}")
-    return problems
+        return ["Configure at least one environment before you submit."]
+    return environment_problems(partner)
 
 
 @bp.post("/<partner_id>/submit")
