@@ -41,6 +41,31 @@ class RestApiStageArgs:
     log_retention_days: int
 
 
+def regional_rest_api(resource_name: str, api_name: str, body: pulumi.Input[str],
+                      opts: pulumi.ResourceOptions, **extra: Any) -> aws.apigateway.RestApi:
+    """A regional REST API imported from an OpenAPI body."""
+    return aws.apigateway.RestApi(
+        resource_name,
+        name=api_name,
+        body=body,
+        # API Gateway warns about JSON Schema keywords its models ignore (`format`, ...);
+        # a real problem in the definition is an error and still fails the import.
+        fail_on_warnings=False,
+        endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(types="REGIONAL"),
+        opts=opts,
+        **extra)
+
+
+def api_gateway_permission(resource_name: str, function_name: pulumi.Input[str],
+                           execution_arn: pulumi.Input[str], path: str,
+                           opts: pulumi.ResourceOptions) -> aws.lambda_.Permission:
+    """Let API Gateway invoke a function for the calls under `path` of an API."""
+    return aws.lambda_.Permission(
+        resource_name, action="lambda:InvokeFunction", function=function_name,
+        principal="apigateway.amazonaws.com",
+        source_arn=pulumi.Output.concat(execution_arn, path), opts=opts)
+
+
 def _body_hash(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -115,31 +140,14 @@ class PartnerApi(pulumi.ComponentResource):
             lambda arns: json.dumps(partner_api_body(
                 args.routes, title=api_name, handler_invoke_arn=arns[0],
                 authorizer_invoke_arn=arns[1], components=args.components), sort_keys=True))
-        self.api = aws.apigateway.RestApi(
-            f"{name}-api",
-            name=api_name,
-            body=self.body,
-            api_key_source="AUTHORIZER",
-            # API Gateway warns about JSON Schema keywords its models ignore (`format`, ...);
-            # a real problem in the definition is an error and still fails the import.
-            fail_on_warnings=False,
-            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(
-                types="REGIONAL"),
-            opts=child)
-        self.handler_permission = aws.lambda_.Permission(
-            f"{name}-handler-permission",
-            action="lambda:InvokeFunction",
-            function=args.handler.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"),
-            opts=child)
-        self.authorizer_permission = aws.lambda_.Permission(
-            f"{name}-authorizer-permission",
-            action="lambda:InvokeFunction",
-            function=args.authorizer.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.api.execution_arn, "/authorizers/*"),
-            opts=child)
+        self.api = regional_rest_api(f"{name}-api", api_name, self.body, child,
+                                     api_key_source="AUTHORIZER")
+        self.handler_permission = api_gateway_permission(
+            f"{name}-handler-permission", args.handler.name, self.api.execution_arn, "/*/*",
+            child)
+        self.authorizer_permission = api_gateway_permission(
+            f"{name}-authorizer-permission", args.authorizer.name, self.api.execution_arn,
+            "/authorizers/*", child)
         parts = _RestApiParts(self, name, self.api, self.body, args.stage, api_name,
                               [*args.depends_on, self.handler_permission,
                                self.authorizer_permission])
@@ -192,21 +200,10 @@ class PortalApi(pulumi.ComponentResource):
         api_name = f"{args.spec.prefix}-portal-api"
         self.body = args.handler.invoke_arn.apply(lambda arn: json.dumps(
             portal_api_body(title=api_name, handler_invoke_arn=arn), sort_keys=True))
-        self.api = aws.apigateway.RestApi(
-            f"{name}-api",
-            name=api_name,
-            body=self.body,
-            fail_on_warnings=False,
-            endpoint_configuration=aws.apigateway.RestApiEndpointConfigurationArgs(
-                types="REGIONAL"),
-            opts=child)
-        self.permission = aws.lambda_.Permission(
-            f"{name}-handler-permission",
-            action="lambda:InvokeFunction",
-            function=args.handler.name,
-            principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"),
-            opts=child)
+        self.api = regional_rest_api(f"{name}-api", api_name, self.body, child)
+        self.permission = api_gateway_permission(
+            f"{name}-handler-permission", args.handler.name, self.api.execution_arn, "/*/*",
+            child)
         parts = _RestApiParts(self, name, self.api, self.body, args.stage, api_name,
                               [*args.depends_on, self.permission])
         self.stage = parts.stage

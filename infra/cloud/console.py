@@ -15,7 +15,7 @@ from typing import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from infra.cloud.apis import ACCESS_LOG_FORMAT
+from infra.cloud.apis import ACCESS_LOG_FORMAT, api_gateway_permission
 from infra.cloud.documents import StatementInput, statement
 from infra.cloud.function import StageFunction, StageFunctionArgs
 from infra.cloud.permissions import table_statements
@@ -133,10 +133,9 @@ class Console(pulumi.ComponentResource):
         self.route = aws.apigatewayv2.Route(
             f"{name}-route", api_id=self.api.id, route_key="$default",
             target=pulumi.Output.concat("integrations/", self.integration.id), opts=child)
-        self.permission = aws.lambda_.Permission(
-            f"{name}-permission", action="lambda:InvokeFunction",
-            function=self.function.function.name, principal="apigateway.amazonaws.com",
-            source_arn=pulumi.Output.concat(self.api.execution_arn, "/*/*"), opts=child)
+        self.permission = api_gateway_permission(
+            f"{name}-permission", self.function.function.name, self.api.execution_arn, "/*/*",
+            child)
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs", name=f"/aws/apigateway/{api_name}",
             retention_in_days=args.log_retention_days, opts=child)
