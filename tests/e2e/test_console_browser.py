@@ -280,7 +280,15 @@ def test_a_partner_onboards_is_approved_and_receives_a_test_event(stack, browser
     page.get_by_label("Attribute of condition 1").fill("region")
     page.get_by_label("Operator of condition 1").select_option("prefix")
     page.get_by_label("Values of condition 1").fill("eu-")
-    page.get_by_role("button", name="Preview").click()
+    # The request list is the `requests` view, built from the request log's stream: it is
+    # eventually consistent (as on AWS), so the preview is asked again until the view has it.
+    deadline = time.monotonic() + 30
+    while True:
+        page.get_by_role("button", name="Preview").click()
+        if "1 of the last 1" in page.locator("#preview").inner_text() or \
+                time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
     expect(page.locator("#preview")).to_contain_text("1 of the last 1")
     _shot(page, "10-filter-preview-matches")
 
