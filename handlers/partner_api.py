@@ -41,7 +41,7 @@ from partners.aws import CLIENT_CONFIG
 from partners.clock import Clock, isoformat, parse_iso, utc_now
 from partners.constants import REQUEST_STATUS_CHANGED, SCHEMA_VERSION, Env
 from partners.contracts import put_events_entry
-from partners.idempotency import IdempotentCommands, command_id
+from partners.idempotency import command_id, payload_digest
 from partners.request_exceptions import RequestNotFoundError
 from partners.request_views import RequestViews
 from partners.requests import RequestLog, StatusChange
@@ -77,7 +77,6 @@ class Dependencies:
 
     log: RequestLog
     views: RequestViews
-    commands: IdempotentCommands
     events: Any
     s3: Any
     bus_name: str
@@ -94,8 +93,6 @@ class Dependencies:
                            clock=clock),
             views=RequestViews(os.environ[Env.REQUESTS_TABLE], os.environ[Env.INBOX_TABLE],
                                os.environ[Env.TIMELINE_TABLE], dynamodb_client=dynamodb),
-            commands=IdempotentCommands(os.environ[Env.IDEMPOTENCY_TABLE], name="status",
-                                        dynamodb_client=dynamodb),
             events=session.client("events", config=CLIENT_CONFIG),
             s3=session.client("s3", config=S3_CONFIG),
             bus_name=os.environ[Env.BUS_NAME],
@@ -217,9 +214,13 @@ def _publish(change: StatusChange, caller: Caller, update: dict[str, Any]) -> No
         Entries=[put_events_entry(deps.bus_name, REQUEST_STATUS_CHANGED, detail)])
     if response.get("FailedEntryCount"):
         entry = response["Entries"][0]
-        # Raising releases the Idempotency-Key: the partner's retry finds the change in the
-        # log (by command id) and publishes it again instead of appending it twice.
-        raise RuntimeError(f"PutEvents failed: {entry.get('ErrorCode')}")
+        # The change is in the log: the partner's retry (same Idempotency-Key) finds it by
+        # command id and publishes it again instead of appending it twice.
+        logger.warning("PutEvents refused a status change",
+                       extra={"request_id": change.request_id, "code": entry.get("ErrorCode")})
+        raise ProblemError("service-unavailable", "the status was recorded but not yet "
+                           "published; retry with the same Idempotency-Key",
+                           headers={"Retry-After": "1"})
 
 
 @app.post("/v1/requests/<request_id>/status")
@@ -237,23 +238,19 @@ def post_status(request_id: str) -> Response:
                       header="Idempotency-Key")
     update = _status_update(read_json_body(event.raw_event, max_bytes=MAX_BODY_BYTES))
     scope = f"{caller.partner_id}#{caller.environment}#{request_id}#{key}"
-
-    def change_status() -> dict[str, Any]:
-        change = deps.log.change_status(
-            request_id, partner_id=caller.partner_id, environment=caller.environment,
-            partner_name=caller.partner_name, status=update["status"],
-            command_id=command_id(scope), note=update.get("note"),
-            reference=update.get("reference"),
-            occurred_at=isoformat(parse_iso(update["occurred_at"]))
-            if "occurred_at" in update else None)
-        _publish(change, caller, update)
-        return {"request_id": request_id, "status": change.status,
-                "previous_status": change.previous_status, "sequence": change.sequence,
-                "occurred_at": change.occurred_at,
-                "status_url": f"/v1/requests/{request_id}"}
-
-    deps.commands.use_lambda_context(app.lambda_context)
-    result = deps.commands.run(scope, update, change_status)
+    # The log is the idempotency record: a post whose command id it holds is answered from
+    # it, and published again (at least once on the bus; consumers see duplicates anyway).
+    change = deps.log.change_status(
+        request_id, partner_id=caller.partner_id, environment=caller.environment,
+        partner_name=caller.partner_name, status=update["status"],
+        command_id=command_id(scope), payload_digest=payload_digest(update),
+        note=update.get("note"), reference=update.get("reference"),
+        occurred_at=isoformat(parse_iso(update["occurred_at"]))
+        if "occurred_at" in update else None)
+    _publish(change, caller, update)
+    result = {"request_id": request_id, "status": change.status,
+              "previous_status": change.previous_status, "sequence": change.sequence,
+              "occurred_at": change.occurred_at, "status_url": f"/v1/requests/{request_id}"}
     return _json(result, 202, {"Location": result["status_url"]})
 
 

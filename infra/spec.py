@@ -287,11 +287,12 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
 def _functions(prefix: str) -> dict[str, FunctionSpec]:
     functions = [
         FunctionSpec("partner_api", f"{prefix}-partner-api", "handlers.partner_api.lambda_handler",
-                     tables=("requests", "partner_inbox", "request_events", "idempotency")),
+                     tables=("requests", "partner_inbox", "request_events")),
         FunctionSpec("authorizer", f"{prefix}-authorizer", "handlers.authorizer.lambda_handler",
                      tables=("tokens", "partners")),
         FunctionSpec("portal_api", f"{prefix}-portal-api", "handlers.portal_api.lambda_handler",
-                     tables=("request_events", "requests", "user_timeline", "contacts")),
+                     tables=("request_events", "requests", "user_timeline", "contacts",
+                             "idempotency")),
         FunctionSpec("routing_recorder", f"{prefix}-routing-recorder",
                      "handlers.routing_recorder.lambda_handler", tables=("request_events",)),
         # The projector folds each changed request's whole log (request_events) into views.

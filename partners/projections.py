@@ -127,7 +127,8 @@ def fold(events: Iterable[LogEvent]) -> RequestState | None:
             route.last_sequence = event.sequence
             route.history.append(post)
             if event.data.get("command_id"):
-                route.commands[event.data["command_id"]] = post
+                route.commands[event.data["command_id"]] = {
+                    **post, "payload_digest": event.data.get("payload_digest")}
             state.timeline.append(_entry(
                 event, status=post["status"], previous_status=post["previous_status"],
                 partner_id=route.partner_id, partner_name=event.data.get("partner_name", ""),

@@ -23,6 +23,7 @@ from partners.aws import client, error_code
 from partners.clock import Clock, isoformat, utc_now
 from partners.projections import LogEvent, RequestState, fold
 from partners.request_exceptions import (
+    IdempotencyKeyReusedError,
     RequestExistsError,
     RequestLogConflictError,
     RequestNotFoundError,
@@ -251,6 +252,7 @@ class RequestLog:
 
     def change_status(self, request_id: str, *, partner_id: str, environment: str,
                       partner_name: str, status: str, command_id: str,
+                      payload_digest: str | None = None,
                       note: str | None = None, reference: str | None = None,
                       occurred_at: str | None = None) -> StatusChange:
         """Append a partner's status post, if the request was routed to it and the move is legal.
@@ -263,12 +265,16 @@ class RequestLog:
         status: the posted status.
         command_id: a stable id of the post (a hash of its idempotency scope): a post whose
             command id is already in the log is answered from the log, never appended twice.
+            The log is the idempotency record: no other store is written.
+        payload_digest: a digest of what the post said (`partners.idempotency.payload_digest`),
+            kept with it: the same command id with another digest is refused.
         note, reference, occurred_at: optional details of the post.
 
         Raises
         ------
         RequestNotFoundError: no such request, or it was not routed to this partner environment.
         IllegalStatusTransitionError: the transition table forbids the move.
+        IdempotencyKeyReusedError: the command id is in the log with another payload digest.
         """
         last = 0
         for _ in range(self.max_attempts):
@@ -278,6 +284,9 @@ class RequestLog:
                 raise RequestNotFoundError(request_id)
             earlier = route.command(command_id)
             if earlier is not None:
+                recorded = earlier.get("payload_digest")
+                if payload_digest and recorded and recorded != payload_digest:
+                    raise IdempotencyKeyReusedError(command_id)
                 return StatusChange(request_id, earlier["sequence"], earlier["status"],
                                     earlier["previous_status"], earlier["occurred_at"],
                                     state.user_id, state.environment, state.request_type,
@@ -291,6 +300,8 @@ class RequestLog:
                 "previous_status": route.status, "occurred_at": moment,
                 "command_id": command_id,
             }
+            if payload_digest:
+                data["payload_digest"] = payload_digest
             if note is not None:
                 data["note"] = note
             if reference is not None:

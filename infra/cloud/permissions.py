@@ -28,14 +28,15 @@ ACTIONS: Mapping[Access, tuple[str, ...]] = {
 APPEND_ONLY_TABLES = frozenset({"request_events", "audit"})
 
 TABLE_ACCESS: Mapping[str, Mapping[str, Access]] = {
-    # Polls the inbox (marks items delivered), reads requests, appends status changes,
-    # records idempotency keys.
+    # Polls the inbox (marks items delivered), reads requests, appends status changes (the
+    # request log is their idempotency record).
     "partner_api": {"requests": "read", "partner_inbox": "write",
-                    "request_events": "append", "idempotency": "write"},
+                    "request_events": "append"},
     # Verifies tokens (and records their last use); reads the partner's status.
     "authorizer": {"tokens": "write", "partners": "read"},
+    # Creates requests (an optional Idempotency-Key is recorded), reads their views.
     "portal_api": {"request_events": "append", "requests": "read",
-                   "user_timeline": "read", "contacts": "write"},
+                   "user_timeline": "read", "contacts": "write", "idempotency": "write"},
     "routing_recorder": {"request_events": "append"},
     # Folds each changed request's log (read) into the three views (written).
     "projector": {"requests": "write", "partner_inbox": "write", "user_timeline": "write",

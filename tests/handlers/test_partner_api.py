@@ -132,6 +132,36 @@ def test_same_key_same_body_answers_the_same_and_appends_once(setup):
     assert [e.type for e in log.events(request_id)].count("request.status_changed") == 1
 
 
+def test_a_refused_publish_is_503_and_the_retry_publishes_without_appending_again(setup):
+    world, _, token, request_id = setup
+    deps = world.handlers["partner_api"].deps
+    real_events = deps.events
+    published: list[dict] = []
+
+    class RefusingBus:
+        def put_events(self, Entries):
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+
+    class RecordingBus:
+        def put_events(self, Entries):
+            published.extend(Entries)
+            return real_events.put_events(Entries=Entries)
+
+    deps.events = RefusingBus()
+    try:
+        refused = world.post_status(request_id, token, {"status": "received"}, key="pub")
+        assert refused.status == 503 and refused.headers["Retry-After"] == "1"
+        assert refused.json()["type"] == "urn:pgw:problem:service-unavailable"
+        deps.events = RecordingBus()
+        retried = world.post_status(request_id, token, {"status": "received"}, key="pub")
+    finally:
+        deps.events = real_events
+    assert retried.status == 202 and retried.json()["status"] == "received"
+    assert [json.loads(e["Detail"])["status"] for e in published] == ["received"]
+    changes = [e for e in deps.log.events(request_id) if e.type == "request.status_changed"]
+    assert len(changes) == 1 and retried.json()["sequence"] == changes[0].sequence
+
+
 def test_same_key_other_body_is_422(setup):
     world, _, token, request_id = setup
     world.post_status(request_id, token, {"status": "received"}, key="abc")
