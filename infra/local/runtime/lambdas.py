@@ -29,6 +29,13 @@ Handler = Callable[[Any, Any], Any]
 
 DEFAULT_ACCOUNT = "123456789012"
 
+# On AWS each function imports its handler in its own execution environment (its own
+# process). Here every function shares one interpreter, whose imports of one package from two
+# threads at once can see each other's half-initialised modules (a circular import across
+# threads: an ImportError "partially initialized module", a KeyError from `sys.modules`, a
+# module-lock deadlock error). Handler imports therefore run one at a time, process-wide.
+_IMPORT_LOCK = threading.RLock()
+
 
 class FunctionNotFoundError(LookupError):
     """No function of that name or ARN exists (and no handler is registered for it)."""
@@ -111,18 +118,26 @@ def function_name_of(name_or_arn: str) -> str:
 
 
 def import_handler(function: str, handler: str) -> Handler:
-    """The callable a `module.function` handler string names.
+    """The callable a `module.function` handler string names (one import at a time).
+
+    Any error raised while the module is imported is the function's init error, as Lambda
+    reports it (Runtime.ImportModuleError and the like); the next call imports again.
 
     Raises:
-        HandlerImportError: the module or the attribute is missing or not callable.
+        HandlerImportError: the module or the attribute is missing or not callable, or the
+            module raised while it was imported.
     """
     module_name, _, attribute = handler.rpartition(".")
     if not module_name or not attribute:
         raise HandlerImportError(function, handler, "expected 'module.function'")
     try:
-        module = importlib.import_module(module_name)
+        with _IMPORT_LOCK:
+            module = importlib.import_module(module_name)
     except ImportError as error:
         raise HandlerImportError(function, handler, str(error)) from error
+    except Exception as error:
+        raise HandlerImportError(function, handler,
+                                 f"{type(error).__name__}: {error}") from error
     target = getattr(module, attribute, None)
     if not callable(target):
         raise HandlerImportError(function, handler, f"{attribute!r} is not a callable of {module_name}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
+from typing import Any
 
 import pytest
 
@@ -231,3 +233,73 @@ def test_one_function_runs_one_invocation_at_a_time():
         thread.join(5)
     assert most == {"a": 1, "b": 1}
     assert both.is_set()
+
+
+# Two handler modules that import one package from both ends, each waiting (boundedly) until
+# the other is inside: `racing_pkg/__init__.py` imports its submodule, and the submodule
+# imports from the package. In one interpreter, concurrently, that is a circular import
+# across threads (Python's import locks answer a partially initialised module, an
+# ImportError, a KeyError from `sys.modules` or a deadlock error). Powertools' packages
+# have this shape (`data_classes/__init__` <-> `data_classes.sqs_event`).
+_RACING_MODULES = {
+    "racing_gate.py": "import threading\npackage_entered = threading.Event()\n"
+                      "submodule_entered = threading.Event()\n",
+    "racing_pkg/__init__.py": "import racing_gate\nNAME = 'racing'\n"
+                              "racing_gate.package_entered.set()\n"
+                              "racing_gate.submodule_entered.wait(1)\n"
+                              "from racing_pkg.sub import VALUE\n",
+    "racing_pkg/sub.py": "import racing_gate\nracing_gate.submodule_entered.set()\n"
+                         "racing_gate.package_entered.wait(1)\n"
+                         "from racing_pkg import NAME\nVALUE = NAME + '-sub'\n",
+    "racing_handler_a.py": "import racing_pkg\n\n"
+                           "def handler(event, context):\n    return racing_pkg.VALUE\n",
+    "racing_handler_b.py": "import racing_gate\nracing_gate.package_entered.wait(1)\n"
+                           "import racing_pkg.sub\n\n"
+                           "def handler(event, context):\n    return racing_pkg.sub.VALUE\n",
+}
+
+
+def test_functions_first_invoked_together_each_import_their_handler(tmp_path, monkeypatch):
+    """Each function has its own execution environment, whose init phase imports the handler
+    module (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html):
+    one function's init never sees another's half-imported modules. In one process the
+    runtime imports handlers one at a time to keep that so."""
+    for name, text in _RACING_MODULES.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for module in ("racing_gate", "racing_pkg", "racing_pkg.sub", "racing_handler_a",
+                   "racing_handler_b"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
+    runner = LambdaRunner(overrides={"fn-a": "racing_handler_a.handler",
+                                     "fn-b": "racing_handler_b.handler"})
+    answers: dict[str, Any] = {}
+
+    def first_call(name: str) -> None:
+        try:
+            answers[name] = runner.call(name, {})
+        except BaseException as error:  # what reached the caller (a stream poller, a route)
+            answers[name] = error
+
+    threads = [threading.Thread(target=first_call, args=(name,)) for name in ("fn-a", "fn-b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert answers == {"fn-a": "racing-sub", "fn-b": "racing-sub"}
+
+
+def test_a_handler_module_raising_at_import_is_an_import_error(tmp_path, monkeypatch):
+    """python-handler: an error while the init phase imports the handler is the function's
+    init error (Runtime.ImportModuleError and the like), reported on the invocation and tried
+    again on the next one; it never escapes as some other exception into the caller."""
+    (tmp_path / "raising_at_import.py").write_text(
+        "import os\nif not os.environ.get('PGW_TEST_IMPORT_OK'):\n"
+        "    raise KeyError('a setting')\n\ndef handler(event, context):\n    return 'ok'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "raising_at_import", raising=False)
+    runner = LambdaRunner(overrides={"fn": "raising_at_import.handler"})
+    with pytest.raises(HandlerImportError, match="KeyError"):
+        runner.call("fn", {})
+    monkeypatch.setenv("PGW_TEST_IMPORT_OK", "1")
+    assert runner.call("fn", {}) == "ok"
