@@ -1,10 +1,12 @@
-"""Lambda: `Request Status Changed` from the bus -> SMS and email to the end user (SNS).
+"""Lambda: the request log's stream -> SMS and email to the end user (SNS).
 
-A rule on the bus targets this function (retry policy and the notifier DLQ on the target; the
-function's asynchronous-invocation retries and on-failure destination cover handler errors).
-The handler returns normally when the event is done: notified, a duplicate delivery, nobody
-to notify, or a permanent failure recorded on the request's timeline. It raises only for
-temporary failures, so the invocation is retried and finally dead-lettered.
+An event source mapping on the `request_events` stream feeds this function; its filter
+passes only inserted `request.status_changed` items (AWS bills no invocation for the rest).
+Items are handled in order. The handler stops at the first item it cannot finish (a temporary
+SNS failure, a throttled read, a bug) and reports it as the batch's only failure
+(`ReportBatchItemFailures`): Lambda checkpoints everything before it and retries from it, so
+nothing that was sent is sent again, and after the mapping's retries the item goes to the
+on-failure queue. A malformed item is logged and skipped, never retried.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ import os
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from partners.constants import Env
 from partners.contacts import ContactStore
-from partners.notifier import NotificationLedger, Notifier
-from partners.requests import RequestLog
+from partners.notifier import Notifier, status_change
+from partners.requests import STATUS_CHANGED, RequestLog, event_from_item
 
 logger = Logger(service="notifier")
 tracer = Tracer(service="notifier")
@@ -38,7 +39,6 @@ def build_notifier() -> Notifier:
     return Notifier(
         contacts=ContactStore(os.environ[Env.CONTACTS_TABLE],
                               os.environ[Env.NOTIFICATIONS_TOPIC_ARN]),
-        ledger=NotificationLedger(os.environ[Env.IDEMPOTENCY_TABLE]),
         request_log=RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE]),
         topic_arn=os.environ[Env.NOTIFICATIONS_TOPIC_ARN],
         sender_id=os.environ.get(Env.SMS_SENDER_ID) or None,
@@ -59,12 +59,37 @@ def reset() -> None:
     _notifier = None
 
 
+def _is_status_change(record: dict[str, Any]) -> bool:
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    return record.get("eventName") == "INSERT" and \
+        (image.get("type") or {}).get("S") == STATUS_CHANGED
+
+
+def handle_batch(event: dict[str, Any]) -> dict[str, Any]:
+    """Notify the status changes of one stream batch; return the partial batch response."""
+    sender = notifier()
+    for record in event.get("Records") or []:
+        if not isinstance(record, dict) or not _is_status_change(record):
+            continue
+        sequence = record["dynamodb"].get("SequenceNumber", "")
+        try:
+            change = status_change(event_from_item(record["dynamodb"]["NewImage"]))
+        except (KeyError, TypeError, ValueError) as error:
+            logger.error("skipping a malformed status change", extra={
+                "sequence_number": sequence, "error": str(error)})
+            continue
+        try:
+            result = sender.notify(change)
+        except Exception:  # noqa: BLE001 - retried from this item, then the on-failure queue
+            logger.exception("status change not notified; retried from here",
+                             extra={"change_id": change.change_id})
+            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+        logger.info("status change handled", extra=result.to_dict())
+    return {"batchItemFailures": []}
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@event_source(data_class=EventBridgeEvent)
-def lambda_handler(event: EventBridgeEvent, context: LambdaContext) -> dict[str, Any]:
-    """Notify the user of one status event; raise only for failures a retry may fix."""
-    logger.append_keys(event_id=event.get_id, request_id=(event.detail or {}).get("request_id"))
-    result = notifier().notify(event.raw_event)
-    logger.info("status event handled", extra=result.to_dict())
-    return result.to_dict()
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Notify the users of a batch of recorded status changes."""
+    return handle_batch(event)

@@ -7,11 +7,13 @@ variables named here. Nothing else in the repository spells a resource name.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from partners.constants import Env, partner_resource_name, endpoint_secret_name
+from partners.requests import STATUS_CHANGED
 
 PROJECT = "pgw"
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,11}$")
@@ -109,6 +111,34 @@ class FunctionSpec:
 
 
 @dataclass(frozen=True)
+class StreamSubscriptionSpec:
+    """A function fed by a table's DynamoDB stream (a Lambda event source mapping).
+
+    The function answers with a partial batch response (`ReportBatchItemFailures`): Lambda
+    resumes from the first failed record, and after `retries` tries (or records older than
+    `max_record_age_seconds`) hands the batch's description to the `on_failure` queue.
+    `filter` is the mapping's filter pattern (records it rejects cost no invocation).
+    `batching_window_seconds` lets records gather into fuller batches (fewer invocations;
+    a request's changes that fall in one batch are projected with one write per item).
+    """
+
+    function: str
+    table: str
+    starting_position: str
+    on_failure: str
+    batch_size: int = 100
+    retries: int = 10
+    bisect_on_error: bool = False
+    max_record_age_seconds: int = -1
+    batching_window_seconds: int = 0
+    filter: dict[str, Any] | None = None
+
+    @property
+    def filter_json(self) -> str | None:
+        return json.dumps(self.filter, separators=(",", ":")) if self.filter else None
+
+
+@dataclass(frozen=True)
 class UserPoolSpec:
     """The Cognito user pool of the console: partners and admins sign in here."""
 
@@ -129,6 +159,7 @@ class StageSpec:
     queues: dict[str, QueueSpec] = field(default_factory=dict)
     topics: dict[str, TopicSpec] = field(default_factory=dict)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    stream_subscriptions: tuple[StreamSubscriptionSpec, ...] = ()
     user_pool: UserPoolSpec | None = None
 
     @property
@@ -300,7 +331,7 @@ def _functions(prefix: str) -> dict[str, FunctionSpec]:
                      tables=("requests", "partner_inbox", "user_timeline", "request_events"),
                      timeout_seconds=60),
         FunctionSpec("notifier", f"{prefix}-notifier", "handlers.notifier.lambda_handler",
-                     tables=("contacts", "idempotency", "request_events", "requests")),
+                     tables=("contacts", "request_events")),
         FunctionSpec("reconciler", f"{prefix}-reconciler", "handlers.reconciler.lambda_handler",
                      tables=("partners",), timeout_seconds=300, memory_mb=1024),
         FunctionSpec("console", f"{prefix}-console", "handlers.console.lambda_handler",
@@ -309,6 +340,23 @@ def _functions(prefix: str) -> dict[str, FunctionSpec]:
                      timeout_seconds=29),
     ]
     return {f.logical: f for f in functions}
+
+def _stream_subscriptions() -> tuple[StreamSubscriptionSpec, ...]:
+    return (
+        # Every log item, from the start: the views are a function of the whole log. On a
+        # poison record the batch is halved to find it.
+        StreamSubscriptionSpec("projector", "request_events", "TRIM_HORIZON",
+                               on_failure="async_failures", bisect_on_error=True,
+                               batching_window_seconds=1),
+        # Status changes only, from now on (a new stage does not text anyone about the
+        # past); a notification older than six hours is no longer news.
+        StreamSubscriptionSpec("notifier", "request_events", "LATEST",
+                               on_failure="notifier_dlq", retries=20,
+                               max_record_age_seconds=6 * 3600, batching_window_seconds=1,
+                               filter={"eventName": ["INSERT"],
+                                       "dynamodb": {"NewImage": {"type": {
+                                           "S": [STATUS_CHANGED]}}}}),
+    )
 
 
 def stage_spec(
@@ -337,5 +385,6 @@ def stage_spec(
         queues={q.logical: q for q in queues},
         topics={t.logical: t for t in topics},
         functions=_functions(prefix),
+        stream_subscriptions=_stream_subscriptions(),
         user_pool=UserPoolSpec(f"{prefix}-users", f"{prefix}-console"),
     )

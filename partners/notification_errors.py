@@ -2,7 +2,7 @@
 
 Two kinds of notification failure matter to the notifier (STYLE.md, "two kinds of failure"):
 permanent ones (bad input: record it on the request's timeline, never retry) and temporary
-ones (raise, so EventBridge retries the event with its retry policy and then dead-letters it).
+ones (raise, so the stream item is retried, and finally handed to the on-failure queue).
 """
 
 from __future__ import annotations
@@ -53,15 +53,6 @@ class PermanentNotificationError(NotificationError):
 
 class TemporaryNotificationError(NotificationError):
     """A notification that may succeed later (throttling, service errors, timeouts)."""
-
-
-class NotificationInProgressError(PartnerGatewayError):
-    """Another delivery of the same status event holds the notification's ledger record."""
-
-    def __init__(self, key: str):
-        super().__init__(f"status event {key} is being notified by another invocation; "
-                         "retry later")
-        self.key = key
 
 
 class ReplayError(PartnerGatewayError):

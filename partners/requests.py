@@ -299,6 +299,8 @@ class RequestLog:
                 "partner_name": partner_name, "status": status,
                 "previous_status": route.status, "occurred_at": moment,
                 "command_id": command_id,
+                # What a reader of the log's stream (the notifier) needs without a read.
+                "user_id": state.user_id, "request_type": state.request_type,
             }
             if payload_digest:
                 data["payload_digest"] = payload_digest

@@ -63,7 +63,8 @@ functions = Functions("functions", FunctionsArgs(
     documents_bucket_arn=storage.buckets["documents"].arn, bus_arn=bus.bus.arn,
     notifications_topic_arn=notifications.topics["notifications"].arn,
     topics_key_arn=notifications.key.arn, failure_destination_arn=failures,
-    log_retention_days=config.log_retention_days))
+    log_retention_days=config.log_retention_days,
+    queue_arns={k: q.arn for k, q in storage.queues.items()}))
 
 api_stage = RestApiStageArgs(stage_name=spec.stage, rate_limit=config.api_rate_limit,
                              burst_limit=config.api_burst_limit,
@@ -78,7 +79,6 @@ portal_api = PortalApi("portal-api", PortalApiArgs(
     depends_on=account_dependency))
 Subscriptions("subscriptions", SubscriptionsArgs(
     spec=spec, region=config.region, account_id=account_id, bus_name=bus.bus.name,
-    notifier=functions["notifier"].function,
     routing_recorder=functions["routing_recorder"].function, queues=storage.queues,
     datalake_rule_arn=bus.datalake_rule.arn, portal_callback=config.portal_callback,
     portal_callback_api_key=config.portal_callback_api_key))

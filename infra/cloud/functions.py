@@ -1,5 +1,6 @@
 """Functions: the stage's data-plane Lambda functions (the reconciler and the console have
-components of their own), the projector's stream mapping, and the environment they share."""
+components of their own), their stream mappings (`spec.stream_subscriptions`: the request
+log's stream -> projector and notifier), and the environment they share."""
 
 from __future__ import annotations
 
@@ -17,12 +18,10 @@ from infra.spec import StageSpec
 from partners.constants import Env
 
 # The functions this component builds; `Reconciler` and `Console` build the other two.
+# Every function's asynchronous failures go to this queue (`StageFunctionArgs`).
+ASYNC_FAILURES = "async_failures"
 DATA_PLANE_FUNCTIONS = ("partner_api", "authorizer", "portal_api", "routing_recorder",
                         "projector", "notifier")
-# The projector reads the request log's stream: on a poison record it halves the batch to
-# find it, retries a bounded number of times, then records the batch in async-failures.
-STREAM_BATCH_SIZE = 100
-STREAM_RETRIES = 10
 
 
 def common_environment(spec: StageSpec, *, allow_insecure_endpoints: bool, quotas: Quotas,
@@ -58,6 +57,13 @@ class FunctionsArgs:
     topics_key_arn: pulumi.Input[str]
     failure_destination_arn: pulumi.Input[str]
     log_retention_days: int
+    queue_arns: Mapping[str, pulumi.Input[str]]
+
+    def stream_arn(self, table: str) -> pulumi.Input[str]:
+        """The stream of a table that feeds a function (only the request log has one)."""
+        if table != "request_events":
+            raise ValueError(f"table {table!r} has no stream a function reads")
+        return self.request_events_stream_arn
 
 
 class Functions(pulumi.ComponentResource):
@@ -85,22 +91,31 @@ class Functions(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        projector = self.functions["projector"].function
-        self.projector_stream = aws.lambda_.EventSourceMapping(
-            f"{name}-projector-stream",
-            event_source_arn=args.request_events_stream_arn,
-            function_name=projector.arn,
-            starting_position="TRIM_HORIZON",
-            batch_size=STREAM_BATCH_SIZE,
-            maximum_retry_attempts=STREAM_RETRIES,
-            bisect_batch_on_function_error=True,
-            function_response_types=["ReportBatchItemFailures"],
-            destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
-                on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
-                    destination_arn=args.failure_destination_arn)),
-            opts=pulumi.ResourceOptions(parent=self,
-                                        depends_on=[self.functions["projector"].policy]),
-        )
+        self.stream_mappings = {}
+        for subscription in args.spec.stream_subscriptions:
+            function = self.functions[subscription.function]
+            filter_criteria = None
+            if subscription.filter_json:
+                filter_criteria = aws.lambda_.EventSourceMappingFilterCriteriaArgs(filters=[
+                    aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(
+                        pattern=subscription.filter_json)])
+            self.stream_mappings[subscription.function] = aws.lambda_.EventSourceMapping(
+                f"{name}-{subscription.function}-stream",
+                event_source_arn=args.stream_arn(subscription.table),
+                function_name=function.function.arn,
+                starting_position=subscription.starting_position,
+                batch_size=subscription.batch_size,
+                maximum_batching_window_in_seconds=subscription.batching_window_seconds,
+                maximum_retry_attempts=subscription.retries,
+                maximum_record_age_in_seconds=subscription.max_record_age_seconds,
+                bisect_batch_on_function_error=subscription.bisect_on_error,
+                function_response_types=["ReportBatchItemFailures"],
+                filter_criteria=filter_criteria,
+                destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                        destination_arn=args.queue_arns[subscription.on_failure])),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[function.policy]),
+            )
         self.register_outputs({k: f.function.arn for k, f in self.functions.items()})
 
     def __getitem__(self, logical: str) -> StageFunction:
@@ -135,9 +150,14 @@ def function_statements(logical: str, args: FunctionsArgs) -> list[Statement]:
             statement(["kms:GenerateDataKey", "kms:Decrypt"], args.topics_key_arn,
                       sid="EncryptedTopic"),
         ]
-    elif logical == "projector":
+    for subscription in args.spec.stream_subscriptions:
+        if subscription.function != logical:
+            continue
         statements.append(statement(
             ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
              "dynamodb:ListStreams"],
-            args.request_events_stream_arn, sid="ReadRequestLogStream"))
+            args.stream_arn(subscription.table), sid="ReadRequestLogStream"))
+        if subscription.on_failure != ASYNC_FAILURES:  # the base statements grant that one
+            statements.append(statement("sqs:SendMessage", args.queue_arns[subscription.on_failure],
+                                        sid="StreamFailures"))
     return statements

@@ -41,8 +41,9 @@ TABLE_ACCESS: Mapping[str, Mapping[str, Access]] = {
     # Folds each changed request's log (read) into the three views (written).
     "projector": {"requests": "write", "partner_inbox": "write", "user_timeline": "write",
                   "request_events": "read"},
-    "notifier": {"contacts": "read", "idempotency": "write", "request_events": "append",
-                 "requests": "read"},
+    # Reads the user's contact; appends permanent failures to the request's log (and folds
+    # the log for changes recorded before they carried the user).
+    "notifier": {"contacts": "read", "request_events": "append"},
     # Reads desired state, writes routing statuses.
     "reconciler": {"partners": "write"},
     # Partner self-service and admin actions; the audit log is appended to, never changed.

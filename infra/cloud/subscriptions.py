@@ -1,6 +1,5 @@
 """Subscriptions: the stage's own rules on the bus (the reconciler owns the partners' rules).
 
-- Notifier: `Request Status Changed` -> notifier Lambda, retry policy, DLQ.
 - Portal callback: `Request Status Changed` -> the user portal's webhook (API destination,
   API-key connection from a Pulumi secret), retry policy, DLQ.
 - The routing recorder may be invoked by every partner rule (the reconciler's `routing`
@@ -22,9 +21,6 @@ from infra.spec import StageSpec
 from partners.constants import REQUEST_STATUS_CHANGED, SOURCE_REQUESTS
 
 STATUS_CHANGED_PATTERN = {"source": [SOURCE_REQUESTS], "detail-type": [REQUEST_STATUS_CHANGED]}
-# A status notification older than six hours is no longer news; 20 attempts cover outages of
-# the notifier's dependencies without flooding the DLQ on the first hiccup.
-NOTIFIER_RETRY = {"maximum_event_age_in_seconds": 6 * 3600, "maximum_retry_attempts": 20}
 # The portal's webhook gets EventBridge's full retry window.
 CALLBACK_RETRY = {"maximum_event_age_in_seconds": 86_400, "maximum_retry_attempts": 185}
 
@@ -43,7 +39,6 @@ class SubscriptionsArgs:
     region: str
     account_id: pulumi.Input[str]
     bus_name: pulumi.Input[str]
-    notifier: aws.lambda_.Function
     routing_recorder: aws.lambda_.Function
     queues: dict[str, aws.sqs.Queue]
     datalake_rule_arn: pulumi.Input[str]
@@ -52,9 +47,8 @@ class SubscriptionsArgs:
 
 
 class Subscriptions(pulumi.ComponentResource):
-    """The notifier and portal callback rules, routing recorder permission, DLQ policies."""
+    """The portal callback rule, routing recorder permission, DLQ policies."""
 
-    notifier_rule: aws.cloudwatch.EventRule
     callback_rule: aws.cloudwatch.EventRule
 
     def __init__(self, name: str, args: SubscriptionsArgs,
@@ -62,22 +56,6 @@ class Subscriptions(pulumi.ComponentResource):
         super().__init__("pgw:cloud:Subscriptions", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         spec, queues = args.spec, args.queues
-        self.notifier_rule = aws.cloudwatch.EventRule(
-            f"{name}-notifier-rule", name=f"{spec.prefix}-notifier",
-            event_bus_name=args.bus_name, event_pattern=json.dumps(STATUS_CHANGED_PATTERN),
-            description="Request status changes to the user notifier", opts=child)
-        self.notifier_permission = aws.lambda_.Permission(
-            f"{name}-notifier-permission", action="lambda:InvokeFunction",
-            function=args.notifier.name, principal="events.amazonaws.com",
-            source_arn=self.notifier_rule.arn, opts=child)
-        self.notifier_target = aws.cloudwatch.EventTarget(
-            f"{name}-notifier-target", rule=self.notifier_rule.name,
-            event_bus_name=args.bus_name, target_id="notifier", arn=args.notifier.arn,
-            retry_policy=aws.cloudwatch.EventTargetRetryPolicyArgs(**NOTIFIER_RETRY),
-            dead_letter_config=aws.cloudwatch.EventTargetDeadLetterConfigArgs(
-                arn=queues["notifier_dlq"].arn),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.notifier_permission]))
-
         self._portal_callback(name, args, child)
 
         partner_rules = pulumi.Output.from_input(args.account_id).apply(
@@ -90,7 +68,6 @@ class Subscriptions(pulumi.ComponentResource):
             source_arn=partner_rules, source_account=args.account_id, opts=child)
 
         dead_letter_sources: dict[str, list[pulumi.Input[str]]] = {
-            "notifier_dlq": [self.notifier_rule.arn],
             "portal_callback_dlq": [self.callback_rule.arn],
             "routing_dlq": [partner_rules],
             "async_failures": [args.datalake_rule_arn],
@@ -101,8 +78,7 @@ class Subscriptions(pulumi.ComponentResource):
                 policy=queue_policy_for_events(queues[logical].arn, sources), opts=child)
             for logical, sources in dead_letter_sources.items()
         }
-        self.register_outputs({"notifier_rule": self.notifier_rule.arn,
-                               "callback_rule": self.callback_rule.arn})
+        self.register_outputs({"callback_rule": self.callback_rule.arn})
 
     def _portal_callback(self, name: str, args: SubscriptionsArgs,
                          child: pulumi.ResourceOptions) -> None:

@@ -209,6 +209,7 @@ class EmbeddedStack:
         self._start_runtime()
         wire_stage(self.spec, self.stage, self.function_environment(), session=self.session(),
                    region=LOCAL_REGION)
+        self.runtime.streams.start_new_mappings()  # `LATEST` mappings see every later write
         # The archive and the data lake's Firehose rule: delivered by the runtime.
         provision_event_feeds(self.spec, self.stage, session=self.session())
         self.sample_partner = SamplePartner(

@@ -5,9 +5,8 @@ with the names and shapes of `infra/cloud` so the local runtime can run them:
 
 - one Lambda function per `FunctionSpec` (moto stores it; the runtime runs its handler
   in-process), every one with the stage's environment variables;
-- the request log's stream -> the projector (`infra/cloud/functions.py`);
-- `{prefix}-notifier`: `Request Status Changed` -> the notifier, with its retry policy and
-  DLQ (`infra/cloud/subscriptions.py`);
+- the stream mappings of `spec.stream_subscriptions`: the request log's stream -> the
+  projector and the notifier (`infra/cloud/functions.py`);
 - `{prefix}-reconcile-all`: the reconciler's full run on a schedule (`infra/cloud/
   reconciler.py` uses EventBridge Scheduler; the local runtime fires scheduled rules, so the
   same schedule and input are a rule on the default bus here);
@@ -27,16 +26,12 @@ import boto3
 from botocore.exceptions import ClientError
 
 from infra.local.provision import ProvisionedStage
-from infra.spec import StageSpec
+from infra.spec import StageSpec, StreamSubscriptionSpec
 from partners.aws import client, error_code
-from partners.constants import REQUEST_STATUS_CHANGED, SOURCE_REQUESTS, Env
+from partners.constants import Env
 
 ACCOUNT_ID = "123456789012"
 PYTHON_RUNTIME = "python3.12"
-STATUS_CHANGED_PATTERN = {"source": [SOURCE_REQUESTS], "detail-type": [REQUEST_STATUS_CHANGED]}
-# Same figures as infra/cloud/subscriptions.py and infra/cloud/functions.py.
-NOTIFIER_RETRY = {"MaximumEventAgeInSeconds": 6 * 3600, "MaximumRetryAttempts": 20}
-STREAM_BATCH_SIZE = 100
 RECONCILE_SCHEDULE = "rate(5 minutes)"
 SCHEDULED_INPUT = {"source": "schedule"}
 
@@ -81,7 +76,7 @@ def wiring_environment(spec: StageSpec, stage: ProvisionedStage, region: str) ->
 
 def wire_stage(spec: StageSpec, stage: ProvisionedStage, environment: Mapping[str, str], *,
                session: boto3.session.Session | None = None, region: str = "us-east-1") -> None:
-    """Create the stage's functions, stream mapping, notifier rule and reconcile schedule.
+    """Create the stage's functions, stream mappings and reconcile schedule.
 
     `environment` is what every function gets (the stage's variables, ARNs included).
     Idempotent: what exists is updated to the same settings or left alone.
@@ -103,24 +98,9 @@ def wire_stage(spec: StageSpec, stage: ProvisionedStage, environment: Mapping[st
             if error_code(error) != "ResourceConflictException":
                 raise
             lambdas.update_function_configuration(FunctionName=function.name, **settings)
-    projector = spec.function_name("projector")
-    stream_arn = stage.stream_arns.get("request_events")
-    mappings = lambdas.list_event_source_mappings(FunctionName=projector)["EventSourceMappings"]
-    if stream_arn and not any(m.get("EventSourceArn") == stream_arn for m in mappings):
-        lambdas.create_event_source_mapping(
-            EventSourceArn=stream_arn, FunctionName=projector, StartingPosition="TRIM_HORIZON",
-            BatchSize=STREAM_BATCH_SIZE, MaximumRetryAttempts=10,
-            BisectBatchOnFunctionError=True,
-            FunctionResponseTypes=["ReportBatchItemFailures"])
+    for subscription in spec.stream_subscriptions:
+        _subscribe(lambdas, spec, stage, subscription)
     events = client("events", session)
-    rule = f"{spec.prefix}-notifier"
-    events.put_rule(Name=rule, EventBusName=spec.bus_name,
-                    EventPattern=json.dumps(STATUS_CHANGED_PATTERN),
-                    Description="Request status changes to the user notifier")
-    events.put_targets(Rule=rule, EventBusName=spec.bus_name, Targets=[{
-        "Id": "notifier", "Arn": function_arn(region, spec.function_name("notifier")),
-        "RetryPolicy": NOTIFIER_RETRY,
-        "DeadLetterConfig": {"Arn": stage.queue_arns["notifier_dlq"]}}])
     schedule = f"{spec.prefix}-reconcile-all"
     events.put_rule(Name=schedule, ScheduleExpression=RECONCILE_SCHEDULE,
                     Description="Full reconcile of every partner (repairs drift and half-done runs)")
@@ -129,3 +109,26 @@ def wire_stage(spec: StageSpec, stage: ProvisionedStage, environment: Mapping[st
         "Input": json.dumps(SCHEDULED_INPUT),
         "RetryPolicy": {"MaximumEventAgeInSeconds": 300, "MaximumRetryAttempts": 0},
         "DeadLetterConfig": {"Arn": stage.queue_arns["async_failures"]}}])
+
+
+def _subscribe(lambdas: Any, spec: StageSpec, stage: ProvisionedStage,
+               subscription: StreamSubscriptionSpec) -> None:
+    """One stream mapping of `spec.stream_subscriptions`, unless the function has it already."""
+    function = spec.function_name(subscription.function)
+    stream_arn = stage.stream_arns.get(subscription.table)
+    mappings = lambdas.list_event_source_mappings(FunctionName=function)["EventSourceMappings"]
+    if not stream_arn or any(m.get("EventSourceArn") == stream_arn for m in mappings):
+        return
+    settings: dict[str, Any] = dict(
+        EventSourceArn=stream_arn, FunctionName=function,
+        StartingPosition=subscription.starting_position, BatchSize=subscription.batch_size,
+        MaximumBatchingWindowInSeconds=subscription.batching_window_seconds,
+        MaximumRetryAttempts=subscription.retries,
+        MaximumRecordAgeInSeconds=subscription.max_record_age_seconds,
+        BisectBatchOnFunctionError=subscription.bisect_on_error,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        DestinationConfig={"OnFailure": {
+            "Destination": stage.queue_arns[subscription.on_failure]}})
+    if subscription.filter_json:
+        settings["FilterCriteria"] = {"Filters": [{"Pattern": subscription.filter_json}]}
+    lambdas.create_event_source_mapping(**settings)

@@ -1,4 +1,5 @@
-"""The notifier against moto SNS: SMS and email sent once per event, opt-out, bad numbers."""
+"""The notifier against moto SNS: SMS and email per recorded status change, opt-out, bad
+numbers, and the stream handler's partial batch responses."""
 
 from __future__ import annotations
 
@@ -11,13 +12,10 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from partners.contacts import ContactStore
-from partners.notification_errors import (
-    NotificationInProgressError,
-    TemporaryNotificationError,
-)
-from partners.notifier import NotificationLedger, Notifier, Outcome, classify_error
+from partners.notification_errors import TemporaryNotificationError
+from partners.notifier import Notifier, Outcome, classify_error, status_change
 from partners.notifications import gsm7_length, is_gsm7
-from partners.projections import fold
+from partners.projections import LogEvent, fold
 from partners.requests import RequestLog
 
 REGION = "us-east-1"
@@ -32,16 +30,28 @@ class Context:
     aws_request_id: str = "req-1"
 
 
-def status_event(event_id="evt-1", status="accepted", request_id="r-42", **detail):
-    return {
-        "version": "0", "id": event_id, "detail-type": "Request Status Changed",
-        "source": "marketplace.requests", "account": DEFAULT_ACCOUNT_ID,
-        "time": "2026-11-23T10:00:00Z", "region": REGION, "resources": [],
-        "detail": {"environment": "prod", "request_id": request_id,
-                   "request_type": "mortgage.application", "occurred_at": "2026-11-23T10:00:00Z",
-                   "schema_version": "1", "user_id": "u-1", "partner_id": "p-acme",
-                   "partner_name": "Acme Bank", "status": status, **detail},
-    }
+def logged(sequence=3, status="accepted", request_id="r-42", type="request.status_changed",
+           **data):
+    """A `request.status_changed` log event as the partner API appends it."""
+    return LogEvent(request_id, sequence, type, {
+        "partner_id": "p-acme", "environment": "prod", "partner_name": "Acme Bank",
+        "status": status, "previous_status": None, "occurred_at": "2026-11-23T10:00:00Z",
+        "command_id": f"c{sequence}", "user_id": "u-1", "request_type": "mortgage.application",
+        **data}, "2026-11-23T10:00:01Z", "p-acme", "prod")
+
+
+def change(**kwargs):
+    return status_change(logged(**kwargs))
+
+
+def stream_record(event: LogEvent, name="INSERT"):
+    """The stream record of a log item, as Lambda hands it over."""
+    image = {"request_id": {"S": event.request_id}, "sequence": {"N": str(event.sequence)},
+             "type": {"S": event.type}, "recorded_at": {"S": event.recorded_at},
+             "data": {"S": json.dumps(event.data)}}
+    return {"eventName": name, "eventSource": "aws:dynamodb",
+            "dynamodb": {"Keys": {k: image[k] for k in ("request_id", "sequence")},
+                         "NewImage": image, "SequenceNumber": f"{event.sequence:021d}"}}
 
 
 @pytest.fixture
@@ -95,11 +105,9 @@ def published(aws):
 
 @pytest.fixture
 def notifier(stage, aws, clock, contacts, request_log, published):
-    return Notifier(contacts=contacts,
-                    ledger=NotificationLedger(stage.spec.tables["idempotency"].name,
-                                              boto3_session=aws, clock=clock),
-                    request_log=request_log, topic_arn=stage.topic_arns["notifications"],
-                    sender_id="Marketplace", boto3_session=aws)
+    return Notifier(contacts=contacts, request_log=request_log,
+                    topic_arn=stage.topic_arns["notifications"], sender_id="Marketplace",
+                    boto3_session=aws)
 
 
 def sms_messages(sns_backend):
@@ -109,7 +117,7 @@ def sms_messages(sns_backend):
 def test_sms_and_email_are_sent_with_number_text_and_attributes(
         notifier, contacts, sns_backend, topic, published):
     contacts.put("u-1", {"email": "ana@example.com", "phone": PHONE})
-    result = notifier.notify(status_event())
+    result = notifier.notify(change())
     assert result.outcome == Outcome.SENT and result.sent == ("sms", "email")
 
     [(number, text)] = sms_messages(sns_backend)
@@ -139,46 +147,11 @@ def test_email_reaches_only_the_users_filtered_subscription(notifier, contacts, 
                       Endpoint=arn["Attributes"]["QueueArn"],
                       Attributes={"FilterPolicy": json.dumps({"user_id": [user]})})
         queues[user] = url
-    notifier.notify(status_event())
+    notifier.notify(change())
     got = {user: sqs.receive_message(QueueUrl=url).get("Messages", [])
            for user, url in queues.items()}
     assert len(got["u-1"]) == 1 and got["u-2"] == []
     assert "Acme Bank" in json.loads(got["u-1"][0]["Body"])["Message"]
-
-
-def test_a_duplicate_delivery_sends_nothing_more(notifier, contacts, sns_backend, topic):
-    contacts.put("u-1", {"email": "ana@example.com", "phone": PHONE})
-    assert notifier.notify(status_event()).outcome == Outcome.SENT
-    assert notifier.notify(status_event()).outcome == Outcome.DUPLICATE
-    assert len(sms_messages(sns_backend)) == 1
-    assert len(topic.sent_notifications) == 1
-    # Another status event for the same request is another notification.
-    assert notifier.notify(status_event("evt-2", status="fulfilled")).outcome == Outcome.SENT
-    assert len(sms_messages(sns_backend)) == 2
-
-
-def test_a_replayed_event_is_not_notified_again(notifier, contacts, sns_backend, topic):
-    """An archive replay carries the same detail, whatever its event id."""
-    contacts.put("u-1", {"email": "ana@example.com", "phone": PHONE})
-    notifier.notify(status_event("evt-1"))
-    replayed = {**status_event("evt-replayed-77"), "replay-name": "fix-notifier"}
-    assert notifier.notify(replayed).outcome == Outcome.DUPLICATE
-    assert len(sms_messages(sns_backend)) == 1 and len(topic.sent_notifications) == 1
-    # A replay of an event that never got through is sent.
-    missed = {**status_event("evt-replayed-78", status="declined"), "replay-name": "fix-notifier"}
-    assert notifier.notify(missed).sent == ("sms", "email")
-
-
-def test_a_delivery_while_another_is_in_flight_is_retried_later(notifier, stage, aws, clock):
-    ledger = notifier.ledger
-    assert ledger.claim("evt-1") is not None
-    with pytest.raises(NotificationInProgressError):
-        ledger.claim("evt-1")
-    # The holder died: once its lease is over, the event can be taken again.
-    clock.advance(minutes=3)
-    assert ledger.claim("evt-1") is not None
-    ledger.complete("evt-1")
-    assert ledger.claim("evt-1") is None
 
 
 @pytest.mark.parametrize("body", [
@@ -187,19 +160,19 @@ def test_a_delivery_while_another_is_in_flight_is_retried_later(notifier, stage,
 ])
 def test_opted_out_users_get_nothing(notifier, contacts, sns_backend, topic, body):
     contacts.put("u-1", body)
-    result = notifier.notify(status_event())
+    result = notifier.notify(change())
     assert result.outcome in (Outcome.OPTED_OUT, Outcome.NO_CHANNEL)
     assert sms_messages(sns_backend) == [] and topic.sent_notifications == []
 
 
 def test_a_user_without_contact_details_gets_nothing(notifier, sns_backend, topic):
-    assert notifier.notify(status_event()).outcome == Outcome.NO_CONTACT
+    assert notifier.notify(change()).outcome == Outcome.NO_CONTACT
     assert sms_messages(sns_backend) == [] and topic.sent_notifications == []
 
 
 def test_channels_are_honoured(notifier, contacts, sns_backend, topic):
     contacts.put("u-1", {"email": "ana@example.com", "phone": PHONE, "channels": ["email"]})
-    assert notifier.notify(status_event()).sent == ("email",)
+    assert notifier.notify(change()).sent == ("email",)
     assert sms_messages(sns_backend) == [] and len(topic.sent_notifications) == 1
 
 
@@ -210,7 +183,7 @@ def test_an_invalid_number_is_recorded_on_the_timeline_and_not_retried(
     aws.client("dynamodb").update_item(
         TableName=stage.spec.tables["contacts"].name, Key={"user_id": {"S": "u-1"}},
         UpdateExpression="SET phone = :p", ExpressionAttributeValues={":p": {"S": "+0123"}})
-    result = notifier.notify(status_event())
+    result = notifier.notify(change())
     assert result.outcome == Outcome.SENT
     assert result.failed == ("sms",) and result.sent == ("email",)
     assert sms_messages(sns_backend) == [] and len(topic.sent_notifications) == 1
@@ -223,46 +196,41 @@ def test_an_invalid_number_is_recorded_on_the_timeline_and_not_retried(
     timeline = fold(request_log.events("r-42")).timeline
     assert timeline[-1]["type"] == "notification.failed" and timeline[-1]["channel"] == "sms"
 
-    # A redelivery neither retries the number nor records the failure again.
-    assert notifier.notify(status_event()).outcome == Outcome.DUPLICATE
-    assert len([e for e in request_log.events("r-42")
-                if e.type == "notification.failed"]) == 1
 
 
-def test_a_temporary_failure_raises_and_the_retry_sends_only_what_is_missing(
+def test_a_temporary_failure_raises_and_stops_at_that_channel(
         notifier, contacts, published, sns_backend, topic):
     contacts.put("u-1", {"email": "ana@example.com", "phone": PHONE})
     published.throttle_topic_publishes = 1
     with pytest.raises(TemporaryNotificationError) as caught:
-        notifier.notify(status_event())
+        notifier.notify(change())
     assert caught.value.channel == "email" and caught.value.code == "Throttling"
     assert len(sms_messages(sns_backend)) == 1 and topic.sent_notifications == []
-
-    result = notifier.notify(status_event())
-    assert result.outcome == Outcome.SENT and result.sent == ("email",)
-    assert len(sms_messages(sns_backend)) == 1 and len(topic.sent_notifications) == 1
-    assert notifier.notify(status_event()).outcome == Outcome.DUPLICATE
+    # The retry sends the change whole: at least once per channel.
+    assert notifier.notify(change()).sent == ("sms", "email")
+    assert len(sms_messages(sns_backend)) == 2 and len(topic.sent_notifications) == 1
 
 
-def test_the_user_comes_from_the_request_log_when_the_event_has_none(
-        notifier, contacts, sns_backend):
-    contacts.put("u-1", {"phone": PHONE})
-    event = status_event()
-    del event["detail"]["user_id"]
-    assert notifier.notify(event).sent == ("sms",)
-    unknown = status_event("evt-10", request_id="r-unknown")
-    del unknown["detail"]["user_id"]
-    assert notifier.notify(unknown).outcome == Outcome.UNKNOWN_REQUEST
+def test_the_user_and_type_come_from_the_request_log_when_the_change_lacks_them(
+        notifier, contacts, sns_backend, topic):
+    contacts.put("u-1", {"phone": PHONE, "email": "ana@example.com"})
+    earlier = logged()
+    del earlier.data["user_id"], earlier.data["request_type"]
+    assert notifier.notify(status_change(earlier)).sent == ("sms", "email")
+    assert topic.sent_notifications[0][2] == "Acme Bank accepted your mortgage application request"
+    unknown = logged(request_id="r-unknown")
+    del unknown.data["user_id"]
+    assert notifier.notify(status_change(unknown)).outcome == Outcome.UNKNOWN_REQUEST
 
 
 @pytest.mark.parametrize("event", [
-    {"id": "e", "detail-type": "Request Created", "detail": {}},
-    {"id": "", "detail-type": "Request Status Changed", "detail": {}},
-    status_event(status="teleported"),
+    logged(type="request.routed"),
+    logged(status="teleported"),
+    logged(partner_id=""),
 ])
-def test_invalid_events_are_dropped_not_retried(notifier, event, sns_backend):
-    assert notifier.notify(event).outcome == Outcome.INVALID_EVENT
-    assert sms_messages(sns_backend) == []
+def test_malformed_changes_are_refused(event):
+    with pytest.raises(ValueError):
+        status_change(event)
 
 
 @pytest.mark.parametrize("code,kind", [
@@ -277,14 +245,14 @@ def test_classify_error(code, kind):
 
 @pytest.mark.parametrize("sender_id", ["", None, "Acme", "MARKET2026", "A1"])
 def test_sender_id_accepted(sender_id, stage, aws, contacts, request_log):
-    Notifier(contacts=contacts, ledger=None, request_log=request_log, topic_arn="t",
+    Notifier(contacts=contacts, request_log=request_log, topic_arn="t",
              sender_id=sender_id, boto3_session=aws)
 
 
 @pytest.mark.parametrize("sender_id", ["12345", "Marketplace1", "Acme Bank", "Acmé"])
 def test_sender_id_refused(sender_id, aws, contacts, request_log):
     with pytest.raises(ValueError):
-        Notifier(contacts=contacts, ledger=None, request_log=request_log, topic_arn="t",
+        Notifier(contacts=contacts, request_log=request_log, topic_arn="t",
                  sender_id=sender_id, boto3_session=aws)
 
 
@@ -302,19 +270,55 @@ def handler(stage, monkeypatch):
     module.reset()
 
 
-def test_handler_notifies_once_and_raises_only_for_temporary_failures(
+def test_handler_notifies_status_changes_and_skips_other_items(
         handler, stage, aws, sns_backend, topic, request_log):
     ContactStore(stage.spec.tables["contacts"].name, stage.topic_arns["notifications"],
                  boto3_session=aws).put("u-1", {"email": "ana@example.com", "phone": PHONE})
-    first = handler.lambda_handler(status_event(), Context())
-    second = handler.lambda_handler(status_event(), Context())
-    assert first["outcome"] == "sent" and first["sent"] == ["sms", "email"]
-    assert second["outcome"] == "duplicate"
-    assert [number for number, _ in sms_messages(sns_backend)] == [PHONE]
-    assert len(topic.sent_notifications) == 1
+    batch = {"Records": [
+        stream_record(logged(2, type="request.routed")),
+        stream_record(logged(3, status="received")),
+        stream_record(logged(4, status="teleported")),  # malformed: skipped, not retried
+        stream_record(logged(5, status="accepted"), name="MODIFY"),
+        stream_record(logged(6, status="accepted")),
+    ]}
+    assert handler.lambda_handler(batch, Context()) == {"batchItemFailures": []}
+    texts = [text for _, text in sms_messages(sns_backend)]
+    assert len(texts) == 2 and "received" in texts[0] and "accepted" in texts[1]
+    assert len(topic.sent_notifications) == 2
+
+
+def test_handler_reports_the_first_unfinished_change_and_the_retry_resumes_there(
+        handler, stage, aws, topic, request_log, published):
+    ContactStore(stage.spec.tables["contacts"].name, stage.topic_arns["notifications"],
+                 boto3_session=aws).put("u-1", {"email": "ana@example.com"})
+    records = [stream_record(logged(n, status=s))
+               for n, s in ((3, "received"), (4, "in_progress"), (5, "accepted"))]
+    publishes = []
+
+    def throttle_the_second(params, **_):
+        publishes.append(params["body"].get("Subject"))
+        if len(publishes) == 2:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "slow"}}, "Publish")
+
+    handler.notifier()._sns.meta.events.register("before-call.sns.Publish", throttle_the_second)
+
+    def subjects():
+        return [notification[2] for notification in topic.sent_notifications]
+
+    answer = handler.lambda_handler({"Records": records}, Context())
+    # Reported at the first unfinished change; the third was not tried.
+    assert answer == {"batchItemFailures": [
+        {"itemIdentifier": records[1]["dynamodb"]["SequenceNumber"]}]}
+    assert subjects() == ["Acme Bank has received your mortgage application request"]
+    # Lambda retries from the reported record: nothing before it is sent again.
+    assert handler.lambda_handler({"Records": records[1:]}, Context()) == \
+        {"batchItemFailures": []}
+    assert subjects() == ["Acme Bank has received your mortgage application request",
+                          "Acme Bank is working on your mortgage application request",
+                          "Acme Bank accepted your mortgage application request"]
 
 
 def test_handler_refuses_a_bad_sender_id(handler, monkeypatch):
     monkeypatch.setenv("PGW_SMS_SENDER_ID", "not valid!")
     with pytest.raises(ValueError):
-        handler.lambda_handler(status_event(), Context())
+        handler.lambda_handler({"Records": [stream_record(logged())]}, Context())

@@ -1,15 +1,15 @@
-"""Flow B's user side on the local runtime: status event -> rule -> notifier -> SNS; replay.
+"""Flow B's user side on the local runtime: recorded status change -> the request log's stream
+-> notifier -> SNS; an outage of the notifier; replaying the archive to a Lambda rule.
 
-The stage is wired as on AWS (`infra.local.wiring`: functions, the notifier rule with its
-retry policy and DLQ) and the archive provisioned; the local runtime delivers rule targets to
-the handlers in-process. A replay to the notifier rule after an outage sends what was missed,
-and nothing twice.
+The stage is wired as on AWS (`infra.local.wiring`: functions and the stream mappings of
+`spec.stream_subscriptions`, with their filters, batching windows and on-failure queues) and
+the archive provisioned; the local runtime polls the stream and runs the handlers in-process.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -17,14 +17,15 @@ from moto.sns.models import sns_backends
 
 from infra.local.provision import provision_archive
 from infra.local.runtime import LocalRuntime, RuntimeSettings
-from infra.local.wiring import wire_stage, wiring_environment
-from partners.constants import REQUEST_STATUS_CHANGED
+from infra.local.wiring import function_arn, wire_stage, wiring_environment
+from partners.constants import REQUEST_STATUS_CHANGED, SOURCE_REQUESTS
 from partners.contacts import ContactStore
 from partners.contracts import put_events_entry
 from partners.replay import Replayer
 from partners.requests import RequestLog
 
 PHONE = "+14155550123"
+TAP = "pgw-test-status-tap"
 
 
 @pytest.fixture
@@ -38,18 +39,84 @@ def flow(aws, spec, stage, monkeypatch):
         monkeypatch.setenv(name, value)
     handlers.notifier.reset()
     provision_archive(spec, stage, session=aws)
+    tapped: list[dict] = []
     runtime = LocalRuntime(RuntimeSettings(backoff_scale=0.0001, workers=2,
-                                           stream_interval=0.01)).start()
+                                           stream_interval=0.01),
+                           handlers={TAP: lambda event, context: tapped.append(event)}).start()
+    runtime.tapped = tapped
     wire_stage(spec, stage, environment, session=aws)
-    RequestLog(spec.tables["request_events"].name, boto3_session=aws).create({
-        "environment": "prod", "request_id": "r-42", "request_type": "mortgage.application",
-        "occurred_at": "2026-11-23T09:00:00Z", "schema_version": "1", "user_id": "u-1",
-        "attributes": {}})
+    runtime.streams.start_new_mappings()  # the `LATEST` notifier mapping sees what follows
+    log = RequestLog(spec.tables["request_events"].name, boto3_session=aws)
+    log.create({"environment": "prod", "request_id": "r-42",
+                "request_type": "mortgage.application", "occurred_at": "2026-11-23T09:00:00Z",
+                "schema_version": "1", "user_id": "u-1", "attributes": {}})
+    log.record_routing({"request_id": "r-42"}, partner_id="p-acme", environment="prod",
+                       mode="push", event_id="e-1")
+    runtime.log = log
     ContactStore(spec.tables["contacts"].name, stage.topic_arns["notifications"],
                  boto3_session=aws).put("u-1", {"email": "ana@example.com", "phone": PHONE})
     yield runtime
     runtime.stop()
     handlers.notifier.reset()
+
+
+def post(flow, status, key):
+    return flow.log.change_status("r-42", partner_id="p-acme", environment="prod",
+                                  partner_name="Acme Bank", status=status, command_id=key)
+
+
+def sms_texts():
+    return [text for _, text in sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()]
+
+
+def topic_messages(stage):
+    topic = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].topics[stage.topic_arns["notifications"]]
+    return [(subject, attributes) for _, _, subject, attributes, _ in topic.sent_notifications]
+
+
+def notifier_mapping(aws, spec):
+    return aws.client("lambda").list_event_source_mappings(
+        FunctionName=spec.function_name("notifier"))["EventSourceMappings"][0]
+
+
+def test_the_notifier_mapping_filters_status_changes_from_the_log_stream(aws, spec, flow):
+    mapping = notifier_mapping(aws, spec)
+    assert mapping["EventSourceArn"].endswith(
+        flow.log.table_name + mapping["EventSourceArn"].split(flow.log.table_name)[-1])
+    assert json.loads(mapping["FilterCriteria"]["Filters"][0]["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"type": {"S": ["request.status_changed"]}}}}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(
+        f"{spec.prefix}-notifier-dlq")
+
+
+def test_a_recorded_status_change_reaches_the_user_once(flow, stage):
+    post(flow, "received", "k1")
+    assert flow.drain(10)
+    assert len(sms_texts()) == 1 and "Acme Bank has received" in sms_texts()[0]
+    assert topic_messages(stage) == [("Acme Bank has received your mortgage application request",
+                                      {"user_id": {"Type": "String", "Value": "u-1"}})]
+    post(flow, "accepted", "k2")
+    assert flow.drain(10)
+    assert len(sms_texts()) == 2 and "accepted" in sms_texts()[1]
+    assert flow.failed_invocations == []
+
+
+def test_changes_recorded_while_the_notifier_is_paused_are_sent_when_it_resumes(
+        flow, aws, spec, stage):
+    lambdas = aws.client("lambda")
+    uuid = notifier_mapping(aws, spec)["UUID"]
+    lambdas.update_event_source_mapping(UUID=uuid, Enabled=False)
+    post(flow, "received", "k1")
+    post(flow, "accepted", "k2")
+    flow.drain(2)
+    assert sms_texts() == []
+    lambdas.update_event_source_mapping(UUID=uuid, Enabled=True)
+    assert flow.drain(10)
+    texts = sms_texts()
+    assert len(texts) == 2 and "received" in texts[0] and "accepted" in texts[1]
+    assert len(topic_messages(stage)) == 2
 
 
 def put_status(aws, spec, status, minute):
@@ -62,57 +129,22 @@ def put_status(aws, spec, status, minute):
     assert aws.client("events").put_events(Entries=[entry])["FailedEntryCount"] == 0
 
 
-def sms_texts():
-    return [text for _, text in sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()]
-
-
-def topic_messages(stage):
-    topic = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].topics[stage.topic_arns["notifications"]]
-    return [(subject, attributes) for _, _, subject, attributes, _ in topic.sent_notifications]
-
-
-def test_a_status_event_on_the_bus_reaches_the_user_once_and_a_replay_fills_the_gap(
-        flow, aws, spec, stage):
-    put_status(aws, spec, "received", 1)
-    assert flow.drain(10)
-    assert len(sms_texts()) == 1 and "Acme Bank has received" in sms_texts()[0]
-    assert topic_messages(stage) == [("Acme Bank has received your mortgage application request",
-                                      {"user_id": {"Type": "String", "Value": "u-1"}})]
-
-    # The notifier is unreachable for a while: its rule is disabled, the event is archived.
-    events = aws.client("events")
-    rule = f"{spec.prefix}-notifier"
-    events.disable_rule(Name=rule, EventBusName=spec.bus_name)
-    put_status(aws, spec, "accepted", 2)
-    assert flow.drain(10)
-    assert len(sms_texts()) == 1
-    events.enable_rule(Name=rule, EventBusName=spec.bus_name)
-
-    # The operator replays the window to the notifier rule only: the missed status is sent,
-    # the one already sent is not sent again.
-    replayer = Replayer(spec.bus_name, spec.archive_name, boto3_session=aws,
-                        clock=lambda: datetime(2026, 11, 23, 12, tzinfo=timezone.utc))
-    progress = replayer.start(datetime(2026, 11, 23, 10, tzinfo=timezone.utc),
-                              datetime(2026, 11, 23, 11, tzinfo=timezone.utc), rules=[rule],
-                              name="notifier-outage")
-    assert progress.state == "COMPLETED"
-    assert flow.drain(10)
-    texts = sms_texts()
-    assert len(texts) == 2 and "accepted" in texts[1]
-    assert [subject for subject, _ in topic_messages(stage)] == [
-        "Acme Bank has received your mortgage application request",
-        "Acme Bank accepted your mortgage application request"]
-    assert flow.failed_invocations == []
-
-
 def test_a_pattern_replay_to_a_lambda_rule_grants_and_removes_the_invoke_permission(
-        flow, aws, spec, stage):
+        flow, aws, spec):
     events, lambdas = aws.client("events"), aws.client("lambda")
-    rule = f"{spec.prefix}-notifier"
-    events.disable_rule(Name=rule, EventBusName=spec.bus_name)
+    lambdas.create_function(FunctionName=TAP, Runtime="python3.12", Handler="tap.handler",
+                            Role=f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/{spec.prefix}-functions",
+                            Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+    rule = f"{spec.prefix}-status-tap"
+    events.put_rule(Name=rule, EventBusName=spec.bus_name, State="DISABLED",
+                    EventPattern=json.dumps({"source": [SOURCE_REQUESTS],
+                                             "detail-type": [REQUEST_STATUS_CHANGED]}))
+    events.put_targets(Rule=rule, EventBusName=spec.bus_name,
+                       Targets=[{"Id": "tap", "Arn": function_arn("us-east-1", TAP)}])
     put_status(aws, spec, "received", 1)
     put_status(aws, spec, "accepted", 2)
     assert flow.drain(10)
+    assert flow.tapped == []
     events.enable_rule(Name=rule, EventBusName=spec.bus_name)
 
     replayer = Replayer(spec.bus_name, spec.archive_name, boto3_session=aws,
@@ -122,11 +154,11 @@ def test_a_pattern_replay_to_a_lambda_rule_grants_and_removes_the_invoke_permiss
                    datetime(2026, 11, 23, 11, tzinfo=timezone.utc), rules=[rule],
                    pattern={"detail": {"status": ["accepted"]}}, name="accepted-only")
     assert flow.drain(10)
-    assert len(sms_texts()) == 1 and "accepted" in sms_texts()[0]
+    assert [event["detail"]["status"] for event in flow.tapped] == ["accepted"]
     temporary = f"{rule}-rp-z1"
-    policy = json.loads(lambdas.get_policy(FunctionName=spec.function_name("notifier"))["Policy"])
+    policy = json.loads(lambdas.get_policy(FunctionName=TAP)["Policy"])
     assert [s["Sid"] for s in policy["Statement"]] == [temporary]
 
     assert replayer.cleanup("accepted-only") == [temporary]
     with pytest.raises(lambdas.exceptions.ResourceNotFoundException):
-        lambdas.get_policy(FunctionName=spec.function_name("notifier"))
+        lambdas.get_policy(FunctionName=TAP)

@@ -222,11 +222,13 @@ def test_async_invocations_fail_into_a_queue(stack: StackResources, spec: StageS
     assert set(configs) == {f.name for f in spec.functions.values()}
     for config in configs.values():
         assert config["destinationConfig"]["onFailure"]["destination"] == failures
-    mapping = stack.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")[0].inputs
-    assert mapping["functionName"] == function(stack, spec, "projector").state["arn"]
-    assert mapping["eventSourceArn"].startswith(
-        stack.one("aws:dynamodb/table:Table", spec.tables["request_events"].name).state["arn"])
-    assert mapping["destinationConfig"]["onFailure"]["destinationArn"] == failures
+    mappings = {m.inputs["functionName"]: m.inputs
+                for m in stack.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")}
+    log = stack.one("aws:dynamodb/table:Table", spec.tables["request_events"].name).state["arn"]
+    projector = mappings[function(stack, spec, "projector").state["arn"]]
+    assert projector["eventSourceArn"].startswith(log)
+    assert projector["startingPosition"] == "TRIM_HORIZON" and "filterCriteria" not in projector
+    assert projector["destinationConfig"]["onFailure"]["destinationArn"] == failures
     schedules = {s.inputs["name"]: s.inputs
                  for s in stack.of_type("aws:scheduler/schedule:Schedule")}
     assert set(schedules) == {f"{spec.prefix}-reconcile-all", f"{spec.prefix}-reconcile-deep"}
@@ -240,18 +242,40 @@ def test_async_invocations_fail_into_a_queue(stack: StackResources, spec: StageS
     assert json.loads(deep["target"]["input"])["resync"] == "deep"
 
 
+def test_the_notifier_reads_status_changes_from_the_request_log_stream(
+        stack: StackResources, spec: StageSpec) -> None:
+    mappings = {m.inputs["functionName"]: m.inputs
+                for m in stack.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")}
+    notifier = mappings[function(stack, spec, "notifier").state["arn"]]
+    log = stack.one("aws:dynamodb/table:Table", spec.tables["request_events"].name).state["arn"]
+    dlq = stack.one("aws:sqs/queue:Queue", spec.queues["notifier_dlq"].name).state["arn"]
+    assert notifier["eventSourceArn"].startswith(log)
+    assert notifier["startingPosition"] == "LATEST"
+    assert json.loads(notifier["filterCriteria"]["filters"][0]["pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"type": {"S": ["request.status_changed"]}}}}
+    assert notifier["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert notifier["destinationConfig"]["onFailure"]["destinationArn"] == dlq
+    assert notifier["maximumRecordAgeInSeconds"] == 6 * 3600
+    # The mapping writes failures with the function's role: it may send to that queue.
+    policy = role_policy_of(stack, function(stack, spec, "notifier"))
+    sends = [s for s in policy["Statement"] if s["Action"] == ["sqs:SendMessage"]]
+    assert any(s["Resource"] == [dlq] for s in sends)
+    # No bus rule feeds it any more.
+    assert f"{spec.prefix}-notifier" not in {
+        r.inputs["name"] for r in stack.of_type("aws:cloudwatch/eventRule:EventRule")}
+
+
 def test_every_rule_target_has_a_dlq_and_retry_policy(stack: StackResources,
                                                       spec: StageSpec) -> None:
     targets = {t.inputs["targetId"]: t.inputs
                for t in stack.of_type("aws:cloudwatch/eventTarget:EventTarget")}
-    assert set(targets) == {"datalake", "notifier", "portal"}
+    assert set(targets) == {"datalake", "portal"}
     dlq = {q.inputs["name"]: q.state["arn"] for q in stack.of_type("aws:sqs/queue:Queue")}
-    expected = {"datalake": "async_failures", "notifier": "notifier_dlq",
-                "portal": "portal_callback_dlq"}
+    expected = {"datalake": "async_failures", "portal": "portal_callback_dlq"}
     for target_id, queue in expected.items():
         assert targets[target_id]["deadLetterConfig"]["arn"] == dlq[spec.queues[queue].name]
         assert targets[target_id]["retryPolicy"]["maximumRetryAttempts"] > 0
-    assert targets["notifier"]["arn"] == function(stack, spec, "notifier").state["arn"]
 
 
 def test_dead_letter_queues_accept_only_their_rules(stack: StackResources,
@@ -259,14 +283,13 @@ def test_dead_letter_queues_accept_only_their_rules(stack: StackResources,
     region = stack.config["aws:region"]
     policies = {p.inputs["queueUrl"].rsplit("/", 1)[1]: p.json("policy")
                 for p in stack.of_type("aws:sqs/queuePolicy:QueuePolicy")}
-    assert set(policies) == {q.name for q in spec.queues.values()}
+    # The notifier's on-failure queue is written by the notifier's own role, not EventBridge.
+    assert set(policies) == {q.name for q in spec.queues.values()} - {
+        spec.queues["notifier_dlq"].name}
     routing = policies[spec.queues["routing_dlq"].name]["Statement"][0]
     assert routing["Principal"] == {"Service": "events.amazonaws.com"}
     assert routing["Condition"]["ArnLike"]["aws:SourceArn"] == [
         f"arn:aws:events:{region}:{ACCOUNT}:rule/{spec.bus_name}/{spec.partner_resource_prefix}*"]
-    notifier = policies[spec.queues["notifier_dlq"].name]["Statement"][0]
-    assert notifier["Condition"]["ArnLike"]["aws:SourceArn"] == [
-        f"arn:aws:events:{region}:{ACCOUNT}:rule/{spec.bus_name}/{spec.prefix}-notifier"]
 
 
 def test_eventbridge_may_invoke_the_routing_recorder_from_partner_rules_only(

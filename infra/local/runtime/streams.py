@@ -9,10 +9,15 @@ one thread per enabled mapping, reading the shard moto keeps.
 AWS documentation followed: "Using AWS Lambda with Amazon DynamoDB" (with-ddb: event
 format with `Records[].eventName`, `dynamodb.Keys/NewImage/OldImage` in AttributeValue JSON,
 `eventSourceARN`; at-least-once, in order per shard; `BatchSize` default 100;
-`StartingPosition` TRIM_HORIZON or LATEST; `MaximumRetryAttempts` default -1, infinite);
+`StartingPosition` TRIM_HORIZON or LATEST; `MaximumRetryAttempts` default -1, infinite;
+`MaximumBatchingWindowInSeconds`: records gather until the batch is full or the window,
+counted from the first waiting record, has passed);
 "Handling errors for a DynamoDB event source" (services-ddb-batchfailurereporting:
 `ReportBatchItemFailures`, `BisectBatchOnFunctionError`, the on-failure destination's
-`DDBStreamBatchInfo` record).
+`DDBStreamBatchInfo` record); "Control which events Lambda sends to your function"
+(invocation-eventfiltering: `FilterCriteria.Filters[].Pattern`, EventBridge pattern syntax on
+the record; records no filter matches are dropped without an invocation, and a mapping with
+filters is invoked only with records that match one).
 """
 
 from __future__ import annotations
@@ -36,6 +41,20 @@ from infra.local.runtime.lambdas import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 100
+
+
+def filter_patterns(mapping: Any) -> list[Any]:
+    """The mapping's compiled filter patterns ([]: every record passes)."""
+    from moto.events.models import EventPattern
+
+    criteria = getattr(mapping, "filter_criteria", None) or {}
+    return [EventPattern.load(f["Pattern"]) for f in criteria.get("Filters") or []
+            if isinstance(f, dict) and f.get("Pattern")]
+
+
+def passes(patterns: list[Any], record: dict[str, Any]) -> bool:
+    """Whether a stream record passes a mapping's filters (any one of them)."""
+    return not patterns or any(pattern.matches_event(record) for pattern in patterns)
 
 
 def stream_record(record: dict[str, Any], region: str, stream_arn: str) -> dict[str, Any]:
@@ -125,6 +144,7 @@ class StreamPoller:
 
     def pending(self) -> int:
         """Records written but not yet handed successfully to their functions."""
+        self.start_new_mappings()
         count = 0
         for mapping in self._mappings():
             if mapping.uuid not in self._threads:
@@ -150,19 +170,30 @@ class StreamPoller:
 
     def _manage(self) -> None:
         while not self._stop.is_set():
+            self.start_new_mappings()
+            self._stop.wait(self.interval * 4)
+
+    def start_new_mappings(self) -> None:
+        """Start polling every enabled mapping not polled yet.
+
+        A `LATEST` mapping reads what is written after this moment: the manager calls this
+        every few intervals, and `pending` (so `drain`) calls it too, so a caller that drains
+        after creating a mapping knows that the mapping sees every later write.
+        """
+        with self._lock:
+            if self._stop.is_set():
+                return
             for mapping in self._mappings():
                 if mapping.uuid in self._threads or not self._enabled(mapping):
                     continue
                 shard = self._shard(mapping.event_source_arn)
                 if shard is None:
                     continue
-                with self._lock:
-                    self._cursors[mapping.uuid] = self._starting_cursor(mapping, shard)
+                self._cursors[mapping.uuid] = self._starting_cursor(mapping, shard)
                 thread = threading.Thread(target=self._poll, args=(mapping,),
                                           name=f"pgw-stream-{mapping.uuid[:8]}", daemon=True)
                 self._threads[mapping.uuid] = thread
                 thread.start()
-            self._stop.wait(self.interval * 4)
 
     @staticmethod
     def _enabled(mapping: Any) -> bool:
@@ -171,6 +202,9 @@ class StreamPoller:
     def _poll(self, mapping: Any) -> None:
         failures = 0
         bisected: int | None = None  # the batch size while a failed batch is being bisected
+        patterns = filter_patterns(mapping)
+        window = float(getattr(mapping, "max_batch_window", None) or 0)
+        waiting_since: float | None = None  # when the first record of the next batch was seen
         while not self._stop.is_set():
             if not self._enabled(mapping):  # UpdateEventSourceMapping(Enabled=False) pauses
                 self._stop.wait(self.interval)
@@ -184,17 +218,36 @@ class StreamPoller:
                 self._wake.wait(self.interval)
                 self._wake.clear()
                 continue
+            if window and len(items) < batch_size and not failures and bisected is None:
+                now = time.monotonic()
+                waiting_since = waiting_since if waiting_since is not None else now
+                if now - waiting_since < window:
+                    self._stop.wait(min(self.interval, window - (now - waiting_since)))
+                    continue
+            waiting_since = None
             records = [stream_record(item.to_json(), self.region, mapping.event_source_arn)
                        for item in items]
+            # Filtered-out records are done without an invocation; the function gets the rest.
+            positions = [i for i, r in enumerate(records) if passes(patterns, r)]
+            if not positions:
+                self._advance(mapping, cursor + len(items))
+                continue
+            records = [records[i] for i in positions]
             with self._lock:
                 self._busy.add(mapping.uuid)
             try:
-                done = self._run_batch(mapping, records)
+                handled = self._run_batch(mapping, records)
+                # in stream positions: a failure at a kept record leaves it and what follows
+                done = len(items) if handled == len(records) else positions[handled]
             except (FunctionNotFoundError, HandlerImportError) as error:
                 logger.error("stream mapping %s cannot run %s: %s", mapping.uuid,
                              mapping.function_arn, error)
                 self._stop.wait(max(self.interval, 1.0))
                 continue
+            except Exception:  # noqa: BLE001 - as on AWS, a mapping retries; it never stops
+                logger.exception("stream batch to %s failed unexpectedly; retrying",
+                                 mapping.function_arn)
+                done = 0
             finally:
                 with self._lock:
                     self._busy.discard(mapping.uuid)
@@ -214,7 +267,8 @@ class StreamPoller:
             if 0 <= limit < failures:
                 logger.error("stream batch of %d records to %s discarded after %d tries",
                              failed, mapping.function_arn, failures)
-                self._send_on_failure(mapping, records[done:], failures)
+                self._send_on_failure(mapping, [r for i, r in zip(positions, records)
+                                                if i >= done], failures)
                 failures, bisected = 0, None
                 self._advance(mapping, cursor + len(items))
             else:

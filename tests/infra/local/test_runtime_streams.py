@@ -160,3 +160,46 @@ def test_bisect_then_discard_to_the_on_failure_destination(aws, runtime):
     [message] = receive_all(aws, url)
     info = json.loads(message["Body"])["DDBStreamBatchInfo"]
     assert info["batchSize"] == 1 and info["streamArn"] == stream_arn
+
+
+def test_filter_criteria_drop_records_without_an_invocation(aws, runtime):
+    """AWS documentation "Control which events Lambda sends to your function"
+    (invocation-eventfiltering): FilterCriteria patterns (EventBridge syntax) apply to each
+    record; records no filter matches never reach the function, and a failure is retried
+    from the failed matching record."""
+    seen = []
+
+    def notifier(event, context):
+        seen.append(_sequences(event))
+        if len(seen) == 1:
+            return {"batchItemFailures": [
+                {"itemIdentifier": event["Records"][1]["dynamodb"]["SequenceNumber"]}]}
+        return {"batchItemFailures": []}
+
+    stream_arn = _log_table(aws)
+    for sequence in range(1, 7):
+        _append(aws, "r1", sequence)
+    create_function(aws, "notifier")
+    runtime.register("notifier", notifier)
+    _map(aws, stream_arn, "notifier", FunctionResponseTypes=["ReportBatchItemFailures"],
+         FilterCriteria={"Filters": [{"Pattern": json.dumps({
+             "eventName": ["INSERT"],
+             "dynamodb": {"NewImage": {"event_type": {"S": ["e2", "e4", "e5"]}}}})}]})
+    assert runtime.drain(5)
+    assert seen == [["2", "4", "5"], ["4", "5"]]
+
+
+def test_a_batching_window_gathers_records_into_one_invocation(aws, runtime):
+    """with-ddb: MaximumBatchingWindowInSeconds makes Lambda gather records until the batch
+    is full or the window has passed, counted from the first waiting record."""
+    batches = []
+    stream_arn = _log_table(aws)
+    create_function(aws, "projector")
+    runtime.register("projector", lambda event, context: batches.append(_sequences(event)))
+    _map(aws, stream_arn, "projector", MaximumBatchingWindowInSeconds=1, BatchSize=3)
+    assert runtime.drain(5)
+    for sequence in range(1, 6):
+        _append(aws, "r1", sequence)
+    assert runtime.drain(5)
+    # Three fill a batch at once; the last two wait out the window together.
+    assert batches == [["1", "2", "3"], ["4", "5"]]
