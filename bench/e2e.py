@@ -23,7 +23,10 @@ Measured:
   flows make: each boto3 call of the handlers (a botocore hook on every client), PutEvents
   entries, and the invocations AWS bills where the runtime stands in for it (API Gateway
   requests, Lambda invocations, API destination calls); with the cost per million requests at
-  the us-east-1 list prices below.
+  the us-east-1 list prices below. Operations are what AWS prices per request or per call;
+  what it prices by volume (Firehose ingestion per GB, in 5 KB steps per record; email
+  deliveries) is in the cost, not in the operation count. DynamoDB calls are counted one per
+  item (a GSI's replicated writes are billed on top, and not counted here).
 
 Everything runs in this process (moto server, runtime, API, sample partner): the numbers are
 relative, not a forecast of AWS latency.
@@ -70,11 +73,13 @@ PRICES = {
     "dynamodb:write": ("on-demand write request unit", 0.625 / 1e6),
     "sns": ("SNS publish (64 KB chunk)", 0.50 / 1e6),
     "sns:email": ("email notification delivered", 2.00 / 1e5),
-    "firehose": ("record into Firehose (5 KB billing increment, $0.029/GB)", 0.029 * 5 / 1e6),
+    "firehose": ("record into Firehose (volume: $0.029/GB, 5 KB steps)", 0.029 * 5 / 1e6),
     "s3": ("S3 request", 5.00 / 1e6),
     "sqs": ("SQS request", 0.40 / 1e6),
     "other": ("other call", 0.0),
 }
+# Priced by volume, not per request: in the cost, not in the operation count.
+VOLUME_PRICED = frozenset({"firehose", "sns:email"})
 DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems",
                    "BatchWriteItem"}
 
@@ -326,7 +331,7 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
         by_service["sns:email"] += sum(notified[r] for r in request_ids)
     fulfilled = max(1, sum(1 for r in request_ids if statuses_ok[r] >= STATUSES))
     ops_per_request = sum(count for key, count in by_service.items()
-                          if key != "sns:email") / fulfilled
+                          if key not in VOLUME_PRICED) / fulfilled
     print_report(n, len(request_ids), failures, direct_rate, direct_seconds, delivery_rate,
                  delivery_seconds, intake_seconds, flow_delivery_seconds, total_seconds, lost,
                  dead_lettered,
@@ -419,13 +424,14 @@ def print_report(n, created, failures, direct_rate, direct_seconds, delivery_rat
         per = by_service[key] / fulfilled
         dollars = by_service[key] * PRICES.get(key, PRICES["other"])[1] / fulfilled * 1e6
         total_cost += dollars
-        if key != "sns:email":
+        if key not in VOLUME_PRICED:
             total_ops += per
         label, price = PRICES.get(key, PRICES["other"])
-        print(f"{key:<18}{per:>12.2f}{dollars:>22.2f}  ${price * 1e6:.3f}/M {label}")
+        shown = f"({per:.2f})" if key in VOLUME_PRICED else f"{per:.2f}"
+        print(f"{key:<18}{shown:>12}{dollars:>22.2f}  ${price * 1e6:.3f}/M {label}")
     print("-" * 90)
     print(f"{'total':<18}{total_ops:>12.2f}{total_cost:>22.2f}  (goal <= 40 operations; "
-          "email deliveries are priced but not counted as operations)")
+          "(bracketed): priced by volume, not counted as operations)")
     print()
     print("Lambda invocations per request: " + ", ".join(
         f"{name.replace('pgw-local-', '')} {count / fulfilled:.2f}"
