@@ -21,6 +21,8 @@ from urllib.parse import urlencode
 
 import requests
 
+from infra.local.runtime import transport
+
 logger = logging.getLogger(__name__)
 
 # What EventBridge sends on every API destination call.
@@ -146,7 +148,9 @@ class ApiDestinationCaller:
     Parameters
     ----------
     timeout: seconds before a call counts as timed out (EventBridge: 5).
-    http: the `requests.Session`-like object that sends (injectable for tests).
+    http: a `requests.Session`-like object that sends the calls and the OAuth token
+        requests; without one, calls go out on `transport` (a connection each, as
+        EventBridge's) and token requests on a `requests.Session` per thread.
     clock: seconds since the epoch, for OAuth token expiry.
     """
 
@@ -271,20 +275,34 @@ class ApiDestinationCaller:
         except TokenError as error:
             # The token endpoint's status decides: unreachable, 429 and 5xx are retried.
             return CallResult(error.status, "CONNECTION_AUTH_FAILURE", str(error))
-        try:
-            response = self._session().request(
-                destination.http_method or "POST", url, params=query or None, headers=headers,
-                data=body.encode("utf-8"), timeout=self.timeout, allow_redirects=False)
-        except requests.Timeout:
-            return CallResult(None, "TIMEOUT",
-                              f"the endpoint did not answer within {self.timeout:g} s")
-        except requests.RequestException as error:
-            return CallResult(None, "CONNECTION_ERROR",
-                              f"the endpoint could not be reached: {type(error).__name__}")
-        status = response.status_code
-        retry_after = parse_retry_after(response.headers.get("Retry-After"), now=self._clock())
-        response.close()
+        if self._http is None:
+            try:
+                answer = transport.send(destination.http_method or "POST", url, query=query,
+                                        headers=headers, body=body.encode("utf-8"),
+                                        timeout=self.timeout)
+            except transport.TransportError as error:
+                return self._no_answer(error.timed_out, error.reason)
+            status, retry_header = answer.status, answer.headers.get("retry-after")
+        else:
+            try:
+                response = self._http.request(
+                    destination.http_method or "POST", url, params=query or None,
+                    headers=headers, data=body.encode("utf-8"), timeout=self.timeout,
+                    allow_redirects=False)
+            except requests.Timeout as error:
+                return self._no_answer(True, type(error).__name__)
+            except requests.RequestException as error:
+                return self._no_answer(False, type(error).__name__)
+            status, retry_header = response.status_code, response.headers.get("Retry-After")
+            response.close()
+        retry_after = parse_retry_after(retry_header, now=self._clock())
         if 200 <= status < 300:
             return CallResult(status)
         return CallResult(status, f"HTTP_{status}",
                           f"the endpoint answered HTTP {status}", retry_after)
+
+    def _no_answer(self, timed_out: bool, reason: str) -> CallResult:
+        if timed_out:
+            return CallResult(None, "TIMEOUT",
+                              f"the endpoint did not answer within {self.timeout:g} s")
+        return CallResult(None, "CONNECTION_ERROR", f"the endpoint could not be reached: {reason}")

@@ -294,7 +294,6 @@ class DeadLetterOffice:
 class TargetDelivery:
     """One event on its way to one target of one rule (a dispatcher task)."""
 
-    priority = 0  # deliveries to the outside go first (see `dispatcher`)
     rule: RuleRef
     target: Mapping[str, Any]
     event: Mapping[str, Any]
@@ -308,6 +307,12 @@ class TargetDelivery:
     delays: list[float] = field(default_factory=list)
     throttled_seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def priority(self) -> int:
+        """Deliveries to the outside (API destinations) go first; targets inside AWS
+        (Lambda, SQS, SNS, Firehose) after them (see `dispatcher`)."""
+        return 0 if ":api-destination/" in str(self.target.get("Arn", "")) else 1
 
     def run(self) -> float | None:
         policy = RetryPolicy.of(self.target)

@@ -7,7 +7,9 @@ seconds (already scaled to local time) after which it wants to run again (a retr
 
 Ready tasks run by `priority` (lower first, then in order): on AWS every target has its own
 capacity, so a partner's delivery never waits for our own functions; here they share one
-process, and deliveries to the outside (priority 0) go before Lambda invocations (1).
+process, and deliveries to the outside (API destinations, priority 0) go before the targets
+inside AWS and Lambda invocations (1). A Lambda invocation never waits for its function on a
+worker (see `lanes`).
 """
 
 from __future__ import annotations

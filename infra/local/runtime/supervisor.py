@@ -51,6 +51,7 @@ from infra.local.runtime.delivery import (
 from infra.local.runtime.dispatcher import Dispatcher
 from infra.local.runtime.envelope import ShapedEvents
 from infra.local.runtime.gaps import UsageRecorder, parse_usage_dates, test_event_pattern, usage_report
+from infra.local.runtime.lanes import FunctionLanes
 from infra.local.runtime.lambdas import (
     DEFAULT_ACCOUNT,
     FunctionError,
@@ -168,6 +169,7 @@ class LocalRuntime:
         self.http = ApiDestinationCaller(timeout=self.settings.http_timeout, http=http)
         self.backoff = Backoff(rng=rng or random.Random())
         self.dispatcher = Dispatcher(self.settings.workers)
+        self.lanes = FunctionLanes(self.dispatcher.submit)
         self.sender = TargetSender(lambdas=self.lambdas, http=self.http,
                                    invoke_async=self.invoke_async,
                                    limiter=RateLimiter() if self.settings.rate_limits else None)
@@ -229,7 +231,8 @@ class LocalRuntime:
         while time.monotonic() < deadline:
             if not self.dispatcher.drain(max(0.0, deadline - time.monotonic())):
                 return False
-            if self.streams.pending() == 0 and self.dispatcher.pending == 0:
+            if (self.streams.pending() == 0 and self.dispatcher.pending == 0
+                    and self.lanes.waiting() == 0):
                 quiet += 1
                 if quiet >= 2:  # twice in a row: a stream handler may have just put events
                     return True
@@ -255,9 +258,9 @@ class LocalRuntime:
 
     def invoke_async(self, function: str, event: Any) -> None:
         """Queue an `Event` invocation (retried twice on failure, as Lambda does)."""
-        self.dispatcher.submit(AsyncInvocation(function, event, self.lambdas,
-                                               self.settings.backoff_scale,
-                                               self.failed_invocations))
+        self.lanes.submit(AsyncInvocation(function, event, self.lambdas,
+                                          self.settings.backoff_scale,
+                                          self.failed_invocations))
 
     # -- events --------------------------------------------------------------------------
 
