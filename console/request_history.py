@@ -3,7 +3,7 @@
 - recent requests of an environment (the `requests` table's `by-environment` index), for the
   filter preview; a partner sees the details only of those routed to it;
 - deliveries (routings) per day and the latest ones (the `partner_inbox` table's `by-routed`
-  index);
+  index; an inbox item is the whole route, of which the console reads the summary);
 - one request's log, for a test event's outcome.
 """
 
@@ -119,7 +119,7 @@ class RequestHistory:
                           limit: int = 20) -> list[dict[str, Any]]:
         """The requests most recently routed to a partner environment (inbox summaries)."""
         return [json.loads(item["document"]["S"])
-                for item in self._routed(partner_id, environment, None, limit)]
+                for item in self._routed(partner_id, environment, None, limit, "document")]
 
     def deliveries_per_day(self, partner_id: str, environment: str, *, today: date,
                            days: int = 14) -> dict[str, int]:

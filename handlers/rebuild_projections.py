@@ -5,6 +5,11 @@
 Reads the table names from the `PGW_*` environment variables (as the functions do; the
 embedded stack's `make run` prints them) and any AWS endpoint boto3 is pointed at. Safe to run
 while the projector runs: items are only ever replaced by ones folded from a longer log.
+
+It also migrates a stage's views to the current layout: every item is rewritten in its
+current shape, and items of a former layout (the `requests` table's per-route `ROUTE#` items,
+now part of the `partner_inbox` items) are deleted. Run it once after deploying a change of
+layout.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{request_id}: no such request", file=sys.stderr)
                 continue
             views.write(projection)
+            views.delete_retired_items(request_id)
             count += 1
     else:
         count = rebuild(log, views)

@@ -273,12 +273,13 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
             Env.REQUESTS_TABLE,
             s("pk"),
             s("sk"),
-            # Sparse: only `REQUEST` items carry `created_at`; the console's filter preview
-            # reads an environment's latest requests here.
+            # One `REQUEST` item per request (routes live in `partner_inbox`); the
+            # console's filter preview reads an environment's latest requests here.
             indexes=(Index("by-environment", s("environment"), s("created_at")),),
         ),
-        # pk `<partner>#<env>`, sk request id; `by-queue` lists pending first, `by-status`
-        # one status (partners/projections.py).
+        # pk `<partner>#<env>`, sk request id: the request as that partner environment
+        # sees it; `by-queue` lists pending first, `by-status` one status
+        # (partners/projections.py).
         TableSpec(
             "partner_inbox",
             f"{prefix}-partner-inbox",
@@ -318,7 +319,7 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
 def _functions(prefix: str) -> dict[str, FunctionSpec]:
     functions = [
         FunctionSpec("partner_api", f"{prefix}-partner-api", "handlers.partner_api.lambda_handler",
-                     tables=("requests", "partner_inbox", "request_events")),
+                     tables=("partner_inbox", "request_events")),
         FunctionSpec("authorizer", f"{prefix}-authorizer", "handlers.authorizer.lambda_handler",
                      tables=("tokens", "partners")),
         FunctionSpec("portal_api", f"{prefix}-portal-api", "handlers.portal_api.lambda_handler",

@@ -1,10 +1,15 @@
 """Projections of the request log: pure folds from log events to the items of three views.
 
-- `requests`: one `REQUEST` item per request (its current state) and one `ROUTE#<partner>#<env>`
-  item per partner environment it was routed to (that partner's status and its view of the
-  request: the partner API reads only these, so a partner never sees another's status);
-- `partner_inbox`: per partner environment, one item per routed request, with sort keys for
-  "pending first" (`queue_key`) and "by status" (`status_key` + `routed_key`) listing;
+- `requests`: one `REQUEST` item per request (its current state, every route's status; for the
+  portal and the console);
+- `partner_inbox`: per partner environment (partition `<partner>#<env>`), one item per routed
+  request (sort key: the request id): the request as that partner environment sees it (its
+  own status, never another's) and the S3 references of its documents, with sort keys for
+  "pending first" (`queue_key`) and "by status" (`status_key` + `routed_key`) listing. The
+  partner API reads only these, so a request not routed to a partner is not in its partition.
+  The route view is stored in parts, nothing twice: `document` (the summary the listings
+  read), `history` (the partner's status posts) and `documents` (the S3 references, whose
+  public metadata the view shows); `assemble_route_view` puts them together on read;
 - `user_timeline`: per user, one entry per created / document / status event.
 
 Every item is a function of the log alone (times come from the events, never from a clock),
@@ -180,14 +185,31 @@ def route_summary(state: RequestState, route: RouteState) -> dict[str, Any]:
     }
 
 
+def route_history(route: RouteState) -> list[dict[str, Any]]:
+    """A partner environment's status posts as it sees them (without log bookkeeping)."""
+    return [{k: v for k, v in post.items() if k not in ("recorded_at", "sequence")}
+            for post in route.history]
+
+
+def assemble_route_view(summary: Mapping[str, Any], history: Sequence[Mapping[str, Any]],
+                        documents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The route view from its stored parts: summary, status history, S3 references.
+
+    Parameters
+    ----------
+    summary: the route summary (`route_summary`).
+    history: the partner's status posts (`route_history`).
+    documents: the request's document references (with bucket and key; only their public
+        metadata is shown).
+    """
+    return {**summary, "documents": [public_document(d) for d in documents],
+            "history": [dict(post) for post in history]}
+
+
 def route_view(state: RequestState, route: RouteState) -> dict[str, Any]:
     """A request as one partner environment sees it (`GET /v1/requests/{id}`)."""
-    return {
-        **route_summary(state, route),
-        "documents": [public_document(d) for d in state.documents],
-        "history": [{k: v for k, v in post.items() if k not in ("recorded_at", "sequence")}
-                    for post in route.history],
-    }
+    return assemble_route_view(route_summary(state, route), route_history(route),
+                               state.documents)
 
 
 def request_view(state: RequestState) -> dict[str, Any]:
@@ -222,12 +244,13 @@ def request_key(request_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": "REQUEST"}}
 
 
-def route_key(request_id: str, partner_id: str, environment: str) -> dict[str, Any]:
-    return {"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": f"ROUTE#{partner_id}#{environment}"}}
-
-
 def inbox_partition(partner_id: str, environment: str) -> str:
     return f"{partner_id}#{environment}"
+
+
+def inbox_key(request_id: str, partner_id: str, environment: str) -> dict[str, Any]:
+    """The key of a request's item in a partner environment's inbox partition."""
+    return {"pk": {"S": inbox_partition(partner_id, environment)}, "sk": {"S": request_id}}
 
 
 def inbox_status_key(partner_id: str, environment: str, status: str) -> str:
@@ -235,8 +258,8 @@ def inbox_status_key(partner_id: str, environment: str, status: str) -> str:
 
 
 def request_items(state: RequestState) -> list[dict[str, Any]]:
-    """Items of the `requests` table for one request."""
-    items = [{
+    """Items of the `requests` table for one request: its `REQUEST` item."""
+    return [{
         **request_key(state.request_id),
         "request_id": {"S": state.request_id}, "user_id": {"S": state.user_id},
         "environment": {"S": state.environment}, "request_type": {"S": state.request_type},
@@ -244,28 +267,21 @@ def request_items(state: RequestState) -> list[dict[str, Any]]:
         "last_sequence": {"N": str(state.last_sequence)},
         "document": _json(request_view(state)),
     }]
-    for route in sorted(state.routes.values(), key=lambda r: (r.partner_id, r.environment)):
-        items.append({
-            **route_key(state.request_id, route.partner_id, route.environment),
-            "request_id": {"S": state.request_id}, "partner_id": {"S": route.partner_id},
-            "environment": {"S": route.environment}, "status": {"S": route.status or PENDING},
-            "last_sequence": {"N": str(state.last_sequence)},
-            "document": _json(route_view(state, route)),
-            # Full S3 references for presigning; never part of what the partner reads.
-            "documents": _json(state.documents),
-        })
-    return items
 
 
 def inbox_items(state: RequestState) -> list[dict[str, Any]]:
-    """Items of the `partner_inbox` table: one per partner environment the request reached."""
+    """Items of the `partner_inbox` table: one per partner environment the request reached.
+
+    Each is the whole route: what the listings read (`document`, the summary), what
+    `GET /v1/requests/{id}` adds (`history`; the documents' metadata comes from
+    `documents`) and the S3 references to presign (`documents`, never shown as such).
+    """
     items = []
     for route in sorted(state.routes.values(), key=lambda r: (r.partner_id, r.environment)):
         status = route.status or PENDING
         routed_key = f"{route.routed_at}#{state.request_id}"
         items.append({
-            "pk": {"S": inbox_partition(route.partner_id, route.environment)},
-            "sk": {"S": state.request_id},
+            **inbox_key(state.request_id, route.partner_id, route.environment),
             "queue_key": {"S": f"{queue_rank(route.status)}#{routed_key}"},
             "status_key": {"S": inbox_status_key(route.partner_id, route.environment, status)},
             "routed_key": {"S": routed_key},
@@ -273,6 +289,8 @@ def inbox_items(state: RequestState) -> list[dict[str, Any]]:
             "mode": {"S": route.mode},
             "last_sequence": {"N": str(state.last_sequence)},
             "document": _json(route_summary(state, route)),
+            "history": _json(route_history(route)),
+            "documents": _json(state.documents),
         })
     return items
 
@@ -360,6 +378,8 @@ def project(events: Sequence[LogEvent], since: int | None = None) -> Projection 
 class ProjectionSink(Protocol):
     def write(self, projection: Projection) -> None: ...
 
+    def delete_retired_items(self, request_id: str) -> int: ...
+
 
 class LogSource(Protocol):
     def request_ids(self) -> Iterable[str]: ...
@@ -369,6 +389,9 @@ class LogSource(Protocol):
 
 def rebuild(log: LogSource, sink: ProjectionSink) -> int:
     """Rebuild every request's projection from the log; return how many requests.
+
+    Items of a former layout that no view reads any more are deleted on the way, so a
+    rebuild also migrates a stage's views to the current layout.
 
     Parameters
     ----------
@@ -380,5 +403,6 @@ def rebuild(log: LogSource, sink: ProjectionSink) -> int:
         projection = project(log.events(request_id))
         if projection is not None:
             sink.write(projection)
+            sink.delete_retired_items(request_id)
             count += 1
     return count

@@ -65,3 +65,13 @@ class IdempotencyInProgressError(RequestError):
     def __init__(self, key: str):
         super().__init__("a request with this Idempotency-Key is still in progress; retry later")
         self.key = key
+
+
+class ViewOutdatedError(RequestError):
+    """A view item written in a former layout lacks what a read needs (rebuild the views)."""
+
+    def __init__(self, request_id: str, attribute: str):
+        super().__init__(f"the view of request {request_id} has no {attribute!r}: rebuild the "
+                         "projections (python -m handlers.rebuild_projections)")
+        self.request_id = request_id
+        self.attribute = attribute

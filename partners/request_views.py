@@ -2,6 +2,8 @@
 
 Reads are what the partner API serves (seed 004: GETs read views by name and id); the
 tables are `requests`, `partner_inbox` and `user_timeline` (see `partners.projections`).
+A partner environment reads only its own inbox partition (`<partner>#<env>`): its routes,
+its listings and its documents all come from there.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from partners.aws import client, error_code
 from partners.paging import Page, check_limit, decode_cursor, encode_cursor
 from partners.projections import (
     Projection,
+    assemble_route_view,
+    inbox_key,
     inbox_partition,
     inbox_status_key,
-    route_key,
+    request_key,
 )
-from partners.request_exceptions import RequestNotFoundError
+from partners.request_exceptions import RequestNotFoundError, ViewOutdatedError
 from partners.request_status import LISTABLE_STATUSES
 from partners.exceptions import ValidationError
 
@@ -29,6 +33,9 @@ STATUS_INDEX = "by-status"
 
 # A projection item is replaced only by one folded from at least as much of the log.
 _NOT_OLDER = "attribute_not_exists(pk) OR last_sequence <= :s"
+# Sort-key prefix of the per-route items the `requests` table held before routes moved to
+# the inbox: nothing reads them any more; a rebuild deletes them.
+RETIRED_ROUTE_PREFIX = "ROUTE#"
 
 
 class RequestViews:
@@ -71,15 +78,24 @@ class RequestViews:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def _route_item(self, request_id: str, partner_id: str, environment: str,
-                    attributes: str) -> dict[str, Any]:
+    def _route_parts(self, request_id: str, partner_id: str, environment: str,
+                     *attributes: str) -> dict[str, Any]:
+        """The JSON attributes of a request's item in the caller's own inbox partition.
+
+        The key is built from the caller's partner environment, so another partner's
+        routes are never read: a request not routed here is as absent as an unknown one.
+        """
         item = self._dynamodb.get_item(
-            TableName=self.requests_table, Key=route_key(request_id, partner_id, environment),
-            ProjectionExpression=attributes,
+            TableName=self.inbox_table, Key=inbox_key(request_id, partner_id, environment),
+            # With its key, an item that lacks every attribute asked for is still found.
+            ProjectionExpression=", ".join(("sk", *attributes)),
         ).get("Item")
         if not item:
             raise RequestNotFoundError(request_id)
-        return item
+        missing = [name for name in attributes if name not in item]
+        if missing:
+            raise ViewOutdatedError(request_id, missing[0])
+        return {name: json.loads(item[name]["S"]) for name in attributes}
 
     def route_view(self, request_id: str, partner_id: str, environment: str) -> dict[str, Any]:
         """A request as the partner environment it was routed to sees it.
@@ -87,9 +103,11 @@ class RequestViews:
         Raises
         ------
         RequestNotFoundError: no such request, or not routed to this partner environment.
+        ViewOutdatedError: the inbox item predates the current layout (rebuild).
         """
-        item = self._route_item(request_id, partner_id, environment, "document")
-        return json.loads(item["document"]["S"])
+        parts = self._route_parts(request_id, partner_id, environment,
+                                  "document", "history", "documents")
+        return assemble_route_view(parts["document"], parts["history"], parts["documents"])
 
     def route_documents(self, request_id: str, partner_id: str,
                         environment: str) -> list[dict[str, Any]]:
@@ -98,9 +116,33 @@ class RequestViews:
         Raises
         ------
         RequestNotFoundError: no such request, or not routed to this partner environment.
+        ViewOutdatedError: the inbox item predates the current layout (rebuild).
         """
-        item = self._route_item(request_id, partner_id, environment, "documents")
-        return json.loads(item["documents"]["S"])
+        documents: list[dict[str, Any]] = self._route_parts(
+            request_id, partner_id, environment, "documents")["documents"]
+        return documents
+
+    def delete_retired_items(self, request_id: str) -> int:
+        """Delete a request's items of the former layout (`ROUTE#` items); return how many.
+
+        Safe while the projector runs: it never writes them.
+        """
+        request: dict[str, Any] = {
+            "TableName": self.requests_table,
+            "KeyConditionExpression": "pk = :p AND begins_with(sk, :r)",
+            "ExpressionAttributeValues": {":p": request_key(request_id)["pk"],
+                                          ":r": {"S": RETIRED_ROUTE_PREFIX}},
+            "ProjectionExpression": "pk, sk",
+        }
+        deleted = 0
+        while True:
+            response = self._dynamodb.query(**request)
+            for key in response.get("Items", []):
+                self._dynamodb.delete_item(TableName=self.requests_table, Key=key)
+                deleted += 1
+            if "LastEvaluatedKey" not in response:
+                return deleted
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def request_view(self, request_id: str) -> dict[str, Any]:
         """A request's whole current state (every route's status).
@@ -110,8 +152,7 @@ class RequestViews:
         RequestNotFoundError
         """
         item = self._dynamodb.get_item(
-            TableName=self.requests_table,
-            Key={"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": "REQUEST"}},
+            TableName=self.requests_table, Key=request_key(request_id),
         ).get("Item")
         if not item:
             raise RequestNotFoundError(request_id)

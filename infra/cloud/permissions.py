@@ -28,10 +28,10 @@ ACTIONS: Mapping[Access, tuple[str, ...]] = {
 APPEND_ONLY_TABLES = frozenset({"request_events", "audit"})
 
 TABLE_ACCESS: Mapping[str, Mapping[str, Access]] = {
-    # Polls the inbox (marks items delivered), reads requests, appends status changes (the
-    # request log is their idempotency record).
-    "partner_api": {"requests": "read", "partner_inbox": "write",
-                    "request_events": "append"},
+    # Polls and reads its own inbox partition (each item a route: its view and document
+    # references; it never writes views), appends status changes (the request log is their
+    # idempotency record).
+    "partner_api": {"partner_inbox": "read", "request_events": "append"},
     # Verifies tokens (and records their last use); reads the partner's status.
     "authorizer": {"tokens": "write", "partners": "read"},
     # Creates requests (an optional Idempotency-Key is recorded), reads their views.

@@ -96,7 +96,8 @@ def test_rebuild_from_the_log_equals_the_live_projection(world, aws, stage, hand
 
     build_history(world)
     live = scan_views(aws, stage)
-    assert len(live["requests"]) == 4 + 6 and len(live["partner_inbox"]) == 6
+    # One item per request, one inbox item per route (6 routes), nothing else.
+    assert len(live["requests"]) == 4 and len(live["partner_inbox"]) == 6
     dynamodb = aws.client("dynamodb")
     for name, keys in (("requests", ("pk", "sk")), ("partner_inbox", ("pk", "sk")),
                        ("user_timeline", ("user_id", "sk"))):
@@ -104,6 +105,24 @@ def test_rebuild_from_the_log_equals_the_live_projection(world, aws, stage, hand
         for item in dynamodb.scan(TableName=table)["Items"]:
             dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
     assert scan_views(aws, stage) == {"requests": [], "partner_inbox": [], "user_timeline": []}
+    assert rebuild_projections.main([]) == 0
+    assert scan_views(aws, stage) == live
+
+
+def test_the_rebuild_command_deletes_route_items_of_the_former_layout(world, aws, stage,
+                                                                    handler_env):
+    from handlers import rebuild_projections
+
+    ids = build_history(world)
+    live = scan_views(aws, stage)
+    dynamodb = aws.client("dynamodb")
+    requests_table = stage.spec.tables["requests"].name
+    for request_id in ids:  # what the views held before routes moved to the inbox
+        dynamodb.put_item(TableName=requests_table, Item={
+            "pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": "ROUTE#alpha#prod"},
+            "last_sequence": {"N": "2"}, "document": {"S": "{}"}})
+    assert rebuild_projections.main(["--request-id", ids[0]]) == 0
+    assert len(scan_views(aws, stage)["requests"]) == 4 + 3
     assert rebuild_projections.main([]) == 0
     assert scan_views(aws, stage) == live
 

@@ -6,7 +6,16 @@ import json
 
 import pytest
 
-from partners.projections import LogEvent, fold, inbox_items, project, route_view, timeline_items
+from partners.projections import (
+    LogEvent,
+    assemble_route_view,
+    fold,
+    inbox_items,
+    project,
+    request_items,
+    route_view,
+    timeline_items,
+)
 from partners.request_exceptions import IllegalStatusTransitionError
 from partners.request_status import (
     STATUS_TRANSITIONS,
@@ -122,6 +131,56 @@ def test_inbox_items_sort_pending_first_and_key_by_status():
     assert items["pa#prod"]["status_key"]["S"] == "pa#prod#accepted"
 
 
+@pytest.mark.parametrize("partner", ["pa", "pb"])
+def test_an_inbox_item_holds_its_partners_whole_route_view(partner):
+    state = fold(LOG)
+    (item,) = [i for i in inbox_items(state) if i["pk"]["S"] == f"{partner}#prod"]
+    assert item["sk"]["S"] == "r1"
+    parts = {name: json.loads(item[name]["S"]) for name in ("document", "history", "documents")}
+    assert assemble_route_view(parts["document"], parts["history"], parts["documents"]) \
+        == route_view(state, state.route(partner, "prod"))
+    # The listing reads the summary alone: no history, no documents, no S3 keys.
+    assert set(parts["document"]) == {"request_id", "request_type", "environment", "status",
+                                      "created_at", "routed_at", "updated_at", "test",
+                                      "attributes"}
+    assert [d["key"] for d in parts["documents"]] == ["requests/r1/d1", "requests/r1/d2"]
+
+
+def test_the_requests_table_holds_one_item_per_request():
+    items = request_items(fold(LOG))
+    assert [(i["pk"]["S"], i["sk"]["S"]) for i in items] == [("REQUEST#r1", "REQUEST")]
+
+
+def _dynamodb_size(item):
+    """An item's size as DynamoDB bills it (names and values, UTF-8; numbers as text)."""
+    return sum(len(name.encode()) + len(next(iter(value.values())).encode())
+               for name, value in item.items())
+
+
+def test_a_typical_inbox_item_stays_well_under_4_kb():
+    documents = [{"document_id": f"doc-{i:02d}-0123456789abcdef", "bucket": "pgw-prod-documents",
+                  "key": f"requests/req-0123456789abcdef/doc-{i:02d}-0123456789abcdef",
+                  "name": f"delivery-note-{i}.pdf", "content_type": "application/pdf",
+                  "size": 123456} for i in range(3)]
+    created = {**CREATED, "request_id": "req-0123456789abcdef", "documents": documents,
+               "attributes": {"region": "eu-west-3", "weight_kg": 12.5, "priority": "standard",
+                              "postcode": "75011", "items": 4}}
+    log = [LogEvent("req-0123456789abcdef", 1, "request.created", created,
+                    "2026-11-23T10:00:01Z"),
+           LogEvent("req-0123456789abcdef", 2, "request.routed",
+                    {"partner_id": "acme-logistics", "environment": "prod", "mode": "push",
+                     "event_id": "e2"}, "2026-11-23T10:00:02Z")]
+    for sequence, value in enumerate(["received", "in_progress", "accepted", "fulfilled"], 3):
+        log.append(LogEvent("req-0123456789abcdef", sequence, "request.status_changed",
+                            {"partner_id": "acme-logistics", "environment": "prod",
+                             "partner_name": "Acme Logistics", "status": value,
+                             "previous_status": None, "occurred_at": "2026-11-23T10:05:00Z",
+                             "command_id": f"c{sequence}", "note": "courier booked, ref 42",
+                             "reference": "ACME-000123"}, f"2026-11-23T10:0{sequence}:00Z"))
+    (item,) = inbox_items(fold(log))
+    assert _dynamodb_size(item) < 2048
+
+
 def test_timeline_has_user_facing_events_only():
     state = fold(LOG)
     entries = [json.loads(i["document"]["S"]) for i in timeline_items(state)]
@@ -161,9 +220,12 @@ def test_projecting_batch_by_batch_equals_projecting_the_whole_log(batches):
 
 
 @pytest.mark.parametrize("since,written", [
-    # route pb (poll) changes nothing of pa's items, and pa's status leaves pb's alone
-    (3, {("REQUEST#r1", "REQUEST"), ("REQUEST#r1", "ROUTE#pb#prod"), ("pb#prod", "r1")}),
-    (4, {("REQUEST#r1", "REQUEST"), ("REQUEST#r1", "ROUTE#pa#prod"), ("pa#prod", "r1")}),
+    # route pb (poll) changes nothing of pa's items, and pa's status leaves pb's alone: one
+    # item per changed route (its inbox item) besides the request's own
+    (3, {("REQUEST#r1", "REQUEST"), ("pb#prod", "r1")}),
+    (4, {("REQUEST#r1", "REQUEST"), ("pa#prod", "r1")}),
+    # a document reaches every route's view
+    (5, {("REQUEST#r1", "REQUEST"), ("pa#prod", "r1"), ("pb#prod", "r1")}),
 ])
 def test_a_batch_writes_only_the_items_its_events_changed(since, written):
     projection = project(LOG[:since], since=since)
@@ -172,4 +234,4 @@ def test_a_batch_writes_only_the_items_its_events_changed(since, written):
     assert {int(i["last_sequence"]["N"]) for i in projection.requests + projection.inbox} \
         == {since}
     assert [json.loads(i["document"]["S"])["sequence"] for i in projection.timeline] \
-        == ([since] if since == 4 else [])
+        == ([] if since == 3 else [since])
