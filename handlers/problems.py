@@ -27,6 +27,7 @@ from partners.request_exceptions import (
     RequestExistsError,
     RequestLogConflictError,
     RequestNotFoundError,
+    ViewOutdatedError,
 )
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -214,6 +215,15 @@ def register_problem_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
                  {"pointer": json_pointer(field)})
         return problem("validation-failed", error.message,
                        errors=[{"detail": error.message, **where}])
+
+    @app.exception_handler(ViewOutdatedError)
+    def handle_outdated_view(error: ViewOutdatedError) -> Response:
+        # An operator's step is missing (the views were not rebuilt after an upgrade): the
+        # log is intact, so the caller may retry once the rebuild has run.
+        log.error("view outdated", extra={"request_id": error.request_id,
+                                          "attribute": error.attribute})
+        return problem("service-unavailable", "this request's view is being rebuilt; retry "
+                       "later", headers={"Retry-After": "60"})
 
     @app.exception_handler(ClientError)
     def handle_aws(error: ClientError) -> Response:

@@ -41,11 +41,16 @@ class Attribute:
 
 @dataclass(frozen=True)
 class Index:
-    """A global secondary index (projection ALL)."""
+    """A global secondary index: projection ALL, or the keys plus `include` when given."""
 
     name: str
     hash_key: Attribute
     range_key: Attribute | None = None
+    include: tuple[str, ...] = ()
+
+    @property
+    def projection_type(self) -> str:
+        return "INCLUDE" if self.include else "ALL"
 
 
 @dataclass(frozen=True)
@@ -286,10 +291,12 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
             Env.INBOX_TABLE,
             s("pk"),
             s("sk"),
-            indexes=(Index("by-queue", s("pk"), s("queue_key")),
-                     Index("by-status", s("status_key"), s("routed_key")),
+            # Listings read only the summary: the indexes copy `document`, not the history
+            # and document references every write would otherwise copy three times.
+            indexes=(Index("by-queue", s("pk"), s("queue_key"), include=("document",)),
+                     Index("by-status", s("status_key"), s("routed_key"), include=("document",)),
                      # The console's deliveries per day and recent deliveries.
-                     Index("by-routed", s("pk"), s("routed_key"))),
+                     Index("by-routed", s("pk"), s("routed_key"), include=("document",))),
         ),
         TableSpec(
             "user_timeline",

@@ -68,7 +68,8 @@ class Storage(pulumi.ComponentResource):
                                                 (index.range_key, "RANGE"))
                     if attribute is not None
                 ],
-                projection_type="ALL",
+                projection_type=index.projection_type,
+                non_key_attributes=list(index.include) or None,
             )
             for index in table.indexes
         ]

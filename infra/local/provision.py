@@ -68,7 +68,9 @@ def _create_table(dynamodb: Any, table: TableSpec) -> str | None:
              "KeySchema": [{"AttributeName": index.hash_key.name, "KeyType": "HASH"}]
              + ([{"AttributeName": index.range_key.name, "KeyType": "RANGE"}]
                 if index.range_key else []),
-             "Projection": {"ProjectionType": "ALL"}}
+             "Projection": {"ProjectionType": index.projection_type,
+                            **({"NonKeyAttributes": list(index.include)} if index.include
+                               else {})}}
             for index in table.indexes
         ]
     if table.stream:

@@ -320,3 +320,16 @@ def test_documents_outside_the_documents_bucket_are_never_signed(world):
     world.pump.pump()
     response = world.get("/v1/requests/r-foreign-doc/documents", token)
     assert response.status == 200 and response.json() == {"items": []}
+
+
+def test_a_view_of_a_former_layout_is_a_503_to_retry_after_the_rebuild(setup, aws, stage):
+    world, pa, token, request_id = setup
+    world.pump.pump()
+    aws.client("dynamodb").update_item(
+        TableName=stage.spec.tables["partner_inbox"].name,
+        Key={"pk": {"S": f"{pa.id}#prod"}, "sk": {"S": request_id}},
+        UpdateExpression="REMOVE history, documents")
+    response = world.get(f"/v1/requests/{request_id}", token)
+    assert response.status == 503 and response.headers["Retry-After"] == "60"
+    assert response.json()["type"] == "urn:pgw:problem:service-unavailable"
+    assert request_id not in response.json()["detail"]
