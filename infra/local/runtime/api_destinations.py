@@ -275,34 +275,39 @@ class ApiDestinationCaller:
         except TokenError as error:
             # The token endpoint's status decides: unreachable, 429 and 5xx are retried.
             return CallResult(error.status, "CONNECTION_AUTH_FAILURE", str(error))
-        if self._http is None:
-            try:
-                answer = transport.send(destination.http_method or "POST", url, query=query,
-                                        headers=headers, body=body.encode("utf-8"),
-                                        timeout=self.timeout)
-            except transport.TransportError as error:
-                return self._no_answer(error.timed_out, error.reason)
-            status, retry_header = answer.status, answer.headers.get("retry-after")
-        else:
-            try:
-                response = self._http.request(
-                    destination.http_method or "POST", url, params=query or None,
-                    headers=headers, data=body.encode("utf-8"), timeout=self.timeout,
-                    allow_redirects=False)
-            except requests.Timeout as error:
-                return self._no_answer(True, type(error).__name__)
-            except requests.RequestException as error:
-                return self._no_answer(False, type(error).__name__)
-            status, retry_header = response.status_code, response.headers.get("Retry-After")
-            response.close()
+        try:
+            status, retry_header = self._send(destination.http_method or "POST", url, query,
+                                              headers, body.encode("utf-8"))
+        except transport.TransportError as error:
+            if error.timed_out:
+                return CallResult(None, "TIMEOUT",
+                                  f"the endpoint did not answer within {self.timeout:g} s")
+            return CallResult(None, "CONNECTION_ERROR",
+                              f"the endpoint could not be reached: {error.reason}")
         retry_after = parse_retry_after(retry_header, now=self._clock())
         if 200 <= status < 300:
             return CallResult(status)
         return CallResult(status, f"HTTP_{status}",
                           f"the endpoint answered HTTP {status}", retry_after)
 
-    def _no_answer(self, timed_out: bool, reason: str) -> CallResult:
-        if timed_out:
-            return CallResult(None, "TIMEOUT",
-                              f"the endpoint did not answer within {self.timeout:g} s")
-        return CallResult(None, "CONNECTION_ERROR", f"the endpoint could not be reached: {reason}")
+    def _send(self, method: str, url: str, query: list[tuple[str, str]],
+              headers: dict[str, str], body: bytes) -> tuple[int, str | None]:
+        """Send once; the answer's status and `Retry-After` header.
+
+        Raises:
+            transport.TransportError: no answer (timed out, or no connection).
+        """
+        if self._http is None:
+            answer = transport.send(method, url, query=query, headers=headers, body=body,
+                                    timeout=self.timeout)
+            return answer.status, answer.headers.get("retry-after")
+        try:
+            response = self._http.request(method, url, params=query or None, headers=headers,
+                                          data=body, timeout=self.timeout,
+                                          allow_redirects=False)
+        except requests.Timeout as error:
+            raise transport.TransportError(type(error).__name__, timed_out=True) from error
+        except requests.RequestException as error:
+            raise transport.TransportError(type(error).__name__, timed_out=False) from error
+        response.close()
+        return response.status_code, response.headers.get("Retry-After")
