@@ -27,6 +27,7 @@ Behaviour is unchanged: the same items, in the same order, with the same paging.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from typing import Any
 
@@ -83,6 +84,8 @@ def _query_one_partition() -> None:
 
     original_query = Table.query
     original_all_items = Table.all_items
+    # Where `index_name` sits in moto's signature (the backend passes it by position).
+    index_position = list(inspect.signature(original_query).parameters).index("index_name") - 2
 
     def all_items(self: Any) -> list[Any]:
         reading = getattr(_partition, "reading", None)
@@ -94,7 +97,8 @@ def _query_one_partition() -> None:
         return list(partition.values()) if self.range_key_attr else [partition]
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        index_name = (args[index_position] if len(args) > index_position
+                      else kwargs.get("index_name"))
         if index_name or hash_key is None:
             return original_query(self, hash_key, *args, **kwargs)
         outer = getattr(_partition, "reading", None)
