@@ -3,12 +3,16 @@
 moto stores functions but runs them only in Docker, which this machine lacks. Here a
 function's handler string (`handlers.projector.lambda_handler`, the spec's `FunctionSpec.
 handler`, stored by CreateFunction) is imported and called in this process with a Lambda
-context, after the function's environment variables are applied to the process.
+context, after the function's environment variables are applied to the process. Concurrent
+invocations of one function run in separate execution environments (`environments`: copies
+of the handler module), each running one invocation at a time.
 
 AWS documentation followed: "Define Lambda function handler in Python"
 (python-handler), "Using the Lambda context object to retrieve Python function information"
 (python-context), "Invoke" API reference (InvocationType RequestResponse / Event / DryRun,
-`X-Amz-Function-Error: Unhandled` with `errorMessage`/`errorType`/`stackTrace`).
+`X-Amz-Function-Error: Unhandled` with `errorMessage`/`errorType`/`stackTrace`), "Lambda
+execution environment" (lambda-runtime-environment), "Understanding Lambda function scaling"
+(lambda-concurrency).
 """
 
 from __future__ import annotations
@@ -23,11 +27,23 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from infra.local.runtime.environments import (
+    Environment,
+    EnvironmentPool,
+    ModuleCopyError,
+    NoMoreEnvironments,
+    forget_module_copy,
+    isolate_router_state,
+    load_module_copy,
+)
+
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Any, Any], Any]
 
 DEFAULT_ACCOUNT = "123456789012"
+# Execution environments per function: how many invocations of one function run at once.
+DEFAULT_ENVIRONMENTS = 4
 
 # On AWS each function imports its handler in its own execution environment (its own
 # process). Here every function shares one interpreter, whose imports of one package from two
@@ -117,6 +133,21 @@ def function_name_of(name_or_arn: str) -> str:
     return name_or_arn.split(":")[0]
 
 
+def _split_handler(function: str, handler: str) -> tuple[str, str]:
+    module_name, _, attribute = handler.rpartition(".")
+    if not module_name or not attribute:
+        raise HandlerImportError(function, handler, "expected 'module.function'")
+    return module_name, attribute
+
+
+def _handler_of(function: str, handler: str, module: Any, attribute: str) -> Handler:
+    target = getattr(module, attribute, None)
+    if not callable(target):
+        raise HandlerImportError(function, handler,
+                                 f"{attribute!r} is not a callable of {module.__name__}")
+    return target
+
+
 def import_handler(function: str, handler: str) -> Handler:
     """The callable a `module.function` handler string names (one import at a time).
 
@@ -127,21 +158,51 @@ def import_handler(function: str, handler: str) -> Handler:
         HandlerImportError: the module or the attribute is missing or not callable, or the
             module raised while it was imported.
     """
-    module_name, _, attribute = handler.rpartition(".")
-    if not module_name or not attribute:
-        raise HandlerImportError(function, handler, "expected 'module.function'")
+    module_name, attribute = _split_handler(function, handler)
     try:
         with _IMPORT_LOCK:
+            isolate_router_state()
             module = importlib.import_module(module_name)
     except ImportError as error:
         raise HandlerImportError(function, handler, str(error)) from error
     except Exception as error:
         raise HandlerImportError(function, handler,
                                  f"{type(error).__name__}: {error}") from error
-    target = getattr(module, attribute, None)
-    if not callable(target):
-        raise HandlerImportError(function, handler, f"{attribute!r} is not a callable of {module_name}")
-    return target
+    return _handler_of(function, handler, module, attribute)
+
+
+def copy_handler(function: str, handler: str) -> Environment:
+    """A further execution environment: the handler's module imported again as a copy.
+
+    Its own module globals (`app`, `deps`, per-batch state); the modules it imports are the
+    process's. Imported under the same process-wide lock as `import_handler`.
+
+    Raises:
+        NoMoreEnvironments: the module cannot be imported a second time, or Powertools'
+            request state cannot be kept per invocation.
+        HandlerImportError: the copy raised while it was imported, or lacks the handler.
+    """
+    module_name, attribute = _split_handler(function, handler)
+    try:
+        with _IMPORT_LOCK:
+            if not isolate_router_state():
+                raise NoMoreEnvironments("Powertools' request state is one per process")
+            module = load_module_copy(module_name)
+    except ModuleCopyError as error:
+        raise NoMoreEnvironments(str(error)) from error
+    except NoMoreEnvironments:
+        raise
+    except ImportError as error:
+        raise HandlerImportError(function, handler, str(error)) from error
+    except Exception as error:
+        raise HandlerImportError(function, handler,
+                                 f"{type(error).__name__}: {error}") from error
+    try:
+        target = _handler_of(function, handler, module, attribute)
+    except HandlerImportError:
+        forget_module_copy(module_name, module)
+        raise
+    return Environment(target, module, module_name)
 
 
 class LambdaRunner:
@@ -152,22 +213,25 @@ class LambdaRunner:
     The process environment is kept consistent: a function's variables are written into
     `os.environ` when missing or different (every function of a stage has the same stage
     variables), never swapped back and forth per call.
+
+    Each function has up to `environments` execution environments, each running one
+    invocation at a time (handler modules keep per-invocation state at module level: the
+    resolver on `app`, per-batch dicts). The first is the module as the process imports it,
+    the others are copies of it (`copy_handler`). A callable override is one object, so one
+    environment: its calls never overlap.
     """
 
     def __init__(self, *, overrides: Mapping[str, str | Handler] | None = None,
-                 account: str = DEFAULT_ACCOUNT, region: str | None = None):
+                 account: str = DEFAULT_ACCOUNT, region: str | None = None,
+                 environments: int = DEFAULT_ENVIRONMENTS):
         self._overrides: dict[str, str | Handler] = dict(overrides or {})
         self.account = account
         self.region = region or os.environ.get("AWS_REGION") or os.environ.get(
             "AWS_DEFAULT_REGION", "us-east-1")
-        self._imported: dict[tuple[str, str], Handler] = {}
+        self.environments = max(1, int(environments))
         self._env_lock = threading.Lock()
-        # One invocation at a time per function, as one Lambda execution environment handles
-        # one event at a time: handler modules keep per-invocation state at module level
-        # (Powertools' resolver holds the current event on the module's `app`), which
-        # concurrent calls in one process would mix up.
-        self._function_locks: dict[str, threading.Lock] = {}
-        self._locks_lock = threading.Lock()
+        self._pools: dict[str, EnvironmentPool] = {}
+        self._pools_lock = threading.Lock()
 
     def register(self, function_name: str, handler: str | Handler) -> None:
         """Run `handler` whenever `function_name` is invoked (overrides moto's Handler)."""
@@ -214,13 +278,50 @@ class LambdaRunner:
             if getattr(record, "event_invoke_config", None) else {},
         )
 
-    def _callable(self, info: FunctionInfo) -> Handler:
-        if callable(info.handler):
-            return info.handler
-        key = (info.name, info.handler)
-        if key not in self._imported:
-            self._imported[key] = import_handler(info.name, info.handler)
-        return self._imported[key]
+    def _pool(self, info: FunctionInfo) -> EnvironmentPool:
+        """The function's environments (new ones when its handler changed)."""
+        with self._pools_lock:
+            pool = self._pools.get(info.name)
+            if pool is not None and (pool.handler is info.handler
+                                     or pool.handler == info.handler):
+                return pool
+            if pool is not None:
+                pool.close()
+            pool = EnvironmentPool(info.handler, self._creator(info.name, info.handler),
+                                   1 if callable(info.handler) else self.environments)
+            self._pools[info.name] = pool
+            return pool
+
+    @staticmethod
+    def _creator(name: str, handler: str | Handler) -> Callable[[bool], Environment]:
+        def create(primary: bool) -> Environment:
+            if callable(handler):
+                return Environment(handler)
+            if primary:
+                return Environment(import_handler(name, handler))
+            return copy_handler(name, handler)
+        return create
+
+    def environment_pool(self, name_or_arn: str) -> EnvironmentPool | None:
+        """The function's environments, once it has been invoked."""
+        with self._pools_lock:
+            return self._pools.get(function_name_of(name_or_arn))
+
+    def concurrency(self, name_or_arn: str) -> int:
+        """How many invocations of the function may run at once (its environments)."""
+        name = function_name_of(name_or_arn)
+        with self._pools_lock:
+            pool = self._pools.get(name)
+            if pool is not None:
+                return pool.limit
+        return 1 if callable(self._overrides.get(name)) else self.environments
+
+    def close(self) -> None:
+        """Retire every function's environments (their module copies leave `sys.modules`)."""
+        with self._pools_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
 
     def apply_environment(self, environment: Mapping[str, str]) -> None:
         """Write a function's variables into the process environment where they differ."""
@@ -242,19 +343,18 @@ class LambdaRunner:
             FunctionError: the handler raised.
         """
         info = self.describe(name_or_arn)
-        handler = self._callable(info)
+        pool = self._pool(info)
         self.apply_environment(info.environment)
+        environment = pool.acquire()  # waits while every environment is busy
         context = LambdaContext(info.name, info.arn, info.memory_mb, info.timeout_seconds)
-        with self._locks_lock:
-            lock = self._function_locks.setdefault(info.name, threading.Lock())
         started = time.monotonic()
         try:
-            with lock:
-                return handler(event, context)
+            return environment.handler(event, context)
         except Exception as error:  # the function's failure, reported as Lambda reports it
             logger.warning("function %s raised %s: %s", info.name, type(error).__name__, error)
             raise FunctionError(info.name, error) from error
         finally:
+            pool.release(environment)
             elapsed = time.monotonic() - started
             if elapsed > info.timeout_seconds:
                 logger.warning("function %s ran %.1f s, over its %d s timeout",

@@ -1,12 +1,15 @@
 """Asynchronous invocations wait for a busy function in its lane, not on a worker.
 
-A function runs one invocation at a time here (`lambdas.LambdaRunner`, one execution
-environment per function). Queued on the shared worker pool as they are, several `Event`
-invocations of one function would each take a worker only to wait for that function's lock,
-until every worker waits and the deliveries to API destinations queued behind them wait too
-(on AWS every target has its own capacity). A lane lets one invocation of a function onto the
-workers at a time; the others wait in the lane, in arrival order, and the next one is queued
-when the running one finishes or waits for a retry. A retry re-enters the lane after its wait.
+A function runs as many invocations at once as it has execution environments here
+(`lambdas.LambdaRunner.concurrency`: a few per function, one for a test's callable).
+Queued on the shared worker pool as they are, more `Event` invocations of one function
+than that would each take a worker only to wait for an environment, until every worker waits
+and the deliveries to API destinations queued behind them wait too (on AWS every target has
+its own capacity). A lane lets up to the function's concurrency of its invocations onto the
+workers at a time; the others wait in the lane, and the next one is queued when a running one
+finishes or waits for a retry. A retry re-enters the lane after its wait. Lambda does not
+keep the order of asynchronous invocations, so neither do lanes beyond taking them in
+arrival order.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ class Invocation(Protocol):
 
 
 Submit = Callable[["LaneTask"], None]
+Capacity = Callable[[str], int]
+
+
+def one_at_a_time(function: str) -> int:
+    return 1
 
 
 class LaneTask:
@@ -59,17 +67,20 @@ class LaneTask:
 
 
 class FunctionLanes:
-    """One lane per function name: at most one of its invocations is queued or running.
+    """One lane per function name: at most `capacity(name)` of its invocations are queued or
+    running.
 
     Parameters
     ----------
     submit: queues a task on the worker pool (`Dispatcher.submit`).
+    capacity: how many invocations of a function may run at once (default one).
     """
 
-    def __init__(self, submit: Submit):
+    def __init__(self, submit: Submit, capacity: Capacity = one_at_a_time):
         self._submit = submit
+        self._capacity = capacity
         self._lock = threading.Lock()
-        self._busy: set[str] = set()
+        self._running: dict[str, int] = {}
         self._waiting: dict[str, deque[LaneTask]] = {}
 
     def submit(self, invocation: Invocation) -> None:
@@ -79,28 +90,35 @@ class FunctionLanes:
             self._submit(task)
 
     def enter(self, task: LaneTask) -> bool:
-        """Take the lane for `task` (True), or put `task` at the back of it (False)."""
+        """Take a place in the lane for `task` (True), or put `task` at the back (False)."""
         with self._lock:
-            if task.function in self._busy:
+            running = self._running.get(task.function, 0)
+            if running >= self._capacity(task.function):
                 self._waiting.setdefault(task.function, deque()).append(task)
                 return False
-            self._busy.add(task.function)
+            self._running[task.function] = running + 1
             task.holding = True
             return True
 
     def leave(self, function: str) -> None:
-        """Free `function`'s lane: the next waiting invocation, if any, takes it and is queued.
+        """Free a place in `function`'s lane: the next waiting invocation, if any, takes it
+        and is queued.
 
         Called by the running task before it finishes, so the pool never counts itself idle
         while an invocation still waits in a lane.
         """
         with self._lock:
             waiting = self._waiting.get(function)
-            if not waiting:
-                self._busy.discard(function)
-                self._waiting.pop(function, None)
+            running = self._running.get(function, 0)
+            if not waiting or running > self._capacity(function):
+                if running <= 1:
+                    self._running.pop(function, None)
+                else:
+                    self._running[function] = running - 1
+                if not waiting:
+                    self._waiting.pop(function, None)
                 return
-            task = waiting.popleft()
+            task = waiting.popleft()  # takes over the place: the running count stays
             task.holding = True
         try:
             self._submit(task)

@@ -54,6 +54,7 @@ from infra.local.runtime.gaps import UsageRecorder, parse_usage_dates, test_even
 from infra.local.runtime.lanes import FunctionLanes
 from infra.local.runtime.lambdas import (
     DEFAULT_ACCOUNT,
+    DEFAULT_ENVIRONMENTS,
     FunctionError,
     Handler,
     HandlerImportError,
@@ -70,6 +71,7 @@ WORKERS_VAR = "PGW_LOCAL_DELIVERY_WORKERS"
 HTTP_TIMEOUT_VAR = "PGW_LOCAL_HTTP_TIMEOUT"
 SCHEDULE_SECONDS_VAR = "PGW_LOCAL_SCHEDULE_SECONDS"
 RATE_LIMITS_VAR = "PGW_LOCAL_RATE_LIMITS"
+LAMBDA_ENVIRONMENTS_VAR = "PGW_LOCAL_LAMBDA_ENVIRONMENTS"
 
 
 def _env_switch(name: str, default: bool) -> bool:
@@ -117,6 +119,10 @@ class RuntimeSettings:
     # Hold API destinations to their InvocationRateLimitPerSecond, as EventBridge does. Off
     # by default so that local benchmarks measure the pipeline, not the partners' limits.
     rate_limits: bool = field(default_factory=lambda: _env_switch(RATE_LIMITS_VAR, False))
+    # Execution environments per function: concurrent invocations of one function run in
+    # separate copies of its handler module, up to this many at once (1: one at a time).
+    lambda_environments: int = field(default_factory=lambda: max(1, int(
+        _env_number(LAMBDA_ENVIRONMENTS_VAR, DEFAULT_ENVIRONMENTS))))
     stream_interval: float = 0.05
     account: str = DEFAULT_ACCOUNT
     region: str = field(default_factory=lambda: os.environ.get("AWS_REGION")
@@ -162,14 +168,15 @@ class LocalRuntime:
                  rng: random.Random | None = None, usage: UsageRecorder | None = None):
         self.settings = settings or RuntimeSettings()
         self.lambdas = LambdaRunner(overrides=handlers, account=self.settings.account,
-                                    region=self.settings.region)
+                                    region=self.settings.region,
+                                    environments=self.settings.lambda_environments)
         self.usage = usage or UsageRecorder()
         self.dead_letters = DeadLetterOffice()
         self.failed_invocations: list[tuple[str, Any, str]] = []
         self.http = ApiDestinationCaller(timeout=self.settings.http_timeout, http=http)
         self.backoff = Backoff(rng=rng or random.Random())
         self.dispatcher = Dispatcher(self.settings.workers)
-        self.lanes = FunctionLanes(self.dispatcher.submit)
+        self.lanes = FunctionLanes(self.dispatcher.submit, capacity=self.lambdas.concurrency)
         self.sender = TargetSender(lambdas=self.lambdas, http=self.http,
                                    invoke_async=self.invoke_async,
                                    limiter=RateLimiter() if self.settings.rate_limits else None)
@@ -211,6 +218,7 @@ class LocalRuntime:
         self.streams.stop()
         self.dispatcher.stop()
         self._unhook()
+        self.lambdas.close()
         with _active_lock:
             if _active is self:
                 _active = None

@@ -6,11 +6,19 @@ import json
 import os
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
 
-from infra.local.runtime import FunctionError, FunctionNotFoundError, HandlerImportError, LocalRuntime
+from infra.local.runtime import (
+    FunctionError,
+    FunctionNotFoundError,
+    HandlerImportError,
+    LocalRuntime,
+    RuntimeSettings,
+)
+from infra.local.runtime.environments import module_copies, reset_handler_module
 from infra.local.runtime.lambdas import LambdaRunner, function_name_of, import_handler
 from tests.infra.local.runtime_support import create_function, runtime  # noqa: F401
 
@@ -174,6 +182,9 @@ def test_event_invoke_config_bounds_retries_and_feeds_the_on_failure_destination
     ({"PGW_LOCAL_HTTP_TIMEOUT": "2.5"}, "http_timeout", 2.5),
     ({"PGW_LOCAL_SCHEDULE_SECONDS": "30"}, "schedule_seconds", 30.0),
     ({"PGW_LOCAL_RATE_LIMITS": "on"}, "rate_limits", True),
+    ({"PGW_LOCAL_LAMBDA_ENVIRONMENTS": "2"}, "lambda_environments", 2),
+    ({"PGW_LOCAL_LAMBDA_ENVIRONMENTS": "0"}, "lambda_environments", 1),
+    ({}, "lambda_environments", 4),
     ({}, "backoff_scale", 0.01),
     ({}, "http_timeout", 5.0),
     ({}, "rate_limits", False),
@@ -183,7 +194,8 @@ def test_runtime_settings_from_the_environment(monkeypatch, variables, field, ex
     from infra.local.runtime import RuntimeSettings
 
     for name in ("PGW_LOCAL_BACKOFF_SCALE", "PGW_LOCAL_DELIVERY_WORKERS", "PGW_LOCAL_HTTP_TIMEOUT",
-                 "PGW_LOCAL_SCHEDULE_SECONDS", "PGW_LOCAL_RATE_LIMITS"):
+                 "PGW_LOCAL_SCHEDULE_SECONDS", "PGW_LOCAL_RATE_LIMITS",
+                 "PGW_LOCAL_LAMBDA_ENVIRONMENTS"):
         monkeypatch.delenv(name, raising=False)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
@@ -201,11 +213,11 @@ def test_bad_runtime_settings_are_named(monkeypatch, name, value):
         RuntimeSettings()
 
 
-def test_one_function_runs_one_invocation_at_a_time():
+def test_a_callable_override_runs_one_invocation_at_a_time():
     """An execution environment processes one event at a time
-    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): handler
-    modules keep the current event at module level, so calls of one function never overlap,
-    while different functions still run side by side."""
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html): a test's
+    callable is one object, so one environment, and its calls never overlap (whatever the
+    runner's environments per function), while different functions still run side by side."""
     running: dict[str, int] = {"a": 0, "b": 0}
     most: dict[str, int] = {"a": 0, "b": 0}
     both = threading.Event()
@@ -233,6 +245,7 @@ def test_one_function_runs_one_invocation_at_a_time():
         thread.join(5)
     assert most == {"a": 1, "b": 1}
     assert both.is_set()
+    assert runner.environments == 4 and runner.concurrency("fn-a") == 1
 
 
 # Two handler modules that import one package from both ends, each waiting (boundedly) until
@@ -303,3 +316,175 @@ def test_a_handler_module_raising_at_import_is_an_import_error(tmp_path, monkeyp
         runner.call("fn", {})
     monkeypatch.setenv("PGW_TEST_IMPORT_OK", "1")
     assert runner.call("fn", {}) == "ok"
+
+
+# Execution environments. `env_gate` is a library module every environment shares (as
+# `partners.*` is); `env_probe` and `env_api` are handler modules, imported once per
+# environment, which report the identity of their module globals.
+_ENVIRONMENT_MODULES = {
+    "env_gate.py": "import threading\nlock = threading.Lock()\nentered = []\n"
+                   "running = 0\nmost = 0\nbarrier = threading.Barrier(2, timeout=10)\n"
+                   "release = threading.Event()\n",
+    "env_probe.py": "import env_gate\ncache = None\n\n"
+                    "def reset():\n    global cache\n    cache = None\n\n"
+                    "def handler(event, context):\n    global cache\n"
+                    "    if cache is None:\n        cache = object()\n"
+                    "    with env_gate.lock:\n        env_gate.entered.append(id(globals()))\n"
+                    "        env_gate.running += 1\n"
+                    "        env_gate.most = max(env_gate.most, env_gate.running)\n"
+                    "    try:\n"
+                    "        if event.get('meet'):\n            env_gate.barrier.wait()\n"
+                    "        if event.get('hold'):\n            env_gate.release.wait(10)\n"
+                    "    finally:\n"
+                    "        with env_gate.lock:\n            env_gate.running -= 1\n"
+                    "    return {'globals': id(globals()), 'module': __name__}\n",
+    "env_api.py": "import env_gate\n"
+                  "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+                  "app = APIGatewayRestResolver()\n\n"
+                  "@app.get('/<name>')\ndef read(name):\n    env_gate.barrier.wait()\n"
+                  "    return {'path': app.current_event.path,\n"
+                  "            'function': app.lambda_context.function_name}\n\n"
+                  "def handler(event, context):\n    return app.resolve(event, context)\n",
+}
+
+
+@pytest.fixture
+def gate(tmp_path, monkeypatch):
+    """The environment test modules on `sys.path`, freshly imported; yields `env_gate`."""
+    for name, text in _ENVIRONMENT_MODULES.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("env_gate", "env_probe", "env_api"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    import env_gate
+
+    return env_gate
+
+
+@pytest.fixture
+def runner():
+    runners: list[LambdaRunner] = []
+
+    def make(**kwargs: Any) -> LambdaRunner:
+        runners.append(LambdaRunner(**kwargs))
+        return runners[-1]
+
+    yield make
+    for made in runners:
+        made.close()
+
+
+def call_together(runner: LambdaRunner, calls: list[tuple[str, Any]]) -> list[Any]:
+    """Run the calls on threads at once; each one's answer, or the error that reached it."""
+    answers: list[Any] = [None] * len(calls)
+
+    def call(index: int, function: str, event: Any) -> None:
+        try:
+            answers[index] = runner.call(function, event)
+        except BaseException as error:
+            answers[index] = error
+
+    threads = [threading.Thread(target=call, args=(index, *pair))
+               for index, pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15)
+    return answers
+
+
+def wait_for(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_concurrent_calls_of_one_function_run_in_separate_module_copies(gate, runner):
+    """"Understanding Lambda function scaling" (lambda-concurrency): a request that arrives
+    while the function's environment is busy gets a new execution environment, whose init
+    phase imports the handler again ("Lambda execution environment", lambda-runtime-
+    environment): both calls run at once (they meet at a barrier), each with its own module
+    globals, while the library they import stays one module."""
+    lambdas = runner(overrides={"fn": "env_probe.handler"})
+    first, second = call_together(lambdas, [("fn", {"meet": True})] * 2)
+    assert isinstance(first, dict) and isinstance(second, dict), (first, second)
+    assert first["globals"] != second["globals"]
+    assert sorted(answer["module"].split("__env")[0] for answer in (first, second)) == [
+        "env_probe", "env_probe"]
+    assert {first["module"], second["module"]} & {"env_probe"}  # the first is the process's
+    assert sys.modules[second["module"] if first["module"] == "env_probe"
+                       else first["module"]].env_gate is gate
+    assert lambdas.environment_pool("fn").size == 2
+
+
+def test_a_fifth_call_waits_while_four_environments_are_busy(gate, runner):
+    """lambda-concurrency: environments are created up to the limit (four here); the next
+    request waits for one of them, and runs in it (warm: no fifth import)."""
+    lambdas = runner(overrides={"fn": "env_probe.handler"}, environments=4)
+    threads = [threading.Thread(target=lambdas.call, args=("fn", {"hold": True}))
+               for _ in range(5)]
+    for thread in threads[:4]:
+        thread.start()
+    try:
+        assert wait_for(lambda: len(gate.entered) == 4)
+        threads[4].start()
+        assert wait_for(lambda: lambdas.environment_pool("fn").waiting == 1)
+        assert len(gate.entered) == 4 and lambdas.environment_pool("fn").size == 4
+    finally:
+        gate.release.set()
+        for thread in threads:
+            if thread.is_alive() or thread.ident is not None:
+                thread.join(15)
+    assert len(gate.entered) == 5 and len(set(gate.entered)) == 4
+    assert gate.most == 4 and lambdas.environment_pool("fn").size == 4
+
+
+def test_a_reset_reaches_every_environment_copy(gate, runner):
+    """lambda-runtime-environment: each environment keeps what its init phase and earlier
+    invocations built in its globals; a module's `reset()` (forget what was built from the
+    environment variables) is called in every copy, and a closed runner's copies leave
+    `sys.modules`."""
+    gate.barrier = threading.Barrier(3, timeout=10)
+    lambdas = runner(overrides={"fn": "env_probe.handler"})
+    answers = call_together(lambdas, [("fn", {"meet": True})] * 3)
+    assert all(isinstance(answer, dict) for answer in answers), answers
+    copies = module_copies("env_probe")
+    assert len(copies) == 3 and all(module.cache is not None for module in copies)
+    assert reset_handler_module("env_probe") == 3
+    assert all(module.cache is None for module in copies)
+    lambdas.close()
+    assert module_copies("env_probe") == [sys.modules["env_probe"]]
+    assert not [name for name in sys.modules if name.startswith("env_probe__env")]
+
+
+def test_powertools_request_state_is_per_environment(gate, runner):
+    """lambda-runtime-environment: each environment is a process of its own, so Powertools'
+    resolver state (kept on a class: `BaseRouter.current_event`) is one per invocation; two
+    concurrent requests to one API function each see their own event."""
+    lambdas = runner(overrides={"api": "env_api.handler"})
+    events = [{"path": f"/{name}", "httpMethod": "GET", "headers": {}, "requestContext": {},
+               "resource": "/{name}"} for name in ("first", "second")]
+    answers = call_together(lambdas, [("api", event) for event in events])
+    assert all(isinstance(answer, dict) for answer in answers), answers
+    assert [json.loads(answer["body"]) for answer in answers] == [
+        {"path": "/first", "function": "api"}, {"path": "/second", "function": "api"}]
+
+
+def test_event_invocations_run_up_to_the_function_environments_at_once(aws, gate):
+    """invocation-async and lambda-concurrency: asynchronous invocations of a busy function
+    wait in its lane, and as many run at once as it has environments (two here, in pairs
+    that meet at a barrier); none is lost or fails."""
+    create_function(aws, "paired", handler="env_probe.handler")
+    local = LocalRuntime(RuntimeSettings(backoff_scale=0.0001, workers=4,
+                                         lambda_environments=2)).start()
+    try:
+        for _ in range(6):
+            local.invoke_async("paired", {"meet": True})
+        assert local.drain(30)
+    finally:
+        local.stop()
+    assert len(gate.entered) == 6 and gate.most == 2
+    assert local.failed_invocations == []
