@@ -127,15 +127,20 @@ def test_the_rebuild_command_deletes_route_items_of_the_former_layout(world, aws
     assert scan_views(aws, stage) == live
 
 
-def test_replayed_and_reordered_stream_batches_change_nothing(world, aws, stage):
-    ids = build_history(world)
-    live = scan_views(aws, stage)
+def log_stream_records(world, stage):
+    """Every record of the request log's stream so far, as Lambda would receive them."""
     streams = world.pump.streams
     arn = stage.stream_arns["request_events"]
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    records = streams.get_records(ShardIterator=iterator)["Records"]
+    return streams.get_records(ShardIterator=iterator)["Records"]
+
+
+def test_replayed_and_reordered_stream_batches_change_nothing(world, aws, stage):
+    ids = build_history(world)
+    live = scan_views(aws, stage)
+    records = log_stream_records(world, stage)
     projector = world.handlers["projector"]
     for batch in (records, list(reversed(records)), copy.deepcopy(records[:3])):
         assert projector.lambda_handler({"Records": batch}, LambdaContext()) == {
@@ -161,12 +166,7 @@ def test_a_batch_holding_whole_logs_projects_them_without_reading_the_log(world,
         table = stage.spec.tables[name].name
         for item in dynamodb.scan(TableName=table)["Items"]:
             dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
-    streams = world.pump.streams
-    arn = stage.stream_arns["request_events"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    records = streams.get_records(ShardIterator=iterator)["Records"]
+    records = log_stream_records(world, stage)
     projector = world.handlers["projector"]
     queries = []
     client = projector.deps.log._dynamodb

@@ -8,8 +8,6 @@ import pytest
 
 from partners.projections import fold, project, rebuild, route_view
 from partners.request_exceptions import RequestNotFoundError, ViewOutdatedError
-from partners.request_views import RequestViews
-from partners.requests import RequestLog
 
 DOCUMENT = {"document_id": "d1", "bucket": "pgw-documents", "key": "requests/r1/d1",
             "name": "note.pdf", "content_type": "application/pdf", "size": 10}
@@ -19,18 +17,6 @@ def detail(request_id="r1"):
     return {"environment": "prod", "request_id": request_id, "request_type": "stock.check",
             "occurred_at": "2026-11-23T10:00:00Z", "schema_version": "1", "user_id": "u1",
             "attributes": {"sku": "A-1"}, "documents": [DOCUMENT]}
-
-
-@pytest.fixture
-def log(stage, aws, clock):
-    return RequestLog(stage.spec.tables["request_events"].name, boto3_session=aws, clock=clock)
-
-
-@pytest.fixture
-def views(stage, aws):
-    t = stage.spec.tables
-    return RequestViews(t["requests"].name, t["partner_inbox"].name, t["user_timeline"].name,
-                        boto3_session=aws)
 
 
 @pytest.fixture

@@ -16,8 +16,6 @@ from partners.request_exceptions import (
     RequestLogConflictError,
     RequestNotFoundError,
 )
-from partners.request_views import RequestViews
-from partners.requests import RequestLog
 from tests.atomic_writes import atomic_dynamodb_writes  # noqa: F401 (fixture)
 
 
@@ -25,18 +23,6 @@ def detail(request_id="r1", **extra):
     return {"environment": "prod", "request_id": request_id, "request_type": "stock.check",
             "occurred_at": "2026-11-23T10:00:00Z", "schema_version": "1", "user_id": "u1",
             "attributes": {"sku": "A-1"}, **extra}
-
-
-@pytest.fixture
-def log(stage, aws, clock):
-    return RequestLog(stage.spec.tables["request_events"].name, boto3_session=aws, clock=clock)
-
-
-@pytest.fixture
-def views(stage, aws):
-    t = stage.spec.tables
-    return RequestViews(t["requests"].name, t["partner_inbox"].name, t["user_timeline"].name,
-                        boto3_session=aws)
 
 
 def scan(aws, table):
