@@ -169,8 +169,11 @@ def isolate_router_state() -> bool:
             from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
         except ImportError:
             return True  # nothing of Powertools to share
+        # A plain value there is the last request a resolver stored (any earlier `resolve`
+        # in this process); a descriptor would be a Powertools that manages it itself.
         if type(BaseRouter) is not ABCMeta or any(
-                name in vars(BaseRouter) for name in ("current_event", "lambda_context")):
+                hasattr(vars(BaseRouter).get(name), "__get__")
+                for name in ("current_event", "lambda_context")):
             logger.warning("Powertools' BaseRouter has an unexpected shape: "
                            "one execution environment per function")
             return False
