@@ -98,12 +98,7 @@ def test_rebuild_from_the_log_equals_the_live_projection(world, aws, stage, hand
     live = scan_views(aws, stage)
     # One item per request, one inbox item per route (6 routes), nothing else.
     assert len(live["requests"]) == 4 and len(live["partner_inbox"]) == 6
-    dynamodb = aws.client("dynamodb")
-    for name, keys in (("requests", ("pk", "sk")), ("partner_inbox", ("pk", "sk")),
-                       ("user_timeline", ("user_id", "sk"))):
-        table = stage.spec.tables[name].name
-        for item in dynamodb.scan(TableName=table)["Items"]:
-            dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+    clear_views(aws, stage)
     assert scan_views(aws, stage) == {"requests": [], "partner_inbox": [], "user_timeline": []}
     assert rebuild_projections.main([]) == 0
     assert scan_views(aws, stage) == live
@@ -125,6 +120,16 @@ def test_the_rebuild_command_deletes_route_items_of_the_former_layout(world, aws
     assert len(scan_views(aws, stage)["requests"]) == 4 + 3
     assert rebuild_projections.main([]) == 0
     assert scan_views(aws, stage) == live
+
+
+def clear_views(aws, stage):
+    """Delete every item of the three views (the log stays)."""
+    dynamodb = aws.client("dynamodb")
+    for name, keys in (("requests", ("pk", "sk")), ("partner_inbox", ("pk", "sk")),
+                       ("user_timeline", ("user_id", "sk"))):
+        table = stage.spec.tables[name].name
+        for item in dynamodb.scan(TableName=table)["Items"]:
+            dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
 
 
 def log_stream_records(world, stage):
@@ -160,12 +165,7 @@ def test_the_rebuild_command_needs_its_tables(monkeypatch, capsys):
 def test_a_batch_holding_whole_logs_projects_them_without_reading_the_log(world, aws, stage):
     build_history(world)
     live = scan_views(aws, stage)
-    dynamodb = aws.client("dynamodb")
-    for name, keys in (("requests", ("pk", "sk")), ("partner_inbox", ("pk", "sk")),
-                       ("user_timeline", ("user_id", "sk"))):
-        table = stage.spec.tables[name].name
-        for item in dynamodb.scan(TableName=table)["Items"]:
-            dynamodb.delete_item(TableName=table, Key={k: item[k] for k in keys})
+    clear_views(aws, stage)
     records = log_stream_records(world, stage)
     projector = world.handlers["projector"]
     queries = []
