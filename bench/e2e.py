@@ -225,8 +225,8 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
     received_before = partner_app.summary()["received"]
 
     # --- delivery: PutEvents -> received ----------------------------------------------------
-    from partners.constants import REQUEST_CREATED
-    from partners.contracts import put_events_entry
+    from partners.core.constants import REQUEST_CREATED
+    from partners.core.contracts import put_events_entry
 
     events = stack.session().client("events")
     print(f"  delivery: {n} events by PutEvents...", flush=True)
@@ -361,8 +361,8 @@ def raise_rate_limit(stack: EmbeddedStack, partner_id: str) -> None:
     as its owner would in the console, so the rate limit does not set the pace."""
     from dataclasses import replace
 
-    from partners.constants import Env
-    from partners.registry import PartnerRegistry
+    from partners.core.constants import Env
+    from partners.onboarding import PartnerRegistry
 
     registry = PartnerRegistry(os.environ[Env.PARTNERS_TABLE], boto3_session=stack.session())
     partner = registry.get_partner(partner_id)

@@ -81,7 +81,7 @@ class NaiveApplier:
 
     def __init__(self, session: Any, registry: Any, credentials: Any, settings: Any,
                  routing: Any, usage_plan_id: str):
-        from partners.aws import client
+        from partners.core.aws import client
 
         self.registry, self.credentials = registry, credentials
         self.settings, self.routing, self.usage_plan_id = settings, routing, usage_plan_id
@@ -90,7 +90,7 @@ class NaiveApplier:
         self.apigateway = client("apigateway", session)
 
     def apply_all(self) -> None:
-        from partners.models import PartnerStatus
+        from partners.onboarding import PartnerStatus
 
         for partner in self.registry.iter_partners(status=PartnerStatus.APPROVED):
             self.apply(partner)
@@ -101,9 +101,9 @@ class NaiveApplier:
     def apply(self, partner: Any) -> None:
         from botocore.exceptions import ClientError
 
-        from partners.clock import isoformat, utc_now
-        from partners.models import RoutingState, RoutingStatus
-        from partners.routing_plan import desired_environment, rule_description
+        from partners.core.clock import isoformat, utc_now
+        from partners.onboarding import RoutingState, RoutingStatus
+        from partners.routing import desired_environment, rule_description
 
         versions = self.credentials.current_versions(partner.id)
         for env in partner.environments.values():
@@ -161,10 +161,16 @@ def build_stage(name: str, session: Any, environments: int) -> Stage:
     """Provision stage `name` and register `environments` partner environments in it."""
     from infra.local.provision import provision_stage
     from infra.spec import stage_spec
-    from partners.credentials import CredentialStore
-    from partners.models import (AuthType, DeliveryMode, EndpointAuth, PartnerEnvironment,
-                                 PartnerStatus, RequestFilter)
-    from partners.registry import PartnerRegistry
+    from partners.onboarding import (
+        AuthType,
+        CredentialStore,
+        DeliveryMode,
+        EndpointAuth,
+        PartnerEnvironment,
+        PartnerRegistry,
+        PartnerStatus,
+        RequestFilter,
+    )
 
     spec = stage_spec(name)
     provision_stage(spec, session=session)
@@ -228,9 +234,8 @@ def main() -> None:
 
 
 def run(n: int, boto3: Any) -> dict[str, Any]:
-    from partners.models import RoutingState
-    from partners.reconciler import Reconciler, ReconcilerSettings
-    from partners.routing_plan import Quotas, RoutingSettings
+    from partners.onboarding import RoutingState
+    from partners.routing import Quotas, Reconciler, ReconcilerSettings, RoutingSettings
 
     counter = CallCounter()
     session = boto3.session.Session(region_name="us-east-1")

@@ -35,7 +35,7 @@ import requests  # noqa: E402
 
 import infra.local.runtime  # noqa: E402,F401  (moto's missing routes before the server starts)
 from infra.local.runtime import LocalRuntime, RuntimeSettings  # noqa: E402
-from partners.contracts import CLOUDEVENTS_TRANSFORMER  # noqa: E402
+from partners.core.contracts import CLOUDEVENTS_TRANSFORMER  # noqa: E402
 
 
 class _Server(ThreadingHTTPServer):

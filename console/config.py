@@ -1,6 +1,6 @@
 """The console's settings: defaults here, instance settings from environment variables.
 
-Every resource name comes from the variables named in `partners.constants.Env` (their values
+Every resource name comes from the variables named in `partners.core.constants.Env` (their values
 are produced by `infra/spec.py`); Flask's own settings come from `FLASK_*` variables
 (`FLASK_SECRET_KEY`, `FLASK_SESSION_COOKIE_SECURE=false` for the embedded stack's http).
 """
@@ -11,7 +11,7 @@ import os
 from datetime import timedelta
 from typing import Any, Mapping
 
-from partners.constants import DEFAULT_PARTNER_ENVIRONMENTS, Env
+from partners.core.constants import DEFAULT_PARTNER_ENVIRONMENTS, Env
 
 # Settings without which the console cannot serve a page.
 REQUIRED = (

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from partners.clock import parse_iso
+from partners.core.clock import parse_iso
 
 
 def when(value: Any) -> str:

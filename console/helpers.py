@@ -9,12 +9,15 @@ from flask import abort, flash
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from partners.exceptions import PartnerNotFoundError, ValidationError
-from partners.models import Partner, PartnerEnvironment, PartnerStatus
-
-from partners.validation import validate_environment
-
 from console.services import services
+from partners.core.exceptions import ValidationError
+from partners.onboarding import (
+    Partner,
+    PartnerEnvironment,
+    PartnerNotFoundError,
+    PartnerStatus,
+    validate_environment,
+)
 
 
 def admin_required(view: Callable) -> Callable:

@@ -14,9 +14,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from partners.aws import client, error_code
-
 from console.exceptions import IdentityError
+from partners.core.aws import client, error_code
 
 ADMINS = "admins"
 PARTNERS = "partners"

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import logging
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, render_template, request

@@ -13,18 +13,14 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask, current_app
 
-from partners.audit import AuditLog
-from partners.aws import client
-from partners.clock import utc_now
-from partners.constants import Env
-from partners.credentials import CredentialStore
-from partners.registry import PartnerRegistry
-from partners.tokens import TokenStore
-
 from console.config import allow_insecure, partner_environments
 from console.identity import CognitoIdentity
 from console.reconcile import ReconcileTrigger
 from console.throttle import LoginThrottle
+from partners.core.aws import client
+from partners.core.clock import utc_now
+from partners.core.constants import Env
+from partners.onboarding import AuditLog, CredentialStore, PartnerRegistry, TokenStore
 
 
 class Services:

@@ -13,9 +13,8 @@ import threading
 from collections import defaultdict, deque
 from datetime import timedelta
 
-from partners.clock import Clock, utc_now
-
 from console.exceptions import AccountLockedError
+from partners.core.clock import Clock, utc_now
 
 
 class LoginThrottle:

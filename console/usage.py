@@ -7,9 +7,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from partners.constants import partner_resource_name
-
 from console.exceptions import UnavailableError
+from partners.core.constants import partner_resource_name
 
 
 def api_calls_per_day(apigateway: Any, *, usage_plan_id: str | None, resource_prefix: str,

@@ -13,10 +13,9 @@ from datetime import datetime
 from flask import current_app, session
 from flask_login import LoginManager, UserMixin
 
-from partners.clock import isoformat, parse_iso
-
 from console.identity import ADMINS, PARTNERS, Identity
 from console.services import services
+from partners.core.clock import isoformat, parse_iso
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"

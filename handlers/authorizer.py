@@ -33,12 +33,15 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from partners.clock import Clock, utc_now
-from partners.constants import Env, usage_key_value
-from partners.exceptions import PartnerNotFoundError, TokenInvalidError
-from partners.models import PartnerStatus
-from partners.registry import PartnerRegistry
-from partners.tokens import TokenStore
+from partners.core.clock import Clock, utc_now
+from partners.core.constants import Env, usage_key_value
+from partners.onboarding import (
+    PartnerNotFoundError,
+    PartnerRegistry,
+    PartnerStatus,
+    TokenInvalidError,
+    TokenStore,
+)
 
 logger = Logger()
 

@@ -1,7 +1,7 @@
 """The console on AWS Lambda: API Gateway events in, WSGI out (apig-wsgi).
 
 The app is built once per container, from the environment variables `infra/spec.py`
-produces (`partners.constants.Env`) and the `FLASK_*` ones (the session key).
+produces (`partners.core.constants.Env`) and the `FLASK_*` ones (the session key).
 """
 
 from __future__ import annotations

@@ -17,9 +17,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from partners.constants import Env
-from partners.contacts import ContactStore
-from partners.notifier import Notifier, status_change
+from partners.core.constants import Env
+from partners.notifications import ContactStore, Notifier, status_change
 from partners.requests import STATUS_CHANGED, RequestLog, event_from_item
 
 logger = Logger(service="notifier")

@@ -37,14 +37,18 @@ from handlers.problems import (
     register_problem_handlers,
     schema_errors,
 )
-from partners.aws import CLIENT_CONFIG
-from partners.clock import Clock, isoformat, parse_iso, utc_now
-from partners.constants import REQUEST_STATUS_CHANGED, SCHEMA_VERSION, Env
-from partners.contracts import put_events_entry
-from partners.idempotency import command_id, payload_digest
-from partners.request_exceptions import RequestNotFoundError
-from partners.request_views import RequestViews
-from partners.requests import RequestLog, StatusChange
+from partners.core.aws import CLIENT_CONFIG
+from partners.core.clock import Clock, isoformat, parse_iso, utc_now
+from partners.core.constants import REQUEST_STATUS_CHANGED, SCHEMA_VERSION, Env
+from partners.core.contracts import put_events_entry
+from partners.requests import (
+    RequestLog,
+    RequestNotFoundError,
+    RequestViews,
+    StatusChange,
+    command_id,
+    payload_digest,
+)
 
 # Presigned URLs are SigV4 (`X-Amz-Expires`), the only signature S3 accepts in new regions.
 S3_CONFIG = CLIENT_CONFIG.merge(Config(signature_version="s3v4"))

@@ -38,17 +38,14 @@ from handlers.problems import (
     ProblemError,
     invalid,
     read_json_body,
-    schema_errors,
     register_problem_handlers,
+    schema_errors,
 )
-from partners.aws import CLIENT_CONFIG
-from partners.clock import Clock, isoformat, new_id, utc_now
-from partners.constants import REQUEST_CREATED, SCHEMA_VERSION, Env
-from partners.contracts import put_events_entry
-from partners.idempotency import IdempotentCommands
-from partners.request_exceptions import RequestNotFoundError
-from partners.request_views import RequestViews
-from partners.requests import RequestLog
+from partners.core.aws import CLIENT_CONFIG
+from partners.core.clock import Clock, isoformat, new_id, utc_now
+from partners.core.constants import REQUEST_CREATED, SCHEMA_VERSION, Env
+from partners.core.contracts import put_events_entry
+from partners.requests import IdempotentCommands, RequestLog, RequestNotFoundError, RequestViews
 
 # Presigned URLs are SigV4 (`X-Amz-Expires`), the only signature S3 accepts in new regions.
 S3_CONFIG = CLIENT_CONFIG.merge(Config(signature_version="s3v4"))

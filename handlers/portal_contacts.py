@@ -16,9 +16,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from handlers.problems import problem, read_json_body
-from partners.constants import Env
-from partners.contacts import Contact, ContactStore
-from partners.notification_errors import ContactConflictError, ContactNotFoundError
+from partners.core.constants import Env
+from partners.notifications import (
+    Contact,
+    ContactConflictError,
+    ContactNotFoundError,
+    ContactStore,
+)
 
 router = APIGatewayRouter()
 

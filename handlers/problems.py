@@ -18,9 +18,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import BotoCoreError, ClientError
 
-from partners.aws import error_code
-from partners.exceptions import ContractViolationError, ValidationError
-from partners.request_exceptions import (
+from partners.core.aws import error_code
+from partners.core.exceptions import ContractViolationError, ValidationError
+from partners.requests import (
     IdempotencyInProgressError,
     IdempotencyKeyReusedError,
     IllegalStatusTransitionError,

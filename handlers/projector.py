@@ -3,7 +3,7 @@
 For the new log items of a request in a batch it reads the request's log (strongly
 consistent), folds it up to the batch's last item of that request, and writes only the
 `requests`, `partner_inbox` and `user_timeline` items those new events changed
-(`partners.projections.project`). Replays and duplicates are harmless: the items are a
+(`partners.requests.projections.project`). Replays and duplicates are harmless: the items are a
 function of the log, and an item is never replaced by one from an earlier change. A request
 whose whole log is in the batch (from sequence 1, the records' new images) is folded from
 the batch without reading the log. A failed record is reported as a partial
@@ -26,11 +26,9 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from partners.aws import CLIENT_CONFIG
-from partners.constants import Env
-from partners.projections import LogEvent, project
-from partners.request_views import RequestViews
-from partners.requests import RequestLog, event_from_item
+from partners.core.aws import CLIENT_CONFIG
+from partners.core.constants import Env
+from partners.requests import LogEvent, RequestLog, RequestViews, event_from_item, project
 
 logger = Logger()
 tracer = Tracer()

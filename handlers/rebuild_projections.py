@@ -20,11 +20,9 @@ import sys
 
 import boto3
 
-from partners.aws import CLIENT_CONFIG
-from partners.constants import Env
-from partners.projections import project, rebuild
-from partners.request_views import RequestViews
-from partners.requests import RequestLog
+from partners.core.aws import CLIENT_CONFIG
+from partners.core.constants import Env
+from partners.requests import RequestLog, RequestViews, project, rebuild
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,12 +28,10 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from partners.constants import Env
-from partners.credentials import CredentialStore
-from partners.exceptions import ReconcilerConfigError, ValidationError
-from partners.models import RoutingState
-from partners.reconciler import Reconciler, ReconcilerSettings
-from partners.registry import PartnerRegistry
+from partners.core.constants import Env
+from partners.core.exceptions import ValidationError
+from partners.onboarding import CredentialStore, PartnerRegistry, RoutingState
+from partners.routing import Reconciler, ReconcilerConfigError, ReconcilerSettings
 
 logger = Logger()
 tracer = Tracer()

@@ -22,10 +22,16 @@ from typing import Any, Callable, Sequence, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from partners.clock import isoformat
-from partners.constants import Env
-from partners.notification_errors import ReplayError
-from partners.replay import ReplayProgress, Replayer, parse_pattern, parse_time, rule_names
+from partners.archive import (
+    Replayer,
+    ReplayError,
+    ReplayProgress,
+    parse_pattern,
+    parse_time,
+    rule_names,
+)
+from partners.core.clock import isoformat
+from partners.core.constants import Env
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -20,10 +20,10 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from partners.aws import CLIENT_CONFIG
-from partners.constants import ADDRESSED_TO, REQUEST_CREATED, Env
-from partners.contracts import validate_detail
-from partners.exceptions import ValidationError
+from partners.core.aws import CLIENT_CONFIG
+from partners.core.constants import ADDRESSED_TO, REQUEST_CREATED, Env
+from partners.core.contracts import validate_detail
+from partners.core.exceptions import ValidationError
 from partners.requests import RequestLog
 
 logger = Logger()

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from partners.constants import Env, partner_resource_name, endpoint_secret_name
+from partners.core.constants import Env, endpoint_secret_name, partner_resource_name
 from partners.requests import STATUS_CHANGED
 
 PROJECT = "pgw"
@@ -284,7 +284,7 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
         ),
         # pk `<partner>#<env>`, sk request id: the request as that partner environment
         # sees it; `by-queue` lists pending first, `by-status` one status
-        # (partners/projections.py).
+        # (partners/requests/projections.py).
         TableSpec(
             "partner_inbox",
             f"{prefix}-partner-inbox",

@@ -7,20 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from wtforms.fields.choices import SelectChoice
 
-from partners.constants import Env
-from partners.eventbridge_state import EventBridgeState
-from partners.exceptions import (
-    IllegalTransitionError,
-    PartnerConflictError,
-    ValidationError,
-)
-from partners.models import DeliveryMode, Partner, PartnerStatus
-from partners.paging import MAX_PAGE_SIZE
-from partners.routing_plan import Headroom, Quotas
-
 from console.admin.forms import ApproveForm, AuditFilterForm, EndpointCheckForm, ReasonForm
-from console.dead_letters import DeadLetters
-from console.endpoint_check import check_endpoint
 from console.helpers import (
     admin_required,
     audit,
@@ -29,6 +16,18 @@ from console.helpers import (
     reconcile,
 )
 from console.services import services
+from partners.core.constants import Env
+from partners.core.exceptions import ValidationError
+from partners.core.paging import MAX_PAGE_SIZE
+from partners.onboarding import (
+    DeliveryMode,
+    IllegalTransitionError,
+    Partner,
+    PartnerConflictError,
+    PartnerStatus,
+    check_endpoint,
+)
+from partners.routing import DeadLetters, EventBridgeState, Headroom, Quotas
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

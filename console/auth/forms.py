@@ -6,9 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
-from partners.validation import EMAIL_PATTERN
-
 from console.services import services
+from partners.onboarding import EMAIL_PATTERN
 
 
 class PolicyPassword:

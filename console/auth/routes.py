@@ -5,7 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from console.auth.forms import ConfirmForm, ForgotForm, LoginForm, LogoutForm, ResetForm, SignUpForm
+from console.auth.forms import (
+    ConfirmForm,
+    ForgotForm,
+    LoginForm,
+    LogoutForm,
+    ResetForm,
+    SignUpForm,
+)
 from console.exceptions import AccountLockedError, IdentityError
 from console.helpers import form_error
 from console.identity import ADMINS, PARTNERS

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from partners.models import Operator, RequestFilter
+from partners.onboarding import Operator, RequestFilter
 
 _NUMERIC = {Operator.GREATER_THAN.value, Operator.LESS_THAN.value, Operator.BETWEEN.value}
 _VALUELESS = {Operator.EXISTS.value, Operator.ABSENT.value}

@@ -18,14 +18,16 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from partners.models import AuthType, DeliveryMode, Operator
-from partners.validation import (
+from partners.onboarding import (
     EMAIL_PATTERN,
     EVENT_AGE_RANGE,
     HEADER_NAME_PATTERN,
     RATE_LIMIT_RANGE,
     RETRY_ATTEMPTS_RANGE,
     SLUG_PATTERN,
+    AuthType,
+    DeliveryMode,
+    Operator,
 )
 
 

@@ -23,39 +23,6 @@ from flask import (
 )
 from flask_login import current_user
 
-from partners.clock import isoformat
-from partners.constants import Env
-from partners.exceptions import (
-    ContractViolationError,
-    IllegalTransitionError,
-    InvalidFilterError,
-    PartnerConflictError,
-    TokenError,
-    TokenNotFoundError,
-    ValidationError,
-)
-from partners.lifecycle import EDITABLE_STATUSES
-from partners.models import (
-    ALL_REQUEST_TYPES,
-    AuthType,
-    DeliveryMode,
-    EndpointAuth,
-    Partner,
-    PartnerEnvironment,
-    PartnerStatus,
-    RequestFilter,
-    RetryPolicy,
-    RoutingStatus,
-)
-from partners.requests import RequestLog
-from partners.validation import (
-    parse_filter,
-    validate_display_name,
-    validate_email,
-    validate_environment,
-)
-
-from console.dead_letters import DeadLetters
 from console.exceptions import ConsoleError, UnavailableError
 from console.helpers import (
     audit,
@@ -78,11 +45,43 @@ from console.partner.forms import (
     TestEventForm,
     TokenForm,
 )
-from console.preview import preview_filter
-from console.probes import is_probe_of, probe_detail, probe_outcome, send_probe
-from console.request_history import RequestHistory
 from console.services import services
 from console.usage import api_calls_per_day
+from partners.core.clock import isoformat
+from partners.core.constants import Env
+from partners.core.exceptions import ContractViolationError, ValidationError
+from partners.onboarding import (
+    ALL_REQUEST_TYPES,
+    EDITABLE_STATUSES,
+    AuthType,
+    DeliveryMode,
+    EndpointAuth,
+    IllegalTransitionError,
+    InvalidFilterError,
+    Partner,
+    PartnerConflictError,
+    PartnerEnvironment,
+    PartnerStatus,
+    RequestFilter,
+    RetryPolicy,
+    RoutingStatus,
+    TokenError,
+    TokenNotFoundError,
+    parse_filter,
+    validate_display_name,
+    validate_email,
+    validate_environment,
+)
+from partners.requests import RequestHistory, RequestLog
+from partners.routing import (
+    DeadLetters,
+    EventRefusedError,
+    is_probe_of,
+    preview_filter,
+    probe_detail,
+    probe_outcome,
+    send_probe,
+)
 
 bp = Blueprint("partner", __name__, url_prefix="/partners")
 
@@ -577,7 +576,7 @@ def send_test_event(partner_id: str, environment: str):
                 event_id = send_probe(services().events, services().bus_name, detail)
             except ContractViolationError as error:
                 form.attributes.errors = [error.message]
-            except ConsoleError as error:
+            except EventRefusedError as error:
                 form.form_errors.append(error.message)
             else:
                 audit("test_event.sent", partner, after={

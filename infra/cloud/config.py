@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import pulumi
 
 from infra.spec import DEFAULT_PARTNER_ENVIRONMENTS
-from partners.routing_plan import Quotas  # the reconciler's own quota model
+from partners.routing import Quotas  # the reconciler's own quota model
 
 # The stage whose endpoints must never be plain http or loopback. This is a guard on the
 # committed settings (a typo in Pulumi.prod.yaml must not open SSRF-prone endpoints), not a

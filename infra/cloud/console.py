@@ -20,7 +20,7 @@ from infra.cloud.documents import StatementInput, statement
 from infra.cloud.function import StageFunction, StageFunctionArgs
 from infra.cloud.permissions import table_statements
 from infra.spec import StageSpec
-from partners.constants import Env
+from partners.core.constants import Env
 
 SESSION_SECRET_VARIABLE = "FLASK_SECRET_KEY"
 COGNITO_ACTIONS = ("cognito-idp:DescribeUserPool", "cognito-idp:AdminGetUser",

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from infra.cloud.documents import assume_role_policy, render, statement
 from infra.cloud.schemas import REGISTRY_SCHEMA_TYPE, registry_schema, schema_name
 from infra.spec import StageSpec
-from partners.contracts import SCHEMAS
+from partners.core.contracts import SCHEMAS
 
 # Every event on the bus: `source` always exists and every string has the empty prefix.
 CATCH_ALL_PATTERN = {"source": [{"prefix": ""}]}
@@ -69,7 +69,7 @@ class EventBus(pulumi.ComponentResource):
         self._datalake(name, args, child)
         self.registry = aws.schemas.Registry(
             f"{name}-registry", name=spec.bus_name,
-            description="Event contracts of the marketplace bus (partners.contracts)",
+            description="Event contracts of the marketplace bus (partners.core.contracts)",
             opts=child)
         self.schemas = {
             detail_type: aws.schemas.Schema(
@@ -78,7 +78,7 @@ class EventBus(pulumi.ComponentResource):
                 registry_name=self.registry.name,
                 type=REGISTRY_SCHEMA_TYPE,
                 content=json.dumps(registry_schema(detail_type), sort_keys=True),
-                description=f"{detail_type} (partners.contracts)",
+                description=f"{detail_type} (partners.core.contracts)",
                 opts=child,
             )
             for detail_type in SCHEMAS

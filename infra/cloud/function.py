@@ -15,8 +15,7 @@ from typing import Any, Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from infra.cloud.documents import (Statement, StatementInput, assume_role_policy, render,
-                                   statement)
+from infra.cloud.documents import Statement, StatementInput, assume_role_policy, render, statement
 from infra.spec import FunctionSpec
 
 RUNTIME = "python3.12"

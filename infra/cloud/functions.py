@@ -15,7 +15,7 @@ from infra.cloud.documents import Statement, statement
 from infra.cloud.function import StageFunction, StageFunctionArgs
 from infra.cloud.permissions import table_statements
 from infra.spec import StageSpec
-from partners.constants import Env
+from partners.core.constants import Env
 
 # The functions this component builds; `Reconciler` and `Console` build the other two.
 # Every function's asynchronous failures go to this queue (`StageFunctionArgs`).

@@ -16,12 +16,11 @@ from typing import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from infra.cloud.documents import (Statement, StatementInput, assume_role_policy, render,
-                                   statement)
+from infra.cloud.documents import Statement, StatementInput, assume_role_policy, render, statement
 from infra.cloud.function import StageFunction, StageFunctionArgs
 from infra.cloud.permissions import table_statements
 from infra.spec import StageSpec
-from partners.constants import Env
+from partners.core.constants import Env
 
 # The schedule's full run: no `partner_id` means every partner (the console's trigger names
 # one partner). A missed run is not retried: the next one comes within minutes.

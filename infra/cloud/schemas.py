@@ -1,7 +1,7 @@
 """The bus's event schemas as the EventBridge schema registry stores them.
 
 The registry takes OpenAPI 3 or JSON Schema Draft 4 documents describing the whole event
-(envelope and detail), while `partners.contracts.SCHEMAS` holds Draft 2020-12 schemas of the
+(envelope and detail), while `partners.core.contracts.SCHEMAS` holds Draft 2020-12 schemas of the
 detail alone. This module wraps each detail schema in the event envelope and rewrites the
 few keywords Draft 4 spells differently, so the registry (and code bindings generated from it)
 describe exactly the events producers validate before `PutEvents`.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from partners.contracts import SCHEMAS, SOURCES
+from partners.core.contracts import SCHEMAS, SOURCES
 
 DRAFT4 = "http://json-schema.org/draft-04/schema#"
 REGISTRY_SCHEMA_TYPE = "JSONSchemaDraft4"

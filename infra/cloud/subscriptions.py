@@ -18,7 +18,7 @@ import pulumi_aws as aws
 from infra.cloud.config import PortalCallback
 from infra.cloud.documents import assume_role_policy, queue_policy_for_events, render, statement
 from infra.spec import StageSpec
-from partners.constants import REQUEST_STATUS_CHANGED, SOURCE_REQUESTS
+from partners.core.constants import REQUEST_STATUS_CHANGED, SOURCE_REQUESTS
 
 STATUS_CHANGED_PATTERN = {"source": [SOURCE_REQUESTS], "detail-type": [REQUEST_STATUS_CHANGED]}
 # The portal's webhook gets EventBridge's full retry window.

@@ -19,23 +19,24 @@ from typing import Any, Callable, Mapping
 
 import boto3
 
-from partners.audit import AuditLog
-from partners.aws import client
-from partners.clock import isoformat, utc_now
-from partners.constants import Env
-from partners.credentials import CredentialStore
-from partners.models import (
+from partners.core.aws import client
+from partners.core.clock import isoformat, utc_now
+from partners.core.constants import Env
+from partners.onboarding import (
+    AuditLog,
     AuthType,
+    CredentialStore,
     DeliveryMode,
     EndpointAuth,
     PartnerEnvironment,
+    PartnerRegistry,
     PartnerStatus,
     RequestFilter,
     RetryPolicy,
+    TokenStore,
+    parse_filter,
+    validate_environment,
 )
-from partners.registry import PartnerRegistry
-from partners.tokens import TokenStore
-from partners.validation import parse_filter, validate_environment
 
 ADMIN_EMAIL = "admin@example.com"
 API_KEY_HEADER = "X-Api-Key"

@@ -22,8 +22,8 @@ from infra.spec import (
     TableSpec,
     UserPoolSpec,
 )
-from partners.aws import client, error_code
-from partners.constants import Env
+from partners.core.aws import client, error_code
+from partners.core.constants import Env
 
 
 @dataclass

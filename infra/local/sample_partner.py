@@ -29,7 +29,7 @@ from flask import Flask, jsonify, redirect, render_template_string, request
 
 logger = logging.getLogger(__name__)
 
-# The order the partner API's request lifecycle allows (partners/request_status.py: a
+# The order the partner API's request lifecycle allows (partners/requests/status.py: a
 # request is accepted before work on it is in progress).
 STATUS_SEQUENCE = ("received", "in_progress", "accepted", "fulfilled")
 MODES = ("ok", "fail500", "fail429", "timeout")

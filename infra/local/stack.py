@@ -30,7 +30,7 @@ from infra.local.sample_partner import Account, SamplePartner
 from infra.local.servers import ServerThread
 from infra.local.wiring import wire_stage, wiring_environment
 from infra.spec import stage_spec
-from partners.constants import Env
+from partners.core.constants import Env
 
 logger = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from botocore.exceptions import ClientError
 
 from infra.local.provision import ProvisionedStage
 from infra.spec import StageSpec, StreamSubscriptionSpec
-from partners.aws import client, error_code
-from partners.constants import Env
+from partners.core.aws import client, error_code
+from partners.core.constants import Env
 
 ACCOUNT_ID = "123456789012"
 PYTHON_RUNTIME = "python3.12"

@@ -67,9 +67,8 @@ def reconciles() -> Reconciles:
 
 @pytest.fixture
 def app(stage, aws, clock, reconciles):
-    from infra.local.runtime.supervisor import install_api_patches
-
     from console import create_app
+    from infra.local.runtime.supervisor import install_api_patches
 
     install_api_patches()
     config = dict(stage.environment_variables())

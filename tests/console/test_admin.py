@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from partners.constants import partner_resource_name
-from partners.models import AuthType, DeliveryMode, EndpointAuth, PartnerEnvironment
-
-from console.endpoint_check import check_endpoint
+from partners.core.constants import partner_resource_name
+from partners.onboarding.endpoint_check import check_endpoint
+from partners.onboarding.models import AuthType, DeliveryMode, EndpointAuth, PartnerEnvironment
 from tests.console.conftest import PUSH_SETTINGS, public_resolver
 
 
@@ -225,7 +224,7 @@ def test_check_basic_and_oauth_headers():
 
 
 def test_check_tls_failure_stops_the_check(monkeypatch):
-    import console.endpoint_check as module
+    import partners.onboarding.endpoint_check as module
 
     def refused(address, timeout):
         raise ConnectionRefusedError("connection refused")

@@ -7,7 +7,7 @@ import pytest
 from console import create_app
 from console.config import allow_insecure, partner_environments, settings_from_environment
 from console.security import safe_next
-from partners.constants import Env
+from partners.core.constants import Env
 
 
 def test_create_app_refuses_missing_settings():

@@ -6,13 +6,12 @@ import json
 
 import pytest
 
-from partners.constants import Env, partner_resource_name, usage_key_value
-from partners.models import RoutingState, RoutingStatus
-from partners.projections import project
-from partners.request_views import RequestViews
-from partners.requests import RequestLog
-from partners.tokens import TokenStore
-
+from partners.core.constants import Env, partner_resource_name, usage_key_value
+from partners.onboarding.models import RoutingState, RoutingStatus
+from partners.onboarding.tokens import TokenStore
+from partners.requests.log import RequestLog
+from partners.requests.projections import project
+from partners.requests.views import RequestViews
 from tests.console.conftest import PUSH_SETTINGS, create_organisation
 
 
@@ -178,7 +177,7 @@ def test_unknown_environment_is_404(partner_a):
 
 
 def test_conflicting_save_is_reported_not_lost(app, partner_a, monkeypatch):
-    from partners.exceptions import PartnerConflictError
+    from partners.onboarding.exceptions import PartnerConflictError
 
     client, partner_id = partner_a
     registry = _registry(app)

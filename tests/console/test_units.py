@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from botocore.stub import Stubber
 
-from console.dead_letters import _failure
 from console.exceptions import AccountLockedError, UnavailableError
 from console.identity import PasswordPolicy
 from console.partner.filter_rows import (
@@ -19,12 +18,13 @@ from console.partner.filter_rows import (
     rows_to_filter,
     split_values,
 )
-from console.probes import is_probe_of, probe_detail, probe_outcome
 from console.throttle import LoginThrottle
 from console.usage import api_calls_per_day
-from partners.models import DeliveryMode, PartnerEnvironment
-from partners.projections import LogEvent
-from partners.validation import parse_filter
+from partners.onboarding.filters import parse_filter
+from partners.onboarding.models import DeliveryMode, PartnerEnvironment
+from partners.requests.projections import LogEvent
+from partners.routing.dead_letters import _failure
+from partners.routing.test_events import is_probe_of, probe_detail, probe_outcome
 
 
 @pytest.mark.parametrize("text, values", [

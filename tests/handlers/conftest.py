@@ -6,16 +6,16 @@ import functools
 import hashlib
 import importlib
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 
-from partners.models import PartnerEnvironment, PartnerStatus, DeliveryMode
-from partners.registry import PartnerRegistry
-from partners.requests import RequestLog
-from partners.tokens import TokenStore
+from partners.onboarding.models import DeliveryMode, PartnerEnvironment, PartnerStatus
+from partners.onboarding.registry import PartnerRegistry
+from partners.onboarding.tokens import TokenStore
+from partners.requests.log import RequestLog
 from tests.handlers.gateway import Gateway, LambdaContext
 
 PORTAL_TOKEN = "portal-token-for-tests-0123456789"

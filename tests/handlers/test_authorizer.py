@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from partners.constants import usage_key_value
-from partners.models import PartnerStatus
+from partners.core.constants import usage_key_value
+from partners.onboarding.models import PartnerStatus
 from tests.handlers.conftest import PORTAL_TOKEN
 from tests.handlers.gateway import LambdaContext
+
 
 @pytest.fixture
 def world(shared_world):

@@ -11,12 +11,12 @@ from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from partners.contacts import ContactStore
-from partners.notification_errors import TemporaryNotificationError
-from partners.notifier import Notifier, Outcome, classify_error, status_change
-from partners.notifications import gsm7_length, is_gsm7
-from partners.projections import LogEvent, fold
-from partners.requests import RequestLog
+from partners.notifications.contacts import ContactStore
+from partners.notifications.exceptions import TemporaryNotificationError
+from partners.notifications.notifier import Notifier, Outcome, classify_error, status_change
+from partners.notifications.templates import gsm7_length, is_gsm7
+from partners.requests.log import RequestLog
+from partners.requests.projections import LogEvent, fold
 
 REGION = "us-east-1"
 PHONE = "+14155550123"

@@ -7,9 +7,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from partners.models import PartnerStatus
+from partners.onboarding.models import PartnerStatus
 from tests.handlers.conftest import shared_session
 from tests.handlers.gateway import LambdaContext
+
 
 @pytest.fixture
 def world(shared_world):
@@ -292,7 +293,7 @@ def test_a_suspended_partner_is_refused_with_403(setup):
 def test_the_usage_plan_key_comes_from_the_authorizer(setup):
     world, pa, token, _ = setup
     world.get("/v1/requests", token)
-    from partners.constants import usage_key_value
+    from partners.core.constants import usage_key_value
 
     assert world.api.usage_keys[-1] == usage_key_value("pgw-test-pt-", pa.id, "prod")
 

@@ -15,6 +15,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.handlers.wsgi import wsgi_app
 
+
 @pytest.fixture
 def world(shared_world):
     """This module's tests share one provisioned stage (see `shared_world`)."""

@@ -9,6 +9,7 @@ import pytest
 
 from tests.handlers.conftest import PORTAL_TOKEN, shared_session
 
+
 @pytest.fixture
 def world(shared_world):
     """This module's tests share one provisioned stage (see `shared_world`)."""

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from partners.contacts import ContactStore
+from partners.notifications.contacts import ContactStore
 from tests.handlers.conftest import PORTAL_TOKEN, shared_session
 
 PORTAL = {"Authorization": f"Bearer {PORTAL_TOKEN}"}

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import pytest
 
 from handlers import reconciler as handler
-from partners.constants import Env
-from partners.exceptions import ValidationError
-from partners.models import RoutingState
-from tests.partners.reconciler_fixtures import (  # noqa: F401 (fixture)
+from partners.core.constants import Env
+from partners.core.exceptions import ValidationError
+from partners.onboarding.models import RoutingState
+from tests.partners.routing.reconciler_fixtures import (  # noqa: F401 (fixture)
     ROUTING_RECORDER_ARN,
     poll_env,
     push_env,

@@ -18,11 +18,11 @@ from moto.sns.models import sns_backends
 from infra.local.provision import provision_archive
 from infra.local.runtime import LocalRuntime, RuntimeSettings
 from infra.local.wiring import function_arn, wire_stage, wiring_environment
-from partners.constants import REQUEST_STATUS_CHANGED, SOURCE_REQUESTS
-from partners.contacts import ContactStore
-from partners.contracts import put_events_entry
-from partners.replay import Replayer
-from partners.requests import RequestLog
+from partners.archive.replay import Replayer
+from partners.core.constants import REQUEST_STATUS_CHANGED, SOURCE_REQUESTS
+from partners.core.contracts import put_events_entry
+from partners.notifications.contacts import ContactStore
+from partners.requests.log import RequestLog
 
 PHONE = "+14155550123"
 TAP = "pgw-test-status-tap"

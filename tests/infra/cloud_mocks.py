@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import runpy
 import tempfile
-from functools import cache
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
 

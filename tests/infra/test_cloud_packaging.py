@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from infra.build_lambda import (
-    FIXED_TIME, ArchiveError, build, collect_files, main, runtime_requirements,
+    FIXED_TIME,
+    ArchiveError,
+    build,
+    collect_files,
+    main,
+    runtime_requirements,
 )
 
 
@@ -91,7 +96,7 @@ def test_the_command_builds_the_project_without_dependencies(tmp_path: Path,
     assert main(["--no-deps", "--output", str(output)]) == 0
     with zipfile.ZipFile(output) as archive:
         names = archive.namelist()
-    assert "partners/constants.py" in names and "handlers/__init__.py" in names
+    assert "partners/core/constants.py" in names and "handlers/__init__.py" in names
     assert not any("__pycache__" in name for name in names)
     assert f"{output} files=" in capsys.readouterr().out
 

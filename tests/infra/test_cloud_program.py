@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 
-from tests.infra.cloud_mocks import ACCOUNT, STACKS, StackResources, build_stack
-
 from infra.cloud.documents import WILDCARD_RESOURCE_ACTIONS
 from infra.cloud.permissions import APPEND_ONLY_TABLES, TABLE_ACCESS
 from infra.policy.rules import RESOURCE_RULES, STACK_RULES, Resource
 from infra.spec import StageSpec, stage_spec
-from partners.constants import Env
-from partners.contracts import SCHEMAS
+from partners.core.constants import Env
+from partners.core.contracts import SCHEMAS
+from tests.infra.cloud_mocks import ACCOUNT, STACKS, StackResources, build_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

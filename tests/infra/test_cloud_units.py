@@ -11,18 +11,30 @@ import pytest
 from jsonschema import Draft4Validator
 
 from infra.cloud.config import (
-    PortalCallback, Quotas, StageConfig, StageConfigError, UsageTier, check_stage_config,
+    PortalCallback,
+    Quotas,
+    StageConfig,
+    StageConfigError,
+    UsageTier,
+    check_stage_config,
     parse_usage_tiers,
 )
 from infra.cloud.openapi import (
-    PARTNER_ROUTES, PORTAL_ROUTES, Route, integrations, partner_api_body, partner_routes,
-    portal_api_body, problem_gateway_responses, routes_from_document,
+    PARTNER_ROUTES,
+    PORTAL_ROUTES,
+    Route,
+    integrations,
+    partner_api_body,
+    partner_routes,
+    portal_api_body,
+    problem_gateway_responses,
+    routes_from_document,
 )
 from infra.cloud.permissions import TABLE_ACCESS, table_statements
 from infra.cloud.reconciler import reconciler_scope
 from infra.cloud.schemas import registry_schema, schema_name, to_draft4
 from infra.spec import stage_spec
-from partners.contracts import REQUEST_CREATED, REQUEST_STATUS_CHANGED, SCHEMAS
+from partners.core.contracts import REQUEST_CREATED, REQUEST_STATUS_CHANGED, SCHEMAS
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -15,11 +15,27 @@ from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValid
 
 from infra.policy.pack import build_policies
 from infra.policy.rules import (
-    API_DESTINATION, BUCKET, BUCKET_ENCRYPTION, BUCKET_POLICY, EVENT_TARGET, FUNCTION, HTTP_STAGE,
-    INVOKE_CONFIG, LOG_GROUP, MANAGED_POLICY, PUBLIC_ACCESS_BLOCK, QUEUE, REST_STAGE,
-    ROLE_POLICY, SCHEDULE, TABLE, TOPIC, Resource, iam_statement_problems,
+    API_DESTINATION,
+    BUCKET,
+    BUCKET_ENCRYPTION,
+    BUCKET_POLICY,
+    EVENT_TARGET,
+    FUNCTION,
+    HTTP_STAGE,
+    INVOKE_CONFIG,
+    LOG_GROUP,
+    MANAGED_POLICY,
+    PUBLIC_ACCESS_BLOCK,
+    QUEUE,
+    REST_STAGE,
+    ROLE_POLICY,
+    SCHEDULE,
+    TABLE,
+    TOPIC,
+    Resource,
+    iam_statement_problems,
 )
-from partners.constants import Env
+from partners.core.constants import Env
 
 POLICIES = {policy.name: policy for policy in build_policies()}
 

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from infra.spec import stage_spec
-from partners.constants import Env, endpoint_secret_name, partner_resource_name
+from partners.core.constants import Env, endpoint_secret_name, partner_resource_name
 
 
 @pytest.mark.parametrize("stage", ["local", "dev", "staging", "prod"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from partners.request_views import RequestViews
-from partners.requests import RequestLog
+from partners.requests.log import RequestLog
+from partners.requests.views import RequestViews
 
 
 @pytest.fixture

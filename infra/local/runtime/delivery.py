@@ -31,7 +31,12 @@ from infra.local.runtime.api_destinations import (
     Destination,
     RateLimiter,
 )
-from infra.local.runtime.lambdas import FunctionError, FunctionNotFoundError, HandlerImportError, LambdaRunner
+from infra.local.runtime.lambdas import (
+    FunctionError,
+    FunctionNotFoundError,
+    HandlerImportError,
+    LambdaRunner,
+)
 from infra.local.runtime.transformer import RuleContext, render_input
 
 logger = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from infra.local.runtime.api_destinations import (
     DEFAULT_TIMEOUT_SECONDS,
@@ -50,8 +50,12 @@ from infra.local.runtime.delivery import (
 )
 from infra.local.runtime.dispatcher import Dispatcher
 from infra.local.runtime.envelope import ShapedEvents
-from infra.local.runtime.gaps import UsageRecorder, parse_usage_dates, test_event_pattern, usage_report
-from infra.local.runtime.lanes import FunctionLanes
+from infra.local.runtime.gaps import (
+    UsageRecorder,
+    parse_usage_dates,
+    test_event_pattern,
+    usage_report,
+)
 from infra.local.runtime.lambdas import (
     DEFAULT_ACCOUNT,
     DEFAULT_ENVIRONMENTS,
@@ -60,6 +64,7 @@ from infra.local.runtime.lambdas import (
     HandlerImportError,
     LambdaRunner,
 )
+from infra.local.runtime.lanes import FunctionLanes
 from infra.local.runtime.scheduler import Scheduler
 from infra.local.runtime.streams import StreamPoller, notifier
 

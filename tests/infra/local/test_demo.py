@@ -8,11 +8,11 @@ import stat
 import pytest
 
 from infra.local.demo import ADMIN_EMAIL, Demo, write_demo_file
-from partners.audit import AuditLog
-from partners.constants import Env
-from partners.models import DeliveryMode, PartnerStatus
-from partners.registry import PartnerRegistry
-from partners.tokens import TokenStore
+from partners.core.constants import Env
+from partners.onboarding.audit import AuditLog
+from partners.onboarding.models import DeliveryMode, PartnerStatus
+from partners.onboarding.registry import PartnerRegistry
+from partners.onboarding.tokens import TokenStore
 
 SAMPLE = "http://127.0.0.1:8002"
 

@@ -8,7 +8,8 @@ from datetime import date, datetime, timezone
 import pytest
 from botocore.exceptions import ClientError
 
-from infra.local.runtime import UsageRecorder, test_event_pattern as match_pattern
+from infra.local.runtime import UsageRecorder
+from infra.local.runtime import test_event_pattern as match_pattern
 from infra.local.runtime.gaps import _period_start
 from tests.conftest import FakeClock
 from tests.infra.local.runtime_support import runtime  # noqa: F401

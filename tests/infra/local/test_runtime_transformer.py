@@ -16,7 +16,7 @@ from infra.local.runtime.transformer import (
     render_template,
     resolve_variables,
 )
-from partners.contracts import CLOUDEVENTS_TRANSFORMER, cloudevent_for
+from partners.core.contracts import CLOUDEVENTS_TRANSFORMER, cloudevent_for
 
 # The EC2 example event of the AWS page "Amazon EventBridge input transformation".
 EC2_EVENT = {
@@ -111,7 +111,7 @@ def test_input_and_input_path(target, expected):
 
 
 def test_cloudevents_transformer_renders_what_the_contract_says():
-    """The partner delivery template (partners.contracts) renders to valid JSON equal to
+    """The partner delivery template (partners.core.contracts) renders to valid JSON equal to
     `cloudevent_for`, strings quoted as AWS quotes them."""
     event = dict(EC2_EVENT, detail={"request_id": "r-1", "environment": "prod"})
     target = {"Arn": "x", "InputTransformer": {"InputPathsMap": CLOUDEVENTS_TRANSFORMER.paths,

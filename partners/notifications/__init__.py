@@ -1,0 +1,17 @@
+"""End-user notifications: contacts, message templates, the notifier.
+
+What other packages import from this concept; its modules are its own.
+"""
+
+from partners.notifications.contacts import Contact, ContactStore
+from partners.notifications.exceptions import ContactConflictError, ContactNotFoundError
+from partners.notifications.notifier import Notifier, status_change
+
+__all__ = [
+    "Contact",
+    "ContactConflictError",
+    "ContactNotFoundError",
+    "ContactStore",
+    "Notifier",
+    "status_change",
+]

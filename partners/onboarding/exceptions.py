@@ -1,0 +1,76 @@
+"""Errors of onboarding: organisations, environments, endpoints, filters, lifecycle, tokens."""
+
+from __future__ import annotations
+
+from partners.core.exceptions import PartnerGatewayError, ValidationError
+
+
+class InvalidEndpointError(ValidationError):
+    """An endpoint URL the gateway refuses to call (scheme, host, port, SSRF)."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"endpoint URL refused: {reason}", field="endpoint_url")
+        self.url = url
+        self.reason = reason
+
+
+class InvalidFilterError(ValidationError):
+    """A request filter that cannot be compiled into an EventBridge event pattern."""
+
+
+class PartnerNotFoundError(PartnerGatewayError, LookupError):
+    def __init__(self, partner_id: str):
+        super().__init__(f"partner {partner_id} not found")
+        self.partner_id = partner_id
+
+
+class EnvironmentNotFoundError(PartnerGatewayError, LookupError):
+    def __init__(self, partner_id: str, environment: str):
+        super().__init__(f"partner {partner_id} has no environment {environment!r}")
+        self.partner_id = partner_id
+        self.environment = environment
+
+
+class PartnerConflictError(PartnerGatewayError):
+    """A write based on a stale version: someone else saved in between; nothing was written."""
+
+    def __init__(self, partner_id: str, expected_version: int):
+        super().__init__(
+            f"partner {partner_id} changed since version {expected_version}; reload and retry"
+        )
+        self.partner_id = partner_id
+        self.expected_version = expected_version
+
+
+class SlugTakenError(ValidationError):
+    def __init__(self, slug: str):
+        super().__init__(f"the slug {slug!r} is already taken", field="slug")
+        self.slug = slug
+
+
+class IllegalTransitionError(PartnerGatewayError):
+    """A lifecycle move the transition table does not allow."""
+
+    def __init__(self, partner_id: str, current: str, target: str):
+        super().__init__(f"partner {partner_id} cannot go from {current} to {target}")
+        self.partner_id = partner_id
+        self.current = current
+        self.target = target
+
+
+class TokenError(PartnerGatewayError):
+    """Base of API token errors; messages never contain the token."""
+
+
+class TokenInvalidError(TokenError):
+    """Unknown, malformed, revoked or expired token (one error, so nothing leaks which)."""
+
+    def __init__(self, reason: str = "invalid token"):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TokenNotFoundError(TokenError, LookupError):
+    def __init__(self, prefix: str):
+        super().__init__(f"token {prefix} not found")
+        self.prefix = prefix

@@ -1,0 +1,48 @@
+"""A partner's lifecycle as an explicit transition table.
+
+    draft -> pending_approval -> approved <-> suspended
+    pending_approval -> rejected -> draft
+    any -> deleted
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from partners.onboarding.exceptions import IllegalTransitionError
+from partners.onboarding.models import PartnerStatus as S
+
+TRANSITIONS: MappingProxyType[S, frozenset[S]] = MappingProxyType({
+    S.DRAFT: frozenset({S.PENDING_APPROVAL, S.DELETED}),
+    S.PENDING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.DELETED}),
+    S.APPROVED: frozenset({S.SUSPENDED, S.DELETED}),
+    S.SUSPENDED: frozenset({S.APPROVED, S.DELETED}),
+    S.REJECTED: frozenset({S.DRAFT, S.DELETED}),
+    S.DELETED: frozenset(),
+})
+
+# Statuses whose environments get routing from the reconciler.
+ROUTED_STATUSES = frozenset({S.APPROVED})
+# Statuses in which the partner may still edit its environments before (re)submitting.
+EDITABLE_STATUSES = frozenset({S.DRAFT, S.REJECTED, S.APPROVED, S.SUSPENDED, S.PENDING_APPROVAL})
+
+
+def allowed_transitions(current: S) -> frozenset[S]:
+    """Statuses reachable from `current` in one step."""
+    return TRANSITIONS[current]
+
+
+def check_transition(partner_id: str, current: S, target: S) -> None:
+    """Raise `IllegalTransitionError` (naming both states) unless `current -> target` is legal.
+
+    Parameters
+    ----------
+    partner_id: the partner, for the error's context.
+    current, target: the statuses of the move.
+
+    Raises
+    ------
+    IllegalTransitionError: the table has no such move.
+    """
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransitionError(partner_id, current.value, target.value)
