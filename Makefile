@@ -28,7 +28,9 @@ chromium:
 run: install
 	$(BIN)/python -m infra.local
 
+# The layout's contracts first (seconds), then the suite.
 test: install chromium
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
