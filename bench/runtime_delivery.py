@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import boto3  # noqa: E402
 import requests  # noqa: E402
 
-import infra.local.runtime  # noqa: E402,F401  (moto's missing routes before the server starts)
+from infra.local import patches  # noqa: E402
 from infra.local.runtime import LocalRuntime, RuntimeSettings  # noqa: E402
 from partners.core.contracts import CLOUDEVENTS_TRANSFORMER  # noqa: E402
 
@@ -134,6 +134,7 @@ def main() -> int:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = free_port()
+    patches.apply()  # moto's missing routes before the server starts
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
     endpoint = f"http://127.0.0.1:{port}"

@@ -59,7 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from console.admin.routes import bp as admin_bp
     from console.auth.routes import bp as auth_bp
-    from console.partner.routes import bp as partner_bp
+    from console.partner import bp as partner_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(partner_bp)

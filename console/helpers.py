@@ -1,4 +1,7 @@
-"""Lookups and guards shared by the blueprints: one place aborts with 403 or 404."""
+"""Lookups, guards and form helpers shared by the blueprints: one place aborts with 403 or 404.
+
+Nothing here writes: the views call the domain's use cases for that.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from partners.onboarding import (
     PartnerEnvironment,
     PartnerNotFoundError,
     PartnerStatus,
-    validate_environment,
+    Saved,
 )
 
 
@@ -73,16 +76,10 @@ def environment_or_404(partner: Partner, name: str) -> PartnerEnvironment:
     return partner.environments.get(name) or PartnerEnvironment(name=name)
 
 
-def audit(action: str, partner: Partner, *, reason: str | None = None, before: Any = None,
-          after: Any = None) -> None:
-    services().audit.record(actor=current_user.actor, action=action,
-                            target=f"partner:{partner.id}", reason=reason, before=before,
-                            after=after)
-
-
-def reconcile(partner: Partner) -> None:
-    """Trigger the reconciler; say so when the trigger could not be sent."""
-    if not services().trigger_reconcile(partner.id):
+def flash_if_routing_waits(saved: Saved) -> None:
+    """Say so when a saved change could not trigger the reconciler: routing then updates at
+    its next scheduled run, and the save stands."""
+    if not saved.routing_triggered:
         flash("Saved. Routing will update at the reconciler's next scheduled run (the "
               "immediate trigger could not be sent).", "warning")
 
@@ -99,20 +96,3 @@ def form_error(form: FlaskForm, error: ValidationError | Exception, *,
         field.errors = list(field.errors) + [message]
     else:
         form.form_errors.append(message)
-
-
-def environment_problems(partner: Partner) -> list[str]:
-    """Why each of the partner's environments cannot be routed as saved (empty: none).
-
-    Checked when a partner submits and again when an admin approves: DNS may have changed
-    since the save.
-    """
-    problems = []
-    for environment in partner.environments.values():
-        try:
-            validate_environment(environment, allowed_names=services().environments,
-                                 allow_insecure=services().allow_insecure,
-                                 resolver=services().resolver)
-        except ValidationError as error:
-            problems.append(f"{environment.name}: {error.message}")
-    return problems

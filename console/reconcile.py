@@ -4,6 +4,10 @@ The same call on AWS and in the embedded stack (whose local runtime serves Lambd
 calling the handler in-process). A failed trigger is not the partner's problem to solve: the
 save stands, and the reconciler's schedule picks the partner up within minutes; the console
 says so instead of failing the save.
+
+This is the console's `trigger` for the onboarding use cases (`partners.onboarding.Onboarding`):
+the domain only knows a callable `partner_id -> sent?`, since onboarding must not import
+routing.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@
 `app.extensions["pgw"]`; views reach it through `services()`. Tests inject a boto3 session
 (`BOTO3_SESSION`), a clock (`CLOCK`), a DNS resolver (`ENDPOINT_RESOLVER`) and a reconcile
 trigger (`RECONCILE_TRIGGER`) through the config.
+
+Views read through the stores; every write goes through the domain's use cases, which get
+their dependencies from `onboarding`, built once here.
 """
 
 from __future__ import annotations
@@ -20,7 +23,15 @@ from console.throttle import LoginThrottle
 from partners.core.aws import client
 from partners.core.clock import utc_now
 from partners.core.constants import Env
-from partners.onboarding import AuditLog, CredentialStore, PartnerRegistry, TokenStore
+from partners.onboarding import (
+    AuditLog,
+    CredentialStore,
+    Onboarding,
+    PartnerRegistry,
+    TokenStore,
+)
+from partners.requests import RequestHistory
+from partners.routing import DeadLetters
 
 
 class Services:
@@ -83,6 +94,26 @@ class Services:
         if injected is not None:
             return injected
         return ReconcileTrigger(self.config.get(Env.RECONCILER_FUNCTION), self.client("lambda"))
+
+    @cached_property
+    def onboarding(self) -> Onboarding:
+        """The onboarding use cases' dependencies: the stores, the trigger, the settings."""
+        return Onboarding(self.registry, self.tokens, self.credentials, self.audit,
+                          self.trigger_reconcile, clock=self.clock,
+                          environments=self.environments, allow_insecure=self.allow_insecure,
+                          resolver=self.resolver)
+
+    @cached_property
+    def history(self) -> RequestHistory:
+        return RequestHistory(self.client("dynamodb"),
+                              requests_table=self.config.get(Env.REQUESTS_TABLE),
+                              inbox_table=self.config.get(Env.INBOX_TABLE))
+
+    def dead_letters(self, partner_id: str, environment: str) -> DeadLetters:
+        """The DLQ of one partner environment."""
+        return DeadLetters(self.sqs, self.events, bus_name=self.bus_name,
+                           resource_prefix=self.resource_prefix, partner_id=partner_id,
+                           environment=environment)
 
 
 class GatewayExtension:

@@ -33,6 +33,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.wiring import Wiring
 from partners.core.clock import Clock, utc_now
 from partners.core.constants import Env, usage_key_value
 from partners.onboarding import (
@@ -45,6 +46,7 @@ from partners.onboarding import (
 
 logger = Logger()
 
+# The principal of the portal's token; `handlers.api.require_portal` accepts exactly this.
 PORTAL_PRINCIPAL = "portal"
 # Every route a partner token may call. API Gateway caches a policy per token for all
 # routes, so the policy names all of them, not just the one being called.
@@ -163,7 +165,21 @@ class Authorizer:
 
 def from_environment(session: boto3.session.Session | None = None,
                      clock: Clock = utc_now) -> Authorizer:
-    """An `Authorizer` on the resources named by the `PGW_*` environment variables."""
+    """An `Authorizer` on the resources named by the `PGW_*` environment variables.
+
+    Parameters
+    ----------
+    session: the boto3 session of its clients (default: a new one).
+    clock: the clock token expiry is checked against.
+
+    Returns
+    -------
+    The authorizer.
+
+    Raises
+    ------
+    KeyError: a required variable is missing (a deployment error).
+    """
     session = session or boto3.session.Session()
     tokens = TokenStore(os.environ[Env.TOKENS_TABLE], boto3_session=session, clock=clock)
     registry = PartnerRegistry(os.environ[Env.PARTNERS_TABLE], boto3_session=session)
@@ -171,11 +187,12 @@ def from_environment(session: boto3.session.Session | None = None,
                       portal_token_hash=os.environ.get(Env.PORTAL_TOKEN_HASH))
 
 
-authorizer = from_environment()
+dependencies: Wiring[Authorizer] = Wiring(from_environment)
 
 
 # Not wrapped by `tracer.capture_lambda_handler`: refusing (raising `Unauthorized`) is this
 # function's normal path, and the tracer would log every refusal as an error with a trace.
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return authorizer.authorize(event)
+    """Answer one authorizer event (see `Authorizer.authorize`)."""
+    return dependencies.get().authorize(event)

@@ -1,19 +1,50 @@
 """The console on AWS Lambda: API Gateway events in, WSGI out (apig-wsgi).
 
-The app is built once per container, from the environment variables `infra/spec.py`
-produces (`partners.core.constants.Env`) and the `FLASK_*` ones (the session key).
+The Flask app is built once per execution environment, on the first invocation (like every
+handler's dependencies, `handlers.wiring`), from the environment variables `infra/spec.py`
+produces (`partners.core.constants.Env`) and the `FLASK_*` ones (the session key). Built at
+the first invocation rather than at import, the console answers exactly as before: the
+settings are the function's, the same at both moments, and one app serves the environment's
+whole life (its generated session key too, where `FLASK_SECRET_KEY` is unset); only a
+missing setting now fails that invocation instead of the init phase.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from apig_wsgi import make_lambda_handler
+from flask import Flask
 
 from console import create_app
+from handlers.wiring import Wiring
 
-app = create_app()
-_handler = make_lambda_handler(app, binary_support=True)
+
+@dataclass(frozen=True)
+class Console:
+    """The Flask app and the apig-wsgi adapter in front of it."""
+
+    app: Flask
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def build_console() -> Console:
+    """The console of this stage, from the function's environment variables.
+
+    Returns
+    -------
+    The app and its API Gateway adapter (binary bodies base64-encoded).
+
+    Raises
+    ------
+    RuntimeError: a required setting (table, bus, user pool) is missing.
+    """
+    app = create_app()
+    return Console(app, make_lambda_handler(app, binary_support=True))
+
+
+dependencies: Wiring[Console] = Wiring(build_console)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -28,4 +59,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     -------
     The proxy response (status, headers, body).
     """
-    return _handler(event, context)
+    return dependencies.get().handler(event, context)

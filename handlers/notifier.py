@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.wiring import Wiring
 from partners.core.constants import Env
 from partners.notifications import ContactStore, Notifier, status_change
 from partners.requests import STATUS_CHANGED, RequestLog, event_from_item
@@ -24,11 +25,13 @@ from partners.requests import STATUS_CHANGED, RequestLog, event_from_item
 logger = Logger(service="notifier")
 tracer = Tracer(service="notifier")
 
-_notifier: Notifier | None = None
-
 
 def build_notifier() -> Notifier:
     """The notifier of this stage, from the function's environment variables.
+
+    Returns
+    -------
+    The notifier (its contact store, the request log, the topic and the SMS sender id).
 
     Raises
     ------
@@ -44,18 +47,7 @@ def build_notifier() -> Notifier:
     )
 
 
-def notifier() -> Notifier:
-    """The process's notifier, built on first use (Lambda reuses it across invocations)."""
-    global _notifier
-    if _notifier is None:
-        _notifier = build_notifier()
-    return _notifier
-
-
-def reset() -> None:
-    """Forget the process's notifier (after the environment changed: tests, the local stack)."""
-    global _notifier
-    _notifier = None
+dependencies: Wiring[Notifier] = Wiring(build_notifier)
 
 
 def _is_status_change(record: dict[str, Any]) -> bool:
@@ -65,8 +57,21 @@ def _is_status_change(record: dict[str, Any]) -> bool:
 
 
 def handle_batch(event: dict[str, Any]) -> dict[str, Any]:
-    """Notify the status changes of one stream batch; return the partial batch response."""
-    sender = notifier()
+    """Notify the status changes of one stream batch.
+
+    Parameters
+    ----------
+    event: the DynamoDB Streams batch of the request log.
+
+    Returns
+    -------
+    The partial batch response: no failure, or the first item that was not notified.
+
+    Raises
+    ------
+    KeyError, ValueError: the notifier cannot be built (see `build_notifier`).
+    """
+    sender = dependencies.get()
     for record in event.get("Records") or []:
         if not isinstance(record, dict) or not _is_status_change(record):
             continue

@@ -14,48 +14,38 @@ served at `GET /v1/openapi.json`, and the body schema of status posts is taken f
 from __future__ import annotations
 
 import json
-import os
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from handlers.problems import (
-    ProblemError,
-    invalid,
-    read_json_body,
-    register_problem_handlers,
-    schema_errors,
+from handlers.api import (
+    ApiDependencies,
+    Caller,
+    checked_idempotency_key,
+    checked_request_id,
+    json_response,
+    partner_caller,
+    rest_resolver,
 )
-from partners.core.aws import CLIENT_CONFIG
-from partners.core.clock import Clock, isoformat, parse_iso, utc_now
-from partners.core.constants import REQUEST_STATUS_CHANGED, SCHEMA_VERSION, Env
+from handlers.problems import ProblemError, invalid, read_json_body, schema_errors
+from handlers.wiring import Wiring
+from partners.core.clock import isoformat, parse_iso
+from partners.core.constants import REQUEST_STATUS_CHANGED, SCHEMA_VERSION
 from partners.core.contracts import put_events_entry
-from partners.requests import (
-    RequestLog,
-    RequestNotFoundError,
-    RequestViews,
-    StatusChange,
-    command_id,
-    payload_digest,
-)
-
-# Presigned URLs are SigV4 (`X-Amz-Expires`), the only signature S3 accepts in new regions.
-S3_CONFIG = CLIENT_CONFIG.merge(Config(signature_version="s3v4"))
+from partners.requests import StatusChange, command_id, payload_digest
 
 logger = Logger()
 tracer = Tracer()
-app = APIGatewayRestResolver()
+app = rest_resolver(logger)
 
 OPENAPI_PATH = Path(__file__).parent / "openapi" / "partner-api.json"
 OPENAPI_TEXT = OPENAPI_PATH.read_text()
@@ -67,76 +57,28 @@ STATUS_UPDATE = Draft202012Validator(
     {"$ref": f"{_OPENAPI_URI}#/components/schemas/StatusUpdate"}, registry=_REGISTRY,
     format_checker=FormatChecker())
 
-REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 MAX_BODY_BYTES = 16 * 1024
 DOCUMENT_LINK_SECONDS = 300  # presigned GETs live at most 5 minutes
 # A posted `occurred_at` may run this far ahead of our clock (partners' clocks drift).
 CLOCK_SKEW = timedelta(minutes=5)
 
-
-@dataclass
-class Dependencies:
-    """What the routes use; built once per process from the environment, replaced in tests."""
-
-    log: RequestLog
-    views: RequestViews
-    events: Any
-    s3: Any
-    bus_name: str
-    documents_bucket: str
-    clock: Clock = utc_now
-
-    @classmethod
-    def from_environment(cls, session: boto3.session.Session | None = None,
-                         clock: Clock = utc_now) -> Dependencies:
-        session = session or boto3.session.Session()
-        dynamodb = session.client("dynamodb", config=CLIENT_CONFIG)
-        return cls(
-            log=RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE], dynamodb_client=dynamodb,
-                           clock=clock),
-            views=RequestViews(os.environ[Env.REQUESTS_TABLE], os.environ[Env.INBOX_TABLE],
-                               os.environ[Env.TIMELINE_TABLE], dynamodb_client=dynamodb),
-            events=session.client("events", config=CLIENT_CONFIG),
-            s3=session.client("s3", config=S3_CONFIG),
-            bus_name=os.environ[Env.BUS_NAME],
-            documents_bucket=os.environ[Env.DOCUMENTS_BUCKET],
-            clock=clock,
-        )
-
-
-deps = Dependencies.from_environment()
-register_problem_handlers(app, logger)
-
-
-@dataclass(frozen=True)
-class Caller:
-    partner_id: str
-    environment: str
-    partner_name: str
+# The partner API needs just what both APIs share (`handlers.api.ApiDependencies`).
+Dependencies = ApiDependencies
+dependencies: Wiring[Dependencies] = Wiring(Dependencies.from_environment)
 
 
 def current_caller() -> Caller:
-    """The partner environment the authorizer vouched for.
+    """The partner environment the authorizer vouched for (`handlers.api.partner_caller`).
+
+    Returns
+    -------
+    The caller of the request being served.
 
     Raises
     ------
-    ProblemError: 401 when the request carries no partner identity (no authorizer ran, or a
-        portal credential).
+    ProblemError: 401 when the request carries no partner identity.
     """
-    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
-    partner_id, environment = context.get("partner_id"), context.get("environment")
-    if not isinstance(partner_id, str) or not partner_id or not isinstance(environment, str) \
-            or not environment:
-        raise ProblemError("unauthorized", "a partner API token is required")
-    return Caller(partner_id, environment, str(context.get("partner_name") or partner_id))
-
-
-def checked_request_id(request_id: str) -> str:
-    """The path's request id; an impossible one is just not found (nothing to tell apart)."""
-    if not REQUEST_ID.match(request_id):
-        raise RequestNotFoundError(request_id[:64])
-    return request_id
+    return partner_caller(app.current_event.raw_event)
 
 
 def query_parameters(*allowed: str) -> dict[str, str]:
@@ -154,18 +96,29 @@ def query_parameters(*allowed: str) -> dict[str, str]:
     return params
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type="application/json",
-                    body=json.dumps(body, separators=(",", ":")), headers=headers or {})
-
-
 @app.get("/v1/openapi.json")
 def openapi_document() -> Response:
+    """The partner API's OpenAPI 3.1 document, as stored in the repository.
+
+    Returns
+    -------
+    200 with the document.
+    """
     return Response(status_code=200, content_type="application/json", body=OPENAPI_TEXT)
 
 
 @app.get("/v1/requests")
 def list_requests() -> Response:
+    """One page of the caller's inbox (`?status=`, `?cursor=`, `?limit=`).
+
+    Returns
+    -------
+    200 with `{"items": [...], "next_cursor": ...}`.
+
+    Raises
+    ------
+    ProblemError: 401 without a partner identity, 422 for a bad or unknown parameter.
+    """
     caller = current_caller()
     params = query_parameters("status", "cursor", "limit")
     limit_text = params.get("limit", "50")
@@ -174,22 +127,32 @@ def list_requests() -> Response:
     # A parameter that is present must be valid, even empty (`?status=` is not "any status").
     if params.get("cursor") == "":
         raise invalid("cursor must not be empty", parameter="cursor")
-    page = deps.views.list_inbox(caller.partner_id, caller.environment,
-                                 status=params.get("status"), cursor=params.get("cursor"),
-                                 limit=int(limit_text))
-    return _json({"items": page.items, "next_cursor": page.cursor})
+    page = dependencies.get().views.list_inbox(
+        caller.partner_id, caller.environment, status=params.get("status"),
+        cursor=params.get("cursor"), limit=int(limit_text))
+    return json_response({"items": page.items, "next_cursor": page.cursor})
 
 
 @app.get("/v1/requests/<request_id>")
 def get_request(request_id: str) -> Response:
+    """One request as the caller's environment sees it.
+
+    Returns
+    -------
+    200 with the request's view.
+
+    Raises
+    ------
+    RequestNotFoundError: no such request routed to the caller (404).
+    """
     caller = current_caller()
     query_parameters()
-    view = deps.views.route_view(checked_request_id(request_id), caller.partner_id,
-                                 caller.environment)
-    return _json(view)
+    view = dependencies.get().views.route_view(checked_request_id(request_id),
+                                               caller.partner_id, caller.environment)
+    return json_response(view)
 
 
-def _status_update(body: dict[str, Any]) -> dict[str, Any]:
+def _status_update(deps: Dependencies, body: dict[str, Any]) -> dict[str, Any]:
     errors = schema_errors(STATUS_UPDATE, body)
     if "occurred_at" in body and not errors:
         try:
@@ -205,7 +168,8 @@ def _status_update(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _publish(change: StatusChange, caller: Caller, update: dict[str, Any]) -> None:
+def _publish(deps: Dependencies, change: StatusChange, caller: Caller,
+             update: dict[str, Any]) -> None:
     detail: dict[str, Any] = {
         "environment": change.environment, "request_id": change.request_id,
         "request_type": change.request_type, "occurred_at": change.occurred_at,
@@ -229,6 +193,18 @@ def _publish(change: StatusChange, caller: Caller, update: dict[str, Any]) -> No
 
 @app.post("/v1/requests/<request_id>/status")
 def post_status(request_id: str) -> Response:
+    """Record the caller's status for a request and publish `Request Status Changed`.
+
+    Returns
+    -------
+    202 with the recorded change and `Location` (the same answer for a repeated key).
+
+    Raises
+    ------
+    ProblemError: 400 without `Idempotency-Key`, 422 for a bad key or body, 503 when the
+        change was recorded but PutEvents refused it.
+    IllegalStatusTransitionError: the status may not follow the current one (409).
+    """
     caller = current_caller()
     query_parameters()
     request_id = checked_request_id(request_id)
@@ -237,10 +213,9 @@ def post_status(request_id: str) -> Response:
     if key is None:
         raise ProblemError("bad-request", "the Idempotency-Key header is required",
                            errors=[{"header": "Idempotency-Key", "detail": "required"}])
-    if not IDEMPOTENCY_KEY.match(key):
-        raise invalid("Idempotency-Key must be 1-255 visible ASCII characters",
-                      header="Idempotency-Key")
-    update = _status_update(read_json_body(event.raw_event, max_bytes=MAX_BODY_BYTES))
+    checked_idempotency_key(key)
+    deps = dependencies.get()
+    update = _status_update(deps, read_json_body(event.raw_event, max_bytes=MAX_BODY_BYTES))
     scope = f"{caller.partner_id}#{caller.environment}#{request_id}#{key}"
     # The log is the idempotency record: a post whose command id it holds is answered from
     # it, and published again (at least once on the bus; consumers see duplicates anyway).
@@ -251,17 +226,29 @@ def post_status(request_id: str) -> Response:
         note=update.get("note"), reference=update.get("reference"),
         occurred_at=isoformat(parse_iso(update["occurred_at"]))
         if "occurred_at" in update else None)
-    _publish(change, caller, update)
+    _publish(deps, change, caller, update)
+    status_url = f"/v1/requests/{request_id}"
     result = {"request_id": request_id, "status": change.status,
               "previous_status": change.previous_status, "sequence": change.sequence,
-              "occurred_at": change.occurred_at, "status_url": f"/v1/requests/{request_id}"}
-    return _json(result, 202, {"Location": result["status_url"]})
+              "occurred_at": change.occurred_at, "status_url": status_url}
+    return json_response(result, 202, {"Location": status_url})
 
 
 @app.get("/v1/requests/<request_id>/documents")
 def list_documents(request_id: str) -> Response:
+    """Short-lived download links for a request's documents (documents bucket only).
+
+    Returns
+    -------
+    200 with `{"items": [{document_id, name?, content_type?, size?, url, expires_at}]}`.
+
+    Raises
+    ------
+    RequestNotFoundError: no such request routed to the caller (404).
+    """
     caller = current_caller()
     query_parameters()
+    deps = dependencies.get()
     documents = deps.views.route_documents(checked_request_id(request_id), caller.partner_id,
                                            caller.environment)
     expires_at = isoformat(deps.clock() + timedelta(seconds=DOCUMENT_LINK_SECONDS))
@@ -279,10 +266,11 @@ def list_documents(request_id: str) -> Response:
         link: dict[str, Any] = {k: document[k] for k in ("document_id", "name", "content_type",
                                                         "size") if k in document}
         items.append({**link, "url": url, "expires_at": expires_at})
-    return _json({"items": items})
+    return json_response({"items": items})
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Serve one API Gateway proxy event (the partner API's routes)."""
     return app.resolve(event, context)

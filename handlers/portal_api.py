@@ -19,47 +19,43 @@ it, a retried creation answers the first response and creates nothing.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Callable
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 from jsonschema import Draft202012Validator
 
-from handlers.portal_contacts import router as contacts_router
-from handlers.problems import (
-    ProblemError,
-    invalid,
-    read_json_body,
-    register_problem_handlers,
-    schema_errors,
+from handlers.api import (
+    PORTAL_PRINCIPAL,
+    ApiDependencies,
+    checked_idempotency_key,
+    checked_request_id,
+    json_response,
+    require_portal,
+    rest_resolver,
 )
-from partners.core.aws import CLIENT_CONFIG
-from partners.core.clock import Clock, isoformat, new_id, utc_now
+from handlers.portal_contacts import contact_router
+from handlers.problems import ProblemError, invalid, read_json_body, schema_errors
+from handlers.wiring import Wiring
+from partners.core.clock import Clock, isoformat, new_id
 from partners.core.constants import REQUEST_CREATED, SCHEMA_VERSION, Env
 from partners.core.contracts import put_events_entry
-from partners.requests import IdempotentCommands, RequestLog, RequestNotFoundError, RequestViews
-
-# Presigned URLs are SigV4 (`X-Amz-Expires`), the only signature S3 accepts in new regions.
-S3_CONFIG = CLIENT_CONFIG.merge(Config(signature_version="s3v4"))
+from partners.notifications import ContactStore
+from partners.requests import IdempotentCommands
 
 logger = Logger()
 tracer = Tracer()
-app = APIGatewayRestResolver()
+app = rest_resolver(logger)
 
-PORTAL_PRINCIPAL = "portal"
 MAX_BODY_BYTES = 64 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 UPLOAD_SECONDS = 900
-REQUEST_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 _DOCUMENT = {
     "type": "object", "additionalProperties": False, "required": ["content_type"],
@@ -82,65 +78,41 @@ NEW_REQUEST = Draft202012Validator({
 NEW_DOCUMENT = Draft202012Validator(_DOCUMENT)
 
 
-@dataclass
-class Dependencies:
-    """What the routes use; built once per process from the environment, replaced in tests."""
+@dataclass(kw_only=True)
+class Dependencies(ApiDependencies):
+    """What the portal's routes use besides what both APIs share: idempotency records, the
+    contact store, the partner environments, and id factories (seams for tests)."""
 
-    log: RequestLog
-    views: RequestViews
     commands: IdempotentCommands
-    events: Any
-    s3: Any
-    bus_name: str
-    documents_bucket: str
+    contacts: ContactStore
     environments: tuple[str, ...]
-    clock: Clock = utc_now
     new_request_id: Callable[[], str] = lambda: new_id("r", 19)
     new_document_id: Callable[[], str] = lambda: new_id("d", 15)
 
     @classmethod
-    def from_environment(cls, session: boto3.session.Session | None = None,
-                         clock: Clock = utc_now) -> Dependencies:
-        session = session or boto3.session.Session()
-        dynamodb = session.client("dynamodb", config=CLIENT_CONFIG)
-        return cls(
-            log=RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE], dynamodb_client=dynamodb,
-                           clock=clock),
-            views=RequestViews(os.environ[Env.REQUESTS_TABLE], os.environ[Env.INBOX_TABLE],
-                               os.environ[Env.TIMELINE_TABLE], dynamodb_client=dynamodb),
-            commands=IdempotentCommands(os.environ[Env.IDEMPOTENCY_TABLE], name="portal",
-                                        dynamodb_client=dynamodb),
-            events=session.client("events", config=CLIENT_CONFIG),
-            s3=session.client("s3", config=S3_CONFIG),
-            bus_name=os.environ[Env.BUS_NAME],
-            documents_bucket=os.environ[Env.DOCUMENTS_BUCKET],
-            environments=tuple(e for e in os.environ.get(Env.PARTNER_ENVIRONMENTS,
-                                                         "prod,test,dev").split(",") if e),
-            clock=clock,
-        )
+    def settings(cls, session: boto3.session.Session, dynamodb: Any,
+                 clock: Clock) -> dict[str, Any]:
+        """`ApiDependencies.settings`, and the portal's own from the environment.
+
+        Raises
+        ------
+        KeyError: a required variable is missing (a deployment error).
+        """
+        return {
+            **super().settings(session, dynamodb, clock),
+            "commands": IdempotentCommands(os.environ[Env.IDEMPOTENCY_TABLE], name="portal",
+                                           dynamodb_client=dynamodb),
+            "contacts": ContactStore(os.environ[Env.CONTACTS_TABLE],
+                                     os.environ[Env.NOTIFICATIONS_TOPIC_ARN],
+                                     boto3_session=session, clock=clock),
+            "environments": tuple(e for e in os.environ.get(Env.PARTNER_ENVIRONMENTS,
+                                                            "prod,test,dev").split(",") if e),
+        }
 
 
-deps = Dependencies.from_environment()
-register_problem_handlers(app, logger)
-app.include_router(contacts_router)  # PUT/GET /v1/portal/users/{user_id}/contact (issue 5)
-
-
-def require_portal() -> None:
-    """Refuse every caller but the portal (IAM identity, or the portal's bearer token).
-
-    Raises
-    ------
-    ProblemError: 401 without any identity, 403 for another principal (a partner token).
-    """
-    context = app.current_event.raw_event.get("requestContext") or {}
-    if (context.get("identity") or {}).get("userArn"):
-        return
-    authorizer = context.get("authorizer") or {}
-    if authorizer.get("principal") == PORTAL_PRINCIPAL:
-        return
-    if authorizer:
-        raise ProblemError("forbidden", "only the user portal may call the intake API")
-    raise ProblemError("unauthorized", "the portal's credentials are required")
+dependencies: Wiring[Dependencies] = Wiring(Dependencies.from_environment)
+# PUT/GET /v1/portal/users/{user_id}/contact (issue 5), on this environment's contact store.
+app.include_router(contact_router(lambda: dependencies.get().contacts))
 
 
 def _validate(validator: Draft202012Validator, body: dict[str, Any]) -> None:
@@ -149,14 +121,14 @@ def _validate(validator: Draft202012Validator, body: dict[str, Any]) -> None:
         raise ProblemError("validation-failed", "the request is not valid", errors=errors)
 
 
-def _document(request_id: str, declared: dict[str, Any]) -> dict[str, Any]:
+def _document(deps: Dependencies, request_id: str, declared: dict[str, Any]) -> dict[str, Any]:
     document_id = deps.new_document_id()
     return {"document_id": document_id, "bucket": deps.documents_bucket,
             "key": f"requests/{request_id}/{document_id}",
             **{k: declared[k] for k in ("name", "content_type", "size") if k in declared}}
 
 
-def _upload(document: dict[str, Any]) -> dict[str, Any]:
+def _upload(deps: Dependencies, document: dict[str, Any]) -> dict[str, Any]:
     url = deps.s3.generate_presigned_url(
         "put_object", Params={"Bucket": document["bucket"], "Key": document["key"],
                               "ContentType": document["content_type"]},
@@ -166,30 +138,40 @@ def _upload(document: dict[str, Any]) -> dict[str, Any]:
             "expires_at": isoformat(deps.clock() + timedelta(seconds=UPLOAD_SECONDS))}
 
 
-def _idempotent(name: str, body: dict[str, Any],
+def _idempotent(deps: Dependencies, name: str, body: dict[str, Any],
                 action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     key = app.current_event.headers.get("Idempotency-Key")
     if key is None:
         return action()
-    if not IDEMPOTENCY_KEY.match(key):
-        raise invalid("Idempotency-Key must be 1-255 visible ASCII characters",
-                      header="Idempotency-Key")
+    checked_idempotency_key(key)
     deps.commands.use_lambda_context(app.lambda_context)
     return deps.commands.run(f"{PORTAL_PRINCIPAL}#{name}#{key}", body, action)
 
 
 @app.post("/v1/portal/requests")
 def create_request() -> Response:
-    require_portal()
+    """Create a request: log `request.created`, put `Request Created`, hand out upload URLs.
+
+    Returns
+    -------
+    202 with `{request_id, occurred_at, status_url, uploads}` and `Location`.
+
+    Raises
+    ------
+    ProblemError: 401/403 for any caller but the portal, 4xx for a bad body.
+    RuntimeError: PutEvents refused the event (500; an `Idempotency-Key` retry is safe).
+    """
+    require_portal(app.current_event.raw_event)
     body = read_json_body(app.current_event.raw_event, max_bytes=MAX_BODY_BYTES)
     _validate(NEW_REQUEST, body)
+    deps = dependencies.get()
     if body["environment"] not in deps.environments:
         raise invalid(f"environment must be one of {', '.join(deps.environments)}",
                       pointer="/environment")
 
     def create() -> dict[str, Any]:
         request_id = deps.new_request_id()
-        documents = [_document(request_id, d) for d in body.get("documents", [])]
+        documents = [_document(deps, request_id, d) for d in body.get("documents", [])]
         detail: dict[str, Any] = {
             "environment": body["environment"], "request_id": request_id,
             "request_type": body["request_type"], "occurred_at": isoformat(deps.clock()),
@@ -207,43 +189,59 @@ def create_request() -> Response:
             raise RuntimeError(f"PutEvents failed: {response['Entries'][0].get('ErrorCode')}")
         return {"request_id": request_id, "occurred_at": detail["occurred_at"],
                 "status_url": f"/v1/portal/requests/{request_id}",
-                "uploads": [_upload(d) for d in documents]}
+                "uploads": [_upload(deps, d) for d in documents]}
 
-    result = _idempotent("create", body, create)
-    return Response(status_code=202, content_type="application/json",
-                    body=json.dumps(result, separators=(",", ":")),
-                    headers={"Location": result["status_url"]})
+    result = _idempotent(deps, "create", body, create)
+    return json_response(result, 202, {"Location": result["status_url"]})
 
 
 @app.post("/v1/portal/requests/<request_id>/documents")
 def add_document(request_id: str) -> Response:
-    require_portal()
-    if not REQUEST_ID.match(request_id):
-        raise RequestNotFoundError(request_id[:64])
+    """Add a document to a request (`request.document_added`) and hand out its upload URL.
+
+    Returns
+    -------
+    201 with the upload (`document_id`, `method`, `url`, `headers`, `expires_at`).
+
+    Raises
+    ------
+    ProblemError: 401/403 for any caller but the portal, 4xx for a bad body.
+    RequestNotFoundError: no such request (404).
+    """
+    require_portal(app.current_event.raw_event)
+    checked_request_id(request_id)
     body = read_json_body(app.current_event.raw_event, max_bytes=MAX_BODY_BYTES)
     _validate(NEW_DOCUMENT, body)
+    deps = dependencies.get()
 
     def add() -> dict[str, Any]:
-        document = _document(request_id, body)
+        document = _document(deps, request_id, body)
         deps.log.add_document(request_id, document)
-        return _upload(document)
+        return _upload(deps, document)
 
-    result = _idempotent(f"document#{request_id}", body, add)
-    return Response(status_code=201, content_type="application/json",
-                    body=json.dumps(result, separators=(",", ":")))
+    return json_response(_idempotent(deps, f"document#{request_id}", body, add), 201)
 
 
 @app.get("/v1/portal/requests/<request_id>")
 def get_request(request_id: str) -> Response:
-    require_portal()
-    if not REQUEST_ID.match(request_id):
-        raise RequestNotFoundError(request_id[:64])
-    view = deps.views.request_view(request_id)
-    return Response(status_code=200, content_type="application/json",
-                    body=json.dumps(view, separators=(",", ":")))
+    """A request's current state: every partner it was routed to and each one's status.
+
+    Returns
+    -------
+    200 with the request's view.
+
+    Raises
+    ------
+    ProblemError: 401/403 for any caller but the portal.
+    RequestNotFoundError: no such request (404).
+    """
+    require_portal(app.current_event.raw_event)
+    view = dependencies.get().views.request_view(checked_request_id(request_id))
+    return json_response(view)
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Serve one API Gateway proxy event (the portal's routes)."""
     return app.resolve(event, context)

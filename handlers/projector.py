@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.wiring import Wiring
 from partners.core.aws import CLIENT_CONFIG
 from partners.core.constants import Env
 from partners.requests import LogEvent, RequestLog, RequestViews, event_from_item, project
@@ -37,11 +38,27 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 
 @dataclass
 class Dependencies:
+    """The request log the projector reads and the views it writes."""
+
     log: RequestLog
     views: RequestViews
 
     @classmethod
     def from_environment(cls, session: boto3.session.Session | None = None) -> Dependencies:
+        """The log and views the `PGW_*` environment variables name (one DynamoDB client).
+
+        Parameters
+        ----------
+        session: the boto3 session of the client (default: a new one).
+
+        Returns
+        -------
+        The dependencies.
+
+        Raises
+        ------
+        KeyError: a required variable is missing (a deployment error).
+        """
         session = session or boto3.session.Session()
         dynamodb = session.client("dynamodb", config=CLIENT_CONFIG)
         return cls(RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE], dynamodb_client=dynamodb),
@@ -49,7 +66,7 @@ class Dependencies:
                                 os.environ[Env.TIMELINE_TABLE], dynamodb_client=dynamodb))
 
 
-deps = Dependencies.from_environment()
+dependencies: Wiring[Dependencies] = Wiring(Dependencies.from_environment)
 # request id -> last sequence projected in this batch: later records of the same request
 # in one batch are already covered by the first fold.
 _projected: dict[str, int] = {}
@@ -71,7 +88,12 @@ def project_request(request_id: str, since: int, until: int | None = None) -> in
     request_id: the request.
     since: the first new sequence (the first record of this request in the batch).
     until: the last new sequence (default: the log's last).
+
+    Returns
+    -------
+    The last sequence projected.
     """
+    deps = dependencies.get()
     events = _events_in_batch(request_id, until)
     if events is None:
         events = deps.log.events(request_id)
@@ -120,7 +142,17 @@ def handle_record(record: DynamoDBRecord) -> None:
 
 
 def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
-    """Process one stream batch; return the partial batch response."""
+    """Process one stream batch.
+
+    Parameters
+    ----------
+    event: the DynamoDB Streams batch of the request log.
+    context: the Lambda context (None outside Lambda).
+
+    Returns
+    -------
+    The partial batch response (the records that failed, Lambda retries from the first).
+    """
     _projected.clear()
     _batch_last.clear()
     _batch_events.clear()
@@ -144,4 +176,5 @@ def handle_batch(event: dict[str, Any], context: LambdaContext | None) -> dict[s
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Project one batch of the request log's stream (see `handle_batch`)."""
     return handle_batch(event, context)

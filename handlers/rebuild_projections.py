@@ -18,14 +18,22 @@ import argparse
 import os
 import sys
 
-import boto3
-
-from partners.core.aws import CLIENT_CONFIG
+from handlers.projector import Dependencies
 from partners.core.constants import Env
-from partners.requests import RequestLog, RequestViews, project, rebuild
+from partners.requests import project, rebuild
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command.
+
+    Parameters
+    ----------
+    argv: the arguments (default: the process's).
+
+    Returns
+    -------
+    The exit status: 0 when rebuilt, 2 when a table variable is missing.
+    """
     parser = argparse.ArgumentParser(prog="python -m handlers.rebuild_projections",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--request-id", action="append", default=[],
@@ -36,10 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"error: set {', '.join(missing)}", file=sys.stderr)
         return 2
-    dynamodb = boto3.session.Session().client("dynamodb", config=CLIENT_CONFIG)
-    log = RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE], dynamodb_client=dynamodb)
-    views = RequestViews(os.environ[Env.REQUESTS_TABLE], os.environ[Env.INBOX_TABLE],
-                         os.environ[Env.TIMELINE_TABLE], dynamodb_client=dynamodb)
+    # The projector's own log and views: the rebuild writes exactly what it would.
+    deps = Dependencies.from_environment()
+    log, views = deps.log, deps.views
     if args.request_id:
         count = 0
         for request_id in args.request_id:

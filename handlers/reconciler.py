@@ -28,6 +28,7 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.wiring import Wiring
 from partners.core.constants import Env
 from partners.core.exceptions import ValidationError
 from partners.onboarding import CredentialStore, PartnerRegistry, RoutingState
@@ -79,6 +80,14 @@ def parse_request(event: Any) -> ReconcileRequest:
 def from_environment(session: boto3.session.Session | None = None) -> Reconciler:
     """A `Reconciler` on the resources named by the `PGW_*` environment variables.
 
+    Parameters
+    ----------
+    session: the boto3 session of its clients (default: a new one).
+
+    Returns
+    -------
+    The reconciler.
+
     Raises
     ------
     ReconcilerConfigError: a required variable is missing or malformed.
@@ -93,20 +102,18 @@ def from_environment(session: boto3.session.Session | None = None) -> Reconciler
     return Reconciler(registry, credentials, settings, boto3_session=session)
 
 
-_reconciler: Reconciler | None = None
-
-
-def reconciler() -> Reconciler:
-    """The process's reconciler, built on first use (Lambda reuses it across invocations)."""
-    global _reconciler
-    if _reconciler is None:
-        _reconciler = from_environment()
-    return _reconciler
+dependencies: Wiring[Reconciler] = Wiring(from_environment)
 
 
 def handle(event: Any, target: Reconciler,
            time_left: Callable[[], float] | None = None) -> dict[str, Any]:
     """Run the reconciler for one event; return (and log) a summary without secrets.
+
+    Parameters
+    ----------
+    event: the invocation event (see the module docstring).
+    target: the reconciler.
+    time_left: seconds left of the invocation; the run defers what would not fit.
 
     Returns
     -------
@@ -135,9 +142,15 @@ def handle(event: Any, target: Reconciler,
     return {"ok": True, **summary}
 
 
+def _time_left(context: Any) -> Callable[[], float] | None:
+    """Seconds left of the invocation, from the Lambda context (None: no such clock)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return (lambda: remaining() / 1000) if callable(remaining) else None
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return handle(event, reconciler(),
-                  (lambda: remaining() / 1000) if callable(remaining) else None)
+    """Reconcile what the event asks for, stopping in time (see `handle`)."""
+    return handle(event, dependencies.get(), _time_left(context))
+

@@ -20,6 +20,7 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.wiring import Wiring
 from partners.core.aws import CLIENT_CONFIG
 from partners.core.constants import ADDRESSED_TO, REQUEST_CREATED, Env
 from partners.core.contracts import validate_detail
@@ -78,6 +79,26 @@ class RoutingRecorder:
     def __init__(self, log: RequestLog):
         self.log = log
 
+    @classmethod
+    def from_environment(cls, session: boto3.session.Session | None = None) -> RoutingRecorder:
+        """A recorder on the request log `PGW_REQUEST_EVENTS_TABLE` names.
+
+        Parameters
+        ----------
+        session: the boto3 session of its client (default: a new one).
+
+        Returns
+        -------
+        The recorder.
+
+        Raises
+        ------
+        KeyError: the variable is missing (a deployment error).
+        """
+        session = session or boto3.session.Session()
+        return cls(RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE],
+                              dynamodb_client=session.client("dynamodb", config=CLIENT_CONFIG)))
+
     def record(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Record one routing target invocation.
 
@@ -101,12 +122,11 @@ class RoutingRecorder:
         return {"recorded": appended, **({} if appended else {"duplicate": True})}
 
 
-recorder = RoutingRecorder(RequestLog(
-    os.environ[Env.REQUEST_EVENTS_TABLE],
-    dynamodb_client=boto3.session.Session().client("dynamodb", config=CLIENT_CONFIG)))
+dependencies: Wiring[RoutingRecorder] = Wiring(RoutingRecorder.from_environment)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return recorder.record(event)
+    """Record one routing target invocation (see `RoutingRecorder.record`)."""
+    return dependencies.get().record(event)

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from partners.core.constants import Env, endpoint_secret_name, partner_resource_name
-from partners.requests import STATUS_CHANGED
+from partners.requests import (
+    INBOX_QUEUE_INDEX,
+    INBOX_ROUTED_INDEX,
+    INBOX_STATUS_INDEX,
+    REQUESTS_ENVIRONMENT_INDEX,
+    STATUS_CHANGED,
+)
 
 PROJECT = "pgw"
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,11}$")
@@ -280,11 +286,11 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
             s("sk"),
             # One `REQUEST` item per request (routes live in `partner_inbox`); the
             # console's filter preview reads an environment's latest requests here.
-            indexes=(Index("by-environment", s("environment"), s("created_at")),),
+            indexes=(Index(REQUESTS_ENVIRONMENT_INDEX, s("environment"), s("created_at")),),
         ),
         # pk `<partner>#<env>`, sk request id: the request as that partner environment
         # sees it; `by-queue` lists pending first, `by-status` one status
-        # (partners/requests/projections.py).
+        # (partners/requests/tables.py).
         TableSpec(
             "partner_inbox",
             f"{prefix}-partner-inbox",
@@ -293,10 +299,11 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
             s("sk"),
             # Listings read only the summary: the indexes copy `document`, not the history
             # and document references every write would otherwise copy three times.
-            indexes=(Index("by-queue", s("pk"), s("queue_key"), include=("document",)),
-                     Index("by-status", s("status_key"), s("routed_key"), include=("document",)),
+            indexes=(Index(INBOX_QUEUE_INDEX, s("pk"), s("queue_key"), include=("document",)),
+                     Index(INBOX_STATUS_INDEX, s("status_key"), s("routed_key"),
+                           include=("document",)),
                      # The console's deliveries per day and recent deliveries.
-                     Index("by-routed", s("pk"), s("routed_key"), include=("document",))),
+                     Index(INBOX_ROUTED_INDEX, s("pk"), s("routed_key"), include=("document",))),
         ),
         TableSpec(
             "user_timeline",

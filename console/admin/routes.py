@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from console.admin.forms import ApproveForm, AuditFilterForm, EndpointCheckForm, ReasonForm
-from console.helpers import (
-    admin_required,
-    audit,
-    environment_problems,
-    get_partner_or_404,
-    reconcile,
-)
+from console.helpers import admin_required, flash_if_routing_waits, get_partner_or_404
 from console.services import services
 from partners.core.constants import Env
 from partners.core.exceptions import ValidationError
@@ -24,10 +19,17 @@ from partners.onboarding import (
     IllegalTransitionError,
     Partner,
     PartnerConflictError,
+    PartnerNotReadyError,
     PartnerStatus,
-    check_endpoint,
+    Saved,
+    approve_partner,
+    check_partner_endpoint,
+    partner_target,
+    reinstate_partner,
+    reject_partner,
+    suspend_partner,
 )
-from partners.routing import DeadLetters, EventBridgeState, Headroom, Quotas
+from partners.routing import EventBridgeState, Headroom, Quotas
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -73,7 +75,7 @@ def _detail(partner: Partner, *, check_form=None, checks=None, check_env=None,
     return render_template(
         "admin/partner.html", partner=partner,
         routing=services().registry.routing_statuses(partner.id),
-        records=services().audit.for_target(f"partner:{partner.id}", limit=25).items,
+        records=services().audit.for_target(partner_target(partner.id), limit=25).items,
         approve_form=ApproveForm(formdata=None),
         reason_form=reason_form or ReasonForm(formdata=None),
         check_form=form, checks=checks, check_env=check_env), status
@@ -98,33 +100,27 @@ def check(partner_id: str):
     form.environment.choices = _push_environments(partner)
     if not form.validate_on_submit():
         return _detail(partner, check_form=form, status=422)
-    environment = partner.environments[form.environment.data]
-    secret = None
-    if environment.auth and environment.auth.secret_arn:
-        secret = services().credentials.value(environment.auth.secret_arn)
-    steps = check_endpoint(environment, secret, allow_insecure=services().allow_insecure,
-                           resolver=services().resolver)
-    audit("partner.endpoint_checked", partner, after={
-        "environment": environment.name, "passed": all(s.ok for s in steps),
-        "steps": [{"name": s.name, "ok": s.ok} for s in steps]})
-    return _detail(partner, check_form=form, checks=steps, check_env=environment.name)
+    steps = check_partner_endpoint(services().onboarding, current_user.actor, partner,
+                                   form.environment.data)
+    return _detail(partner, check_form=form, checks=steps, check_env=form.environment.data)
 
 
-def _decide(partner: Partner, target: PartnerStatus, action: str, *, reason: str | None = None,
-            message: str) -> Any:
+def _decide(partner: Partner, decision: Callable[..., Saved], verb: str, *args: Any,
+            message: str, refusal: str | None = None) -> Any:
+    """Apply one decision use case and say how it went; back to the partner either way."""
     try:
-        updated = services().registry.transition(partner, target, reason=reason)
+        saved = decision(services().onboarding, current_user.actor, partner, *args)
+    except PartnerNotReadyError as error:
+        for problem in error.problems:
+            flash(f"Not approved. {problem}", "error")
     except IllegalTransitionError:
-        flash(f"A {partner.status.value.replace('_', ' ')} partner cannot be "
-              f"{action.split('.')[-1]}.", "error")
-        return redirect(url_for("admin.partner", partner_id=partner.id))
+        flash(refusal or f"A {partner.status.value.replace('_', ' ')} partner cannot be "
+              f"{verb}.", "error")
     except PartnerConflictError:
         flash("The partner changed a moment ago; review it again before deciding.", "error")
-        return redirect(url_for("admin.partner", partner_id=partner.id))
-    audit(action, partner, reason=reason, before={"status": partner.status.value},
-          after={"status": updated.status.value})
-    reconcile(updated)
-    flash(message, "success")
+    else:
+        flash_if_routing_waits(saved)
+        flash(message, "success")
     return redirect(url_for("admin.partner", partner_id=partner.id))
 
 
@@ -134,37 +130,31 @@ def approve(partner_id: str):
     partner = get_partner_or_404(partner_id)
     if not ApproveForm().validate_on_submit():
         abort(400)
-    # Endpoints are checked again at approval: DNS may have changed since the save.
-    problems = environment_problems(partner)
-    if problems:
-        for problem in problems:
-            flash(f"Not approved. {problem}", "error")
-        return redirect(url_for("admin.partner", partner_id=partner.id))
-    return _decide(partner, PartnerStatus.APPROVED, "partner.approved",
+    return _decide(partner, approve_partner, "approved",
                    message=f"{partner.display_name} is approved; routing is being set up.")
 
 
-def _with_reason(partner_id: str, target: PartnerStatus, action: str, message: str):
+def _with_reason(partner_id: str, decision: Callable[..., Saved], verb: str, message: str):
     partner = get_partner_or_404(partner_id)
     form = ReasonForm()
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             abort(400)
         return _detail(partner, reason_form=form, status=422)
-    return _decide(partner, target, action, reason=form.reason.data, message=message)
+    return _decide(partner, decision, verb, form.reason.data, message=message)
 
 
 @bp.post("/partners/<partner_id>/reject")
 def reject(partner_id: str):
     """Reject a pending partner with a reason the partner reads."""
-    return _with_reason(partner_id, PartnerStatus.REJECTED, "partner.rejected",
+    return _with_reason(partner_id, reject_partner, "rejected",
                         "Rejected; the partner sees your reason and can resubmit.")
 
 
 @bp.post("/partners/<partner_id>/suspend")
 def suspend(partner_id: str):
     """Suspend an approved partner with a reason; its routing is removed."""
-    return _with_reason(partner_id, PartnerStatus.SUSPENDED, "partner.suspended",
+    return _with_reason(partner_id, suspend_partner, "suspended",
                         "Suspended; its routing is being removed.")
 
 
@@ -174,11 +164,9 @@ def reinstate(partner_id: str):
     partner = get_partner_or_404(partner_id)
     if not ApproveForm().validate_on_submit():
         abort(400)
-    if partner.status is not PartnerStatus.SUSPENDED:
-        flash("Only a suspended partner can be reinstated.", "error")
-        return redirect(url_for("admin.partner", partner_id=partner.id))
-    return _decide(partner, PartnerStatus.APPROVED, "partner.reinstated",
-                   message=f"{partner.display_name} is reinstated; routing is being restored.")
+    return _decide(partner, reinstate_partner, "reinstated",
+                   message=f"{partner.display_name} is reinstated; routing is being restored.",
+                   refusal="Only a suspended partner can be reinstated.")
 
 
 @bp.get("/audit")
@@ -215,10 +203,7 @@ def health():
         for environment in partner.environments.values():
             if environment.mode is not DeliveryMode.PUSH:
                 continue
-            dead_letters = DeadLetters(services().sqs, services().events,
-                                       bus_name=services().bus_name,
-                                       resource_prefix=services().resource_prefix,
-                                       partner_id=partner.id, environment=environment.name)
+            dead_letters = services().dead_letters(partner.id, environment.name)
             depth = dead_letters.depth()
             latest = dead_letters.list(10)[:1] if depth else []
             rows.append({"partner": partner, "environment": environment.name, "depth": depth,

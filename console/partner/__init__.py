@@ -1,0 +1,63 @@
+"""The partner screens: organisation, environments, filter, tokens, tests, failures, usage.
+
+Every route under `/partners/<partner_id>` loads the organisation through
+`own_partner_or_404`: another organisation's id answers 404, exactly like a missing one.
+
+The views live in small modules, one per screen (organisation, environments, filter_editor,
+api_tokens, probes, dead_letters, usage_report; pages holds what they share); this table is
+the blueprint's whole URL space in one place. Each endpoint is named after its view function
+(`partner.settings`), as the templates' `url_for` calls expect. The table lives here, not in
+decorators, so the view modules never import this package back.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Blueprint
+
+from console.helpers import partner_required
+from console.partner.api_tokens import create_token, revoke_token, rotate_token, tokens
+from console.partner.dead_letters import failures, redrive
+from console.partner.environments import clear_credential, environment, routing_fragment, settings
+from console.partner.filter_editor import request_filter
+from console.partner.organisation import create, home, overview, profile, submit
+from console.partner.probes import send_test_event, test_event, test_event_status
+from console.partner.usage_report import usage
+
+bp = Blueprint("partner", __name__, url_prefix="/partners")
+
+ENVIRONMENT = "/<partner_id>/environments/<environment>"
+GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
+
+ROUTES: list[tuple[str, Callable, list[str]]] = [
+    ("/", home, GET),
+    ("/new", create, FORM),
+    ("/<partner_id>", overview, GET),
+    ("/<partner_id>/profile", profile, FORM),
+    ("/<partner_id>/submit", submit, POST),
+    (ENVIRONMENT, environment, GET),
+    (f"{ENVIRONMENT}/routing", routing_fragment, GET),
+    (f"{ENVIRONMENT}/settings", settings, FORM),
+    (f"{ENVIRONMENT}/credential/clear", clear_credential, POST),
+    (f"{ENVIRONMENT}/filter", request_filter, FORM),
+    (f"{ENVIRONMENT}/tokens", tokens, GET),
+    (f"{ENVIRONMENT}/tokens", create_token, POST),
+    (f"{ENVIRONMENT}/tokens/<prefix>/rotate", rotate_token, POST),
+    (f"{ENVIRONMENT}/tokens/<prefix>/revoke", revoke_token, POST),
+    (f"{ENVIRONMENT}/test-events", send_test_event, POST),
+    (f"{ENVIRONMENT}/test-events/<request_id>", test_event, GET),
+    (f"{ENVIRONMENT}/test-events/<request_id>/status", test_event_status, GET),
+    (f"{ENVIRONMENT}/failures", failures, GET),
+    (f"{ENVIRONMENT}/failures/redrive", redrive, POST),
+    (f"{ENVIRONMENT}/usage", usage, GET),
+]
+
+for rule, view, methods in ROUTES:
+    bp.add_url_rule(rule, view_func=view, methods=methods)
+
+
+@bp.before_request
+@partner_required
+def _partners_only() -> None:
+    """Every partner screen needs a logged-in member of the `partners` group."""

@@ -2,7 +2,8 @@
 
 moto is the AWS (one endpoint for every client: boto3, the AWS CLI); stage `local` is
 provisioned into it from `infra/spec.py`; the local runtime supplies what moto lacks (rule
-targets, Lambda invoke, streams, schedules, TestEventPattern, GetUsage); the API Gateway
+targets, Lambda invoke, streams, schedules) and `infra.local.patches` hooks it into moto
+(and answers TestEventPattern, GetUsage); the API Gateway
 adapter serves the partner and portal API; the console and the sample partner are served
 by werkzeug. `start()` brings it up, `stop()` takes it down and restores the process
 environment.
@@ -21,11 +22,10 @@ from typing import Any
 
 import boto3
 
-# Imported before any moto server starts: it adds the API routes moto lacks (GetUsage), and
-# a moto server builds each service's URL map once, on that service's first request.
-import infra.local.runtime  # noqa: F401
+from infra.local import patches
 from infra.local.apigateway import ApiGateway, partner_api_routes
 from infra.local.provision import ProvisionedStage, provision_event_feeds, provision_stage
+from infra.local.runtime import LocalRuntime, RuntimeSettings
 from infra.local.sample_partner import Account, SamplePartner
 from infra.local.servers import ServerThread
 from infra.local.wiring import wire_stage, wiring_environment
@@ -197,6 +197,9 @@ class EmbeddedStack:
         from moto.server import ThreadedMotoServer
 
         self.check_ports()
+        # Before moto's server starts: it adds the API routes moto lacks (GetUsage), and a
+        # moto server builds each service's URL map once, on that service's first request.
+        patches.apply()
 
         # One line per HTTP call drowns what the stack prints; warnings and errors still show.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -271,8 +274,6 @@ class EmbeddedStack:
         )["id"])
 
     def _start_runtime(self) -> None:
-        from infra.local.runtime.supervisor import LocalRuntime, RuntimeSettings
-
         settings = RuntimeSettings(region=LOCAL_REGION)
         if self.options.retry_time_scale is not None:
             settings.backoff_scale = self.options.retry_time_scale

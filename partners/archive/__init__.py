@@ -4,7 +4,9 @@ What other packages import from this concept; its modules are its own.
 """
 
 from partners.archive.exceptions import ReplayError
-from partners.archive.replay import Replayer, ReplayProgress, parse_pattern, parse_time, rule_names
+from partners.archive.patterns import parse_pattern
+from partners.archive.progress import ReplayProgress
+from partners.archive.replay import Replayer, parse_time, rule_names
 
 __all__ = [
     "ReplayError",

@@ -19,8 +19,8 @@ event pattern goes through temporary rules:
   whose policies name specific rules must allow `rule/<bus>/<prefix>*-rp-*` (the Pulumi
   program's policies allow the rule name prefix).
 
-Progress comes from `DescribeReplay`: the state and how far `EventLastReplayedTime` is
-through the window (replays run in one-minute buckets, not in event order).
+Patterns are parsed and combined in `partners.archive.patterns`; progress comes from
+`DescribeReplay` (`partners.archive.progress`).
 """
 
 from __future__ import annotations
@@ -35,52 +35,16 @@ import boto3
 from botocore.exceptions import ClientError
 
 from partners.archive.exceptions import InvalidReplayError, ReplayNotFoundError
+from partners.archive.patterns import combine_patterns
+from partners.archive.progress import ReplayProgress, progress_from
 from partners.core.aws import client, error_code
-from partners.core.clock import Clock, isoformat, new_id, utc_now
+from partners.core.clock import Clock, new_id, utc_now
 
 REPLAY_NAME_PATTERN = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
 RULE_NAME_MAX = 64
 TEMPORARY_RULE_MARK = "-rp-"
-FINAL_STATES = frozenset({"COMPLETED", "CANCELLED", "FAILED"})
 # Rules EventBridge manages for archives: never replay targets.
 _MANAGED_RULE_PREFIX = "Events-Archive-"
-
-
-@dataclass(frozen=True)
-class ReplayProgress:
-    """Where a replay stands."""
-
-    name: str
-    state: str
-    window_start: datetime
-    window_end: datetime
-    last_replayed: datetime | None = None
-    reason: str = ""
-    filter_arns: tuple[str, ...] = ()
-
-    @property
-    def done(self) -> bool:
-        return self.state in FINAL_STATES
-
-    @property
-    def fraction(self) -> float:
-        """Share of the window replayed so far (1.0 when completed)."""
-        if self.state == "COMPLETED":
-            return 1.0
-        if self.last_replayed is None:
-            return 0.0
-        total = (self.window_end - self.window_start).total_seconds()
-        if total <= 0:
-            return 1.0
-        covered = (self.last_replayed - self.window_start).total_seconds()
-        return max(0.0, min(1.0, covered / total))
-
-    def describe(self) -> str:
-        """One line for an operator: `name STATE 42% (last replayed ... of ...-...)`."""
-        last = isoformat(self.last_replayed) if self.last_replayed else "-"
-        line = (f"{self.name} {self.state} {self.fraction:.0%} (last replayed {last}; window "
-                f"{isoformat(self.window_start)} .. {isoformat(self.window_end)})")
-        return f"{line}: {self.reason}" if self.reason else line
 
 
 # --- pure parts --------------------------------------------------------------------------
@@ -109,83 +73,6 @@ def check_window(start: datetime, end: datetime, now: datetime) -> None:
                                  "holds only events that happened)", field="to")
 
 
-def parse_pattern(text: str | Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The operator's event pattern (JSON text or a mapping), or None.
-
-    Raises
-    ------
-    InvalidReplayError: not a JSON object of fields whose leaves are lists.
-    """
-    if text is None or text == "":
-        return None
-    if isinstance(text, str):
-        try:
-            pattern = json.loads(text)
-        except ValueError:
-            raise InvalidReplayError("the pattern is not valid JSON", field="pattern") from None
-    else:
-        pattern = dict(text)
-    if not isinstance(pattern, dict) or not pattern:
-        raise InvalidReplayError("the pattern must be a non-empty JSON object",
-                                 field="pattern")
-    _check_pattern(pattern, "pattern")
-    return pattern
-
-
-def _check_pattern(node: Mapping[str, Any], path: str) -> None:
-    for key, value in node.items():
-        where = f"{path}.{key}"
-        if key == "$or":
-            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                raise InvalidReplayError(f"{where} must be a list of objects", field="pattern")
-            for option in value:
-                _check_pattern(option, where)
-        elif isinstance(value, dict):
-            _check_pattern(value, where)
-        elif not isinstance(value, list) or not value:
-            raise InvalidReplayError(f"{where} must be a non-empty list of values or "
-                                     "matchers", field="pattern")
-
-
-def _scalar(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool)) or value is None
-
-
-def combine_patterns(rule_pattern: Mapping[str, Any], extra: Mapping[str, Any],
-                     *, rule_name: str = "") -> dict[str, Any]:
-    """The pattern matching events that match both `rule_pattern` and `extra`.
-
-    EventBridge ANDs the fields of one pattern, so fields of only one side are copied. A field
-    on both sides must be a nested object on both (combined recursively) or a list of plain
-    values on both (their intersection); anything else cannot be expressed as one pattern.
-
-    Raises
-    ------
-    InvalidReplayError: the two cannot be combined, or they match nothing together.
-    """
-    combined: dict[str, Any] = {key: value for key, value in rule_pattern.items()}
-    for key, value in extra.items():
-        if key not in combined:
-            combined[key] = value
-            continue
-        mine = combined[key]
-        if isinstance(mine, dict) and isinstance(value, dict):
-            combined[key] = combine_patterns(mine, value, rule_name=rule_name)
-        elif (isinstance(mine, list) and isinstance(value, list)
-              and all(map(_scalar, mine)) and all(map(_scalar, value))):
-            common = [v for v in mine if v in value]
-            if not common:
-                raise InvalidReplayError(
-                    f"the pattern's {key!r} excludes every event of rule {rule_name}",
-                    field="pattern")
-            combined[key] = common
-        else:
-            raise InvalidReplayError(
-                f"the pattern's {key!r} cannot be combined with rule {rule_name}'s "
-                f"{key!r} (only plain values or nested fields combine)", field="pattern")
-    return combined
-
-
 def temporary_rule_name(rule_name: str, token: str) -> str:
     """`<rule>-rp-<token>`, shortened from the left end of `rule_name` to fit 64 characters."""
     suffix = f"{TEMPORARY_RULE_MARK}{token}"
@@ -196,27 +83,6 @@ def default_replay_name(prefix: str, start: datetime, token: str) -> str:
     """`<prefix>-<yyyymmddThhmm>-<token>`, at most 64 characters."""
     name = f"{prefix}-{start.astimezone(timezone.utc):%Y%m%dT%H%M}-{token}"
     return name[-64:].lstrip("-.")
-
-
-def _epoch_or_datetime(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return datetime.fromtimestamp(float(value), tz=timezone.utc)
-
-
-def progress_from(description: Mapping[str, Any]) -> ReplayProgress:
-    """A `ReplayProgress` from a `DescribeReplay` response."""
-    destination = description.get("Destination") or {}
-    return ReplayProgress(
-        name=description["ReplayName"], state=description.get("State", "STARTING"),
-        window_start=_epoch_or_datetime(description["EventStartTime"]),  # type: ignore[arg-type]
-        window_end=_epoch_or_datetime(description["EventEndTime"]),  # type: ignore[arg-type]
-        last_replayed=_epoch_or_datetime(description.get("EventLastReplayedTime")),
-        reason=description.get("StateReason", "") or "",
-        filter_arns=tuple(destination.get("FilterArns") or ()),
-    )
 
 
 # --- the replayer ------------------------------------------------------------------------

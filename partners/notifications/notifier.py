@@ -36,7 +36,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from partners.core.aws import client, error_code
-from partners.notifications.contacts import Contact, ContactStore, mask_email, mask_phone
+from partners.notifications.contact_details import Contact, mask_email, mask_phone
+from partners.notifications.contacts import ContactStore
 from partners.notifications.exceptions import (
     PermanentNotificationError,
     TemporaryNotificationError,

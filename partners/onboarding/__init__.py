@@ -1,17 +1,34 @@
 """Onboarding: organisations, environments, validation, lifecycle, registry, credentials,
-API tokens, audit and the endpoint check.
+API tokens, audit and the endpoint check, and the use cases that change them (create, save,
+submit, approve, reject, suspend, reinstate, issue/rotate/revoke a token): validate + write +
+audit + trigger the reconciler, once, for the console and any other caller.
 
 What other packages import from this concept; its modules are its own.
 """
 
-from partners.onboarding.audit import AuditLog
+from partners.onboarding.api_tokens import issue_api_token, revoke_api_token, rotate_api_token
+from partners.onboarding.audit import Actor, AuditLog, AuditRecord, partner_target
 from partners.onboarding.credentials import CredentialStore
-from partners.onboarding.endpoint_check import check_endpoint
+from partners.onboarding.decisions import (
+    approve_partner,
+    check_partner_endpoint,
+    reinstate_partner,
+    reject_partner,
+    suspend_partner,
+)
+from partners.onboarding.endpoint_check import CheckStep, check_endpoint
+from partners.onboarding.environments import (
+    clear_endpoint_credential,
+    save_environment,
+    save_filter,
+)
 from partners.onboarding.exceptions import (
+    EnvironmentNotFoundError,
     IllegalTransitionError,
     InvalidFilterError,
     PartnerConflictError,
     PartnerNotFoundError,
+    PartnerNotReadyError,
     TokenError,
     TokenInvalidError,
     TokenNotFoundError,
@@ -23,7 +40,7 @@ from partners.onboarding.filters import (
     RequestFilter,
     parse_filter,
 )
-from partners.onboarding.lifecycle import EDITABLE_STATUSES, ROUTED_STATUSES
+from partners.onboarding.lifecycle import EDITABLE_STATUSES, ROUTED_STATUSES, SUBMISSION_PATHS
 from partners.onboarding.models import (
     AuthType,
     DeliveryMode,
@@ -35,8 +52,14 @@ from partners.onboarding.models import (
     RoutingState,
     RoutingStatus,
 )
+from partners.onboarding.organisations import (
+    create_organisation,
+    submit_for_approval,
+    update_profile,
+)
 from partners.onboarding.registry import PartnerRegistry
-from partners.onboarding.tokens import TokenStore
+from partners.onboarding.service import Onboarding, ReconcileTrigger, Saved
+from partners.onboarding.tokens import IssuedToken, TokenRecord, TokenStore
 from partners.onboarding.validation import (
     EMAIL_PATTERN,
     EVENT_AGE_RANGE,
@@ -44,6 +67,7 @@ from partners.onboarding.validation import (
     RATE_LIMIT_RANGE,
     RETRY_ATTEMPTS_RANGE,
     SLUG_PATTERN,
+    environment_problems,
     validate_display_name,
     validate_email,
     validate_environment,
@@ -52,8 +76,11 @@ from partners.onboarding.validation import (
 
 __all__ = [
     "ALL_REQUEST_TYPES",
+    "Actor",
     "AuditLog",
+    "AuditRecord",
     "AuthType",
+    "CheckStep",
     "Condition",
     "CredentialStore",
     "DeliveryMode",
@@ -61,30 +88,54 @@ __all__ = [
     "EMAIL_PATTERN",
     "EVENT_AGE_RANGE",
     "EndpointAuth",
+    "EnvironmentNotFoundError",
     "HEADER_NAME_PATTERN",
     "IllegalTransitionError",
     "InvalidFilterError",
+    "IssuedToken",
+    "Onboarding",
     "Operator",
     "Partner",
     "PartnerConflictError",
     "PartnerEnvironment",
     "PartnerNotFoundError",
+    "PartnerNotReadyError",
     "PartnerRegistry",
     "PartnerStatus",
     "RATE_LIMIT_RANGE",
     "RETRY_ATTEMPTS_RANGE",
     "ROUTED_STATUSES",
+    "ReconcileTrigger",
     "RequestFilter",
     "RetryPolicy",
     "RoutingState",
     "RoutingStatus",
     "SLUG_PATTERN",
+    "SUBMISSION_PATHS",
+    "Saved",
     "TokenError",
     "TokenInvalidError",
     "TokenNotFoundError",
+    "TokenRecord",
     "TokenStore",
+    "approve_partner",
     "check_endpoint",
+    "check_partner_endpoint",
+    "clear_endpoint_credential",
+    "create_organisation",
+    "environment_problems",
+    "issue_api_token",
     "parse_filter",
+    "partner_target",
+    "reinstate_partner",
+    "reject_partner",
+    "revoke_api_token",
+    "rotate_api_token",
+    "save_environment",
+    "save_filter",
+    "submit_for_approval",
+    "suspend_partner",
+    "update_profile",
     "validate_display_name",
     "validate_email",
     "validate_environment",

@@ -26,6 +26,13 @@ SECRET_KEY_PATTERN = re.compile(
 # Keys that merely point at a secret and may be shown.
 _SAFE_KEYS = {"secret_arn", "secret_set_on", "token_url"}
 DAY_INDEX = "by-day"
+# Who acted, as the audit log names them: `user:<email>` (console), `system:<component>`.
+Actor = str
+
+
+def partner_target(partner_id: str) -> str:
+    """The audit target that names one partner: `partner:<id>`."""
+    return f"partner:{partner_id}"
 
 
 def mask_secrets(value: Any) -> Any:

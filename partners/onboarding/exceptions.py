@@ -48,6 +48,16 @@ class SlugTakenError(ValidationError):
         self.slug = slug
 
 
+class PartnerNotReadyError(ValidationError):
+    """A partner that cannot be submitted or approved as saved; `problems` says why, one
+    sentence per problem (an environment's refused endpoint, no environment at all)."""
+
+    def __init__(self, partner_id: str, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.partner_id = partner_id
+        self.problems = problems
+
+
 class IllegalTransitionError(PartnerGatewayError):
     """A lifecycle move the transition table does not allow."""
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from partners.core.exceptions import ValidationError
 from partners.onboarding.exceptions import InvalidEndpointError
-from partners.onboarding.models import AuthType, DeliveryMode, PartnerEnvironment
+from partners.onboarding.models import AuthType, DeliveryMode, Partner, PartnerEnvironment
 
 Resolver = Callable[[str], list[str]]
 
@@ -257,6 +257,34 @@ def validate_environment(
         except InvalidEndpointError as error:
             raise ValidationError(f"token URL refused: {error.reason}", field="token_url") from None
     return replace(environment, endpoint_url=url)
+
+
+def environment_problems(partner: Partner, *, allowed_names: Iterable[str],
+                         allow_insecure: bool = False,
+                         resolver: Resolver | None = None) -> list[str]:
+    """Why each of the partner's environments cannot be routed as saved (empty: none).
+
+    Checked when a partner submits and again when an admin approves: DNS may have changed
+    since the save.
+
+    Parameters
+    ----------
+    partner: the partner whose stored environments are checked.
+    allowed_names, allow_insecure, resolver: as for `validate_environment`.
+
+    Returns
+    -------
+    One `<environment>: <reason>` sentence per environment that fails its check.
+    """
+    allowed = tuple(allowed_names)
+    problems = []
+    for environment in partner.environments.values():
+        try:
+            validate_environment(environment, allowed_names=allowed,
+                                 allow_insecure=allow_insecure, resolver=resolver)
+        except ValidationError as error:
+            problems.append(f"{environment.name}: {error.message}")
+    return problems
 
 
 def validate_slug(slug: str) -> str:

@@ -4,6 +4,16 @@ the views the APIs and the console read.
 What other packages import from this concept; its modules are its own.
 """
 
+from partners.requests.events import (
+    CREATED,
+    DOCUMENT_ADDED,
+    EVENT_TYPES,
+    NOTIFICATION_FAILED,
+    ROUTED,
+    STATUS_CHANGED,
+    LogEvent,
+    event_from_item,
+)
 from partners.requests.exceptions import (
     IdempotencyInProgressError,
     IdempotencyKeyReusedError,
@@ -13,27 +23,34 @@ from partners.requests.exceptions import (
     RequestNotFoundError,
     ViewOutdatedError,
 )
-from partners.requests.history import RequestHistory, RequestSummary
 from partners.requests.idempotency import IdempotentCommands, command_id, payload_digest
-from partners.requests.log import (
-    NOTIFICATION_FAILED,
-    STATUS_CHANGED,
-    RequestLog,
-    StatusChange,
-    event_from_item,
-)
-from partners.requests.projections import LogEvent, fold, project, rebuild
+from partners.requests.log import RequestLog, StatusChange
+from partners.requests.projections import fold, project, rebuild
 from partners.requests.status import REQUEST_STATUSES
-from partners.requests.views import RequestViews
+from partners.requests.tables import (
+    INBOX_QUEUE_INDEX,
+    INBOX_ROUTED_INDEX,
+    INBOX_STATUS_INDEX,
+    REQUESTS_ENVIRONMENT_INDEX,
+)
+from partners.requests.views import RequestHistory, RequestSummary, RequestViews
 
 __all__ = [
+    "CREATED",
+    "DOCUMENT_ADDED",
+    "EVENT_TYPES",
+    "INBOX_QUEUE_INDEX",
+    "INBOX_ROUTED_INDEX",
+    "INBOX_STATUS_INDEX",
     "IdempotencyInProgressError",
     "IdempotencyKeyReusedError",
     "IdempotentCommands",
     "IllegalStatusTransitionError",
     "LogEvent",
     "NOTIFICATION_FAILED",
+    "REQUESTS_ENVIRONMENT_INDEX",
     "REQUEST_STATUSES",
+    "ROUTED",
     "RequestExistsError",
     "RequestHistory",
     "RequestLog",

@@ -12,7 +12,6 @@ they decide again from the newer log (optimistic concurrency, no locks).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
@@ -27,44 +26,18 @@ from partners.requests.exceptions import (
     RequestLogConflictError,
     RequestNotFoundError,
 )
-from partners.requests.projections import LogEvent, RequestState, fold
+from partners.requests.events import (
+    CREATED,
+    DOCUMENT_ADDED,
+    EVENT_TYPES,
+    ROUTED,
+    STATUS_CHANGED,
+    LogEvent,
+    event_from_item,
+    event_item,
+)
+from partners.requests.projections import RequestState, fold
 from partners.requests.status import check_status_transition
-
-CREATED = "request.created"
-ROUTED = "request.routed"
-STATUS_CHANGED = "request.status_changed"
-DOCUMENT_ADDED = "request.document_added"
-# Appended by the notifier when SNS refuses a user's phone number or email for good.
-NOTIFICATION_FAILED = "notification.failed"
-EVENT_TYPES = (CREATED, ROUTED, STATUS_CHANGED, DOCUMENT_ADDED, NOTIFICATION_FAILED)
-
-
-def _item(event: LogEvent) -> dict[str, Any]:
-    item = {
-        "request_id": {"S": event.request_id},
-        "sequence": {"N": str(event.sequence)},
-        "type": {"S": event.type},
-        "recorded_at": {"S": event.recorded_at},
-        "data": {"S": json.dumps(event.data, separators=(",", ":"), sort_keys=True)},
-    }
-    if event.partner_id:
-        item["partner_id"] = {"S": event.partner_id}
-    if event.environment:
-        item["environment"] = {"S": event.environment}
-    return item
-
-
-def event_from_item(item: Mapping[str, Any]) -> LogEvent:
-    """Read a `request_events` item (DynamoDB attribute-value form, as in a stream image)."""
-    return LogEvent(
-        request_id=item["request_id"]["S"],
-        sequence=int(item["sequence"]["N"]),
-        type=item["type"]["S"],
-        data=json.loads(item["data"]["S"]),
-        recorded_at=item["recorded_at"]["S"],
-        partner_id=item.get("partner_id", {}).get("S"),
-        environment=item.get("environment", {}).get("S"),
-    )
 
 
 @dataclass(frozen=True)
@@ -131,7 +104,7 @@ class RequestLog:
                              isoformat(self._clock()), partner_id, environment)
             try:
                 self._dynamodb.put_item(
-                    TableName=self.table_name, Item=_item(event),
+                    TableName=self.table_name, Item=event_item(event),
                     ConditionExpression="attribute_not_exists(request_id)",
                 )
             except ClientError as error:

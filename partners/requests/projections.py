@@ -12,6 +12,8 @@
   public metadata the view shows); `assemble_route_view` puts them together on read;
 - `user_timeline`: per user, one entry per created / document / status event.
 
+The keys' shapes and the index names are spelled once, in `partners.requests.tables`.
+
 Every item is a function of the log alone (times come from the events, never from a clock),
 so replaying a stream or rebuilding from the log gives the same items byte for byte. Items
 carry `last_sequence`, and writers refuse to replace a newer item with an older one.
@@ -23,27 +25,23 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
+from partners.requests.events import (
+    CREATED,
+    DOCUMENT_ADDED,
+    NOTIFICATION_FAILED,
+    ROUTED,
+    STATUS_CHANGED,
+    LogEvent,
+)
 from partners.requests.status import PENDING, queue_rank
-
-# Event types (repeated from `partners.requests.log`, which imports this module).
-_CREATED = "request.created"
-_ROUTED = "request.routed"
-_STATUS_CHANGED = "request.status_changed"
-_DOCUMENT_ADDED = "request.document_added"
-_NOTIFICATION_FAILED = "notification.failed"
-
-
-@dataclass(frozen=True)
-class LogEvent:
-    """One item of the request log."""
-
-    request_id: str
-    sequence: int
-    type: str
-    data: dict[str, Any]
-    recorded_at: str
-    partner_id: str | None = None
-    environment: str | None = None
+from partners.requests.tables import (
+    inbox_key,
+    inbox_status_key,
+    queue_key,
+    request_key,
+    routed_key,
+    timeline_sort_key,
+)
 
 
 @dataclass
@@ -96,7 +94,7 @@ def fold(events: Iterable[LogEvent]) -> RequestState | None:
     """
     state: RequestState | None = None
     for event in events:
-        if event.type == _CREATED:
+        if event.type == CREATED:
             detail = event.data
             state = RequestState(
                 request_id=event.request_id, environment=detail["environment"],
@@ -108,14 +106,14 @@ def fold(events: Iterable[LogEvent]) -> RequestState | None:
             state.timeline.append(_entry(event, request_type=state.request_type))
         elif state is None:
             continue
-        elif event.type == _ROUTED:
+        elif event.type == ROUTED:
             key = (event.data["partner_id"], event.data["environment"])
             if key not in state.routes:
                 state.routes[key] = RouteState(*key, mode=event.data.get("mode", "push"),
                                                routed_at=event.recorded_at,
                                                updated_at=event.recorded_at,
                                                last_sequence=event.sequence)
-        elif event.type == _STATUS_CHANGED:
+        elif event.type == STATUS_CHANGED:
             route = state.routes.get((event.data["partner_id"], event.data["environment"]))
             if route is None:
                 continue
@@ -139,12 +137,12 @@ def fold(events: Iterable[LogEvent]) -> RequestState | None:
                 partner_id=route.partner_id, partner_name=event.data.get("partner_name", ""),
                 status_occurred_at=post["occurred_at"],
                 **{k: event.data[k] for k in ("note",) if k in event.data}))
-        elif event.type == _DOCUMENT_ADDED:
+        elif event.type == DOCUMENT_ADDED:
             document = dict(event.data["document"])
             if all(d["document_id"] != document["document_id"] for d in state.documents):
                 state.documents.append(document)
             state.timeline.append(_entry(event, document_id=document["document_id"]))
-        elif event.type == _NOTIFICATION_FAILED:
+        elif event.type == NOTIFICATION_FAILED:
             # The user sees why a status did not reach them (destination masked).
             state.timeline.append(_entry(
                 event, **{k: event.data[k] for k in ("channel", "code", "destination", "status")
@@ -240,23 +238,6 @@ def _json(value: Any) -> dict[str, str]:
     return {"S": json.dumps(value, separators=(",", ":"), sort_keys=True)}
 
 
-def request_key(request_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"REQUEST#{request_id}"}, "sk": {"S": "REQUEST"}}
-
-
-def inbox_partition(partner_id: str, environment: str) -> str:
-    return f"{partner_id}#{environment}"
-
-
-def inbox_key(request_id: str, partner_id: str, environment: str) -> dict[str, Any]:
-    """The key of a request's item in a partner environment's inbox partition."""
-    return {"pk": {"S": inbox_partition(partner_id, environment)}, "sk": {"S": request_id}}
-
-
-def inbox_status_key(partner_id: str, environment: str, status: str) -> str:
-    return f"{partner_id}#{environment}#{status}"
-
-
 def request_items(state: RequestState) -> list[dict[str, Any]]:
     """Items of the `requests` table for one request: its `REQUEST` item."""
     return [{
@@ -279,12 +260,12 @@ def inbox_items(state: RequestState) -> list[dict[str, Any]]:
     items = []
     for route in sorted(state.routes.values(), key=lambda r: (r.partner_id, r.environment)):
         status = route.status or PENDING
-        routed_key = f"{route.routed_at}#{state.request_id}"
         items.append({
             **inbox_key(state.request_id, route.partner_id, route.environment),
-            "queue_key": {"S": f"{queue_rank(route.status)}#{routed_key}"},
+            "queue_key": {"S": queue_key(queue_rank(route.status), route.routed_at,
+                                         state.request_id)},
             "status_key": {"S": inbox_status_key(route.partner_id, route.environment, status)},
-            "routed_key": {"S": routed_key},
+            "routed_key": {"S": routed_key(route.routed_at, state.request_id)},
             "status": {"S": status},
             "mode": {"S": route.mode},
             "last_sequence": {"N": str(state.last_sequence)},
@@ -301,7 +282,8 @@ def timeline_items(state: RequestState,
     wanted = None if sequences is None else set(sequences)
     return [{
         "user_id": {"S": state.user_id},
-        "sk": {"S": f"{entry['recorded_at']}#{state.request_id}#{entry['sequence']:010d}"},
+        "sk": {"S": timeline_sort_key(entry["recorded_at"], state.request_id,
+                                      entry["sequence"])},
         "request_id": {"S": state.request_id},
         "document": _json(entry),
     } for entry in state.timeline if wanted is None or entry["sequence"] in wanted]

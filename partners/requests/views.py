@@ -1,41 +1,52 @@
 """The request views on DynamoDB: write projections (never older over newer) and read them.
 
-Reads are what the partner API serves (seed 004: GETs read views by name and id); the
-tables are `requests`, `partner_inbox` and `user_timeline` (see `partners.requests.projections`).
-A partner environment reads only its own inbox partition (`<partner>#<env>`): its routes,
-its listings and its documents all come from there.
+Two readers, one set of tables (`requests`, `partner_inbox`, `user_timeline`; items from
+`partners.requests.projections`, keys and indexes from `partners.requests.tables`):
+
+- `RequestViews`: what the projector writes and the partner API and the portal serve (seed
+  004: GETs read views by name and id). A partner environment reads only its own inbox
+  partition (`<partner>#<env>`): its routes, its listings and its documents all come from
+  there;
+- `RequestHistory`: what the console shows of one partner environment (never writes): an
+  environment's recent requests (the `requests` table's `by-environment` index) for the
+  filter preview, of which a partner sees the details only of those routed to it; the latest
+  routings and routings per day (the `partner_inbox` table's `by-routed` index, reading the
+  summary of each inbox item).
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from partners.core.aws import client, error_code
+from partners.core.constants import SCHEMA_VERSION
 from partners.core.exceptions import ValidationError
 from partners.core.paging import Page, check_limit, decode_cursor, encode_cursor
 from partners.requests.exceptions import RequestNotFoundError, ViewOutdatedError
-from partners.requests.projections import (
-    Projection,
-    assemble_route_view,
+from partners.requests.projections import Projection, assemble_route_view
+from partners.requests.status import LISTABLE_STATUSES
+from partners.requests.tables import (
+    INBOX_QUEUE_INDEX,
+    INBOX_ROUTED_INDEX,
+    INBOX_STATUS_INDEX,
+    REQUESTS_ENVIRONMENT_INDEX,
+    RETIRED_ROUTE_PREFIX,
     inbox_key,
     inbox_partition,
     inbox_status_key,
     request_key,
+    routed_day,
 )
-from partners.requests.status import LISTABLE_STATUSES
-
-QUEUE_INDEX = "by-queue"
-STATUS_INDEX = "by-status"
 
 # A projection item is replaced only by one folded from at least as much of the log.
 _NOT_OLDER = "attribute_not_exists(pk) OR last_sequence <= :s"
-# Sort-key prefix of the per-route items the `requests` table held before routes moved to
-# the inbox: nothing reads them any more; a rebuild deletes them.
-RETIRED_ROUTE_PREFIX = "ROUTE#"
 
 
 class RequestViews:
@@ -173,7 +184,7 @@ class RequestViews:
         partition = inbox_partition(partner_id, environment)
         if status is None:
             request: dict[str, Any] = {
-                "IndexName": QUEUE_INDEX, "KeyConditionExpression": "pk = :p",
+                "IndexName": INBOX_QUEUE_INDEX, "KeyConditionExpression": "pk = :p",
                 "ExpressionAttributeValues": {":p": {"S": partition}},
             }
             key_names: tuple[str, ...] = ("pk", "sk", "queue_key")
@@ -182,7 +193,7 @@ class RequestViews:
                 raise ValidationError(f"status must be one of {', '.join(LISTABLE_STATUSES)}",
                                       field="status")
             request = {
-                "IndexName": STATUS_INDEX, "KeyConditionExpression": "status_key = :k",
+                "IndexName": INBOX_STATUS_INDEX, "KeyConditionExpression": "status_key = :k",
                 "ExpressionAttributeValues": {
                     ":k": {"S": inbox_status_key(partner_id, environment, status)}},
             }
@@ -228,3 +239,157 @@ class RequestViews:
             items=[json.loads(item["document"]["S"]) for item in response.get("Items", [])],
             cursor=encode_cursor({k: v["S"] for k, v in last.items()}) if last else None,
         )
+
+
+# --- the console's reads ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RequestSummary:
+    """A request as the filter preview needs it."""
+
+    request_id: str
+    request_type: str
+    environment: str
+    created_at: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    routed_to: frozenset[tuple[str, str]] = frozenset()
+    test: bool = False
+    user_id: str = ""
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """The `Request Created` detail this request carried (without addressing)."""
+        detail: dict[str, Any] = {
+            "environment": self.environment, "request_id": self.request_id,
+            "request_type": self.request_type, "occurred_at": self.created_at,
+            "schema_version": SCHEMA_VERSION, "user_id": self.user_id or "unknown",
+            "attributes": self.attributes}
+        if self.test:
+            detail["test"] = True
+        return detail
+
+    @property
+    def matching_key(self) -> tuple[str, str, Any]:
+        """What a compiled pattern can look at: equal keys, equal verdicts."""
+        return (self.environment, self.request_type,
+                json.dumps(self.attributes, sort_keys=True, default=str))
+
+    def routed_to_partner(self, partner_id: str) -> bool:
+        """Whether the request was routed to any environment of `partner_id`."""
+        return any(p == partner_id for p, _ in self.routed_to)
+
+
+def _summary(document: dict[str, Any]) -> RequestSummary:
+    return RequestSummary(
+        request_id=str(document.get("request_id", "")),
+        request_type=str(document.get("request_type", "")),
+        environment=str(document.get("environment", "")),
+        created_at=str(document.get("created_at", "")),
+        attributes=dict(document.get("attributes") or {}),
+        routed_to=frozenset((r.get("partner_id", ""), r.get("environment", ""))
+                            for r in document.get("routes") or []),
+        test=bool(document.get("test", False)),
+        user_id=str(document.get("user_id", "")),
+    )
+
+
+class RequestHistory:
+    """Reads of the request projections the console shows (never writes).
+
+    Parameters
+    ----------
+    dynamodb: a DynamoDB client.
+    requests_table, inbox_table: the `requests` and `partner_inbox` tables; None (a console
+        run without them) reads nothing.
+    """
+
+    def __init__(self, dynamodb: Any, *, requests_table: str | None, inbox_table: str | None):
+        self._dynamodb = dynamodb
+        self.requests_table = requests_table
+        self.inbox_table = inbox_table
+
+    def recent_requests(self, environment: str, limit: int = 50) -> list[RequestSummary]:
+        """The environment's latest `limit` requests, newest first.
+
+        Parameters
+        ----------
+        environment: the partner environment name the requests were created in.
+        limit: at most this many.
+
+        Returns
+        -------
+        list[RequestSummary]: [] without a `requests` table.
+        """
+        if not self.requests_table:
+            return []
+        response = self._dynamodb.query(
+            TableName=self.requests_table, IndexName=REQUESTS_ENVIRONMENT_INDEX,
+            KeyConditionExpression="environment = :e",
+            ExpressionAttributeValues={":e": {"S": environment}},
+            ScanIndexForward=False, Limit=limit,
+        )
+        return [_summary(json.loads(item["document"]["S"])) for item in response.get("Items", [])
+                if "document" in item]
+
+    def _routed(self, partner_id: str, environment: str, since: str | None,
+                limit: int | None, projection: str | None = None) -> list[dict[str, Any]]:
+        if not self.inbox_table:
+            return []
+        request: dict[str, Any] = {
+            "TableName": self.inbox_table, "IndexName": INBOX_ROUTED_INDEX,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {
+                ":p": {"S": inbox_partition(partner_id, environment)}},
+            "ScanIndexForward": False,
+        }
+        if projection:
+            request["ProjectionExpression"] = projection
+        if since:
+            request["KeyConditionExpression"] += " AND routed_key >= :since"
+            request["ExpressionAttributeValues"][":since"] = {"S": since}
+        items: list[dict[str, Any]] = []
+        while True:
+            if limit:
+                request["Limit"] = limit - len(items)
+            response = self._dynamodb.query(**request)
+            items += response.get("Items", [])
+            if "LastEvaluatedKey" not in response or (limit and len(items) >= limit):
+                return items
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def latest_deliveries(self, partner_id: str, environment: str,
+                          limit: int = 20) -> list[dict[str, Any]]:
+        """The requests most recently routed to a partner environment, newest first.
+
+        Parameters
+        ----------
+        partner_id, environment: the partner environment.
+        limit: at most this many.
+
+        Returns
+        -------
+        list[dict]: the inbox summaries (`partners.requests.projections.route_summary`).
+        """
+        return [json.loads(item["document"]["S"])
+                for item in self._routed(partner_id, environment, None, limit, "document")]
+
+    def deliveries_per_day(self, partner_id: str, environment: str, *, today: date,
+                           days: int = 14) -> dict[str, int]:
+        """Requests routed to a partner environment per UTC day, the last `days` days.
+
+        Parameters
+        ----------
+        partner_id, environment: the partner environment.
+        today: the last day counted.
+        days: how many days, `today` included.
+
+        Returns
+        -------
+        dict[str, int]: `YYYY-MM-DD` -> count, oldest day first, days without routings 0.
+        """
+        first = today - timedelta(days=days - 1)
+        counts = Counter(routed_day(item["routed_key"]["S"])
+                         for item in self._routed(partner_id, environment, first.isoformat(),
+                                                  None, "routed_key"))
+        return {(first + timedelta(days=i)).isoformat():
+                counts.get((first + timedelta(days=i)).isoformat(), 0) for i in range(days)}

@@ -4,35 +4,46 @@ plan, the reconciler, quotas and headroom, dead letters and redrive, test events
 What other packages import from this concept; its modules are its own.
 """
 
-from partners.routing.dead_letters import DeadLetters
+from partners.routing.dead_letters import DeadLetters, RedriveResult, redrive_deliveries
+from partners.routing.desired import RoutingSettings, desired_environment
 from partners.routing.exceptions import EventRefusedError, ReconcilerConfigError
+from partners.routing.names import rule_description
 from partners.routing.observed import EventBridgeState
-from partners.routing.plan import (
-    Headroom,
-    Quotas,
-    RoutingSettings,
-    desired_environment,
-    rule_description,
-)
 from partners.routing.preview import preview_filter
+from partners.routing.quotas import Headroom, Quotas
 from partners.routing.reconciler import Reconciler, ReconcilerSettings
-from partners.routing.test_events import is_probe_of, probe_detail, probe_outcome, send_probe
+from partners.routing.test_events import (
+    ProbeOutcome,
+    SentProbe,
+    is_probe_of,
+    probe_detail,
+    probe_outcome,
+    put_test_event,
+    recent_probes,
+    send_probe,
+)
 
 __all__ = [
     "DeadLetters",
     "EventBridgeState",
     "EventRefusedError",
     "Headroom",
+    "ProbeOutcome",
     "Quotas",
     "Reconciler",
     "ReconcilerConfigError",
     "ReconcilerSettings",
+    "RedriveResult",
     "RoutingSettings",
+    "SentProbe",
     "desired_environment",
     "is_probe_of",
     "preview_filter",
     "probe_detail",
     "probe_outcome",
+    "put_test_event",
+    "recent_probes",
+    "redrive_deliveries",
     "rule_description",
     "send_probe",
 ]

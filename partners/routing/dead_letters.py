@@ -21,6 +21,7 @@ from partners.core.aws import error_code
 from partners.core.constants import ADDRESSED_TO, partner_resource_name
 from partners.core.contracts import put_events_entry
 from partners.core.exceptions import ContractViolationError
+from partners.onboarding import Actor, AuditLog, partner_target
 
 logger = logging.getLogger(__name__)
 
@@ -190,3 +191,26 @@ class DeadLetters:
         logger.info("redrove %s of %s/%s as %s", message["MessageId"], self.partner_id,
                     self.environment, result["Entries"][0].get("EventId"))
         return None
+
+
+def redrive_deliveries(dead_letters: DeadLetters, audit: AuditLog, actor: Actor,
+                       message_ids: Iterable[str] | None = None) -> RedriveResult:
+    """Redrive a partner environment's failed deliveries and audit what happened.
+
+    Parameters
+    ----------
+    dead_letters: the partner environment's DLQ.
+    audit: the audit log.
+    actor: who asked for the redrive.
+    message_ids: the chosen messages, or None for all.
+
+    Returns
+    -------
+    The redriven message ids and, for the others, why they stayed in the queue.
+    """
+    result = dead_letters.redrive(message_ids)
+    audit.record(actor=actor, action="deliveries.redriven",
+                 target=partner_target(dead_letters.partner_id), after={
+                     "environment": dead_letters.environment, "redriven": len(result.redriven),
+                     "failed": len(result.failed)})
+    return result

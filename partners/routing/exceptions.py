@@ -26,7 +26,7 @@ class RoutingPermanentError(RoutingError):
 
 
 class RoutingTemporaryError(RoutingError):
-    """Throttling, a 5xx, a race with another writer: retried with backoff, then next run."""
+    """Throttling, a 5xx, a race with another writer: the environment waits for the next run."""
 
 
 class ReconcilerConfigError(PartnerGatewayError):

@@ -1,4 +1,5 @@
-"""Read the routing resources the reconciler owns, as `ObservedEnvironment`s by resource name.
+"""Observed state: the routing resources the reconciler owns, as `ObservedEnvironment`s by
+resource name, and `EventBridgeState`, which reads them.
 
 Two depths. `read` uses list calls only (pages of up to 100 rules, connections, destinations;
 1,000 queues; 500 usage-plan keys), which show enough to detect change: rule patterns, states
@@ -14,25 +15,81 @@ Nothing else on the bus or in the account is ever returned here, so nothing else
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterator, Mapping
 
+from partners.routing.desired import connection_identity
+from partners.routing.names import HTTP_METHOD, description_hash, parse_resource_name
 from partners.routing.patterns import pattern_json
-from partners.routing.plan import (
-    ObservedConnection,
-    ObservedDestination,
-    ObservedEnvironment,
-    ObservedQueue,
-    ObservedRule,
-    ObservedUsageKey,
-    Usage,
-    connection_identity,
-    description_hash,
-    parse_resource_name,
-)
+from partners.routing.quotas import Usage
 
 QUEUE_DEPTH_ATTRIBUTES = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
                           "ApproximateNumberOfMessagesDelayed"]
+
+
+@dataclass(frozen=True)
+class ObservedRule:
+    name: str
+    arn: str
+    pattern: str | None  # canonical JSON
+    state: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedConnection:
+    name: str
+    arn: str
+    auth_type: str
+    state: str = ""
+    # Known only after DescribeConnection (a deeper read):
+    config_hash: str | None = None
+    identity: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ObservedDestination:
+    name: str
+    arn: str
+    endpoint: str
+    connection_arn: str
+    method: str = HTTP_METHOD
+    rate_limit_per_second: int | None = None  # None: the list page did not show it
+
+
+@dataclass(frozen=True)
+class ObservedQueue:
+    name: str
+    url: str
+    messages: int | None = None  # None: not counted (GetQueueAttributes is a deeper read)
+
+
+@dataclass(frozen=True)
+class ObservedUsageKey:
+    id: str
+    value: str
+    enabled: bool
+    in_plan: bool
+
+
+@dataclass(frozen=True)
+class ObservedEnvironment:
+    """What exists for one resource name; `None` fields are absent (or not read, see below)."""
+
+    name: str
+    rule: ObservedRule | None = None
+    connection: ObservedConnection | None = None
+    destination: ObservedDestination | None = None
+    queue: ObservedQueue | None = None
+    usage_keys: tuple[ObservedUsageKey, ...] = ()
+    # Deeper reads, None until made: the rule's targets (raw ListTargetsByRule entries) and tags.
+    targets: tuple[Mapping[str, Any], ...] | None = field(default=None, compare=False)
+    rule_tags: Mapping[str, str] | None = field(default=None, compare=False)
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.rule or self.connection or self.destination or self.queue
+                    or self.usage_keys)
 
 
 def _canonical_pattern(text: str | None) -> str | None:
@@ -66,7 +123,8 @@ class ArnContext:
     bus_name: str
 
     def rule_arn(self, name: str) -> str:
-        return f"arn:{self.partition}:events:{self.region}:{self.account}:rule/{self.bus_name}/{name}"
+        return (f"arn:{self.partition}:events:{self.region}:{self.account}:"
+                f"rule/{self.bus_name}/{name}")
 
     def queue_arn(self, name: str) -> str:
         return f"arn:{self.partition}:sqs:{self.region}:{self.account}:{name}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
@@ -29,7 +28,8 @@ def handler(monkeypatch, stage, aws):
     monkeypatch.setenv("FLASK_SECRET_KEY", "handler-test-key")
     import handlers.console
 
-    return importlib.reload(handlers.console)
+    with handlers.console.dependencies.override(handlers.console.build_console()):
+        yield handlers.console
 
 
 def test_serves_pages_with_security_headers_over_https(handler):
@@ -52,7 +52,7 @@ def test_health(handler):
 
 
 def test_throttling_uses_the_source_ip_not_x_forwarded_for(handler):
-    app = handler.app
+    app = handler.dependencies.get().app
     with app.test_request_context(environ_overrides={
             "apig_wsgi.request_context": {"identity": {"sourceIp": "203.0.113.5"}},
             "REMOTE_ADDR": "10.9.9.9"}):

@@ -152,7 +152,7 @@ def test_poll_mode_needs_no_endpoint(app, partner_a):
 
 def test_insecure_endpoints_only_when_the_stage_allows(app, partner_a):
     client, partner_id = partner_a
-    app.extensions["pgw"].allow_insecure = True
+    app.extensions["pgw"].onboarding.allow_insecure = True
     response = _settings(client, partner_id, endpoint_url="http://127.0.0.1:8002/deliveries")
     assert response.status_code == 302, _text(response)
 

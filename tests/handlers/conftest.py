@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import boto3
 import pytest
@@ -49,29 +50,36 @@ def handler_env(stage, monkeypatch):
     return variables
 
 
-def load_handlers(variables: dict[str, str], clock) -> dict[str, Any]:
-    """The handler modules, with dependencies built on moto and the test's clock.
+@contextlib.contextmanager
+def load_handlers(variables: dict[str, str], clock) -> Iterator[dict[str, Any]]:
+    """The handler modules, wired to moto and the test's clock while the block runs.
 
-    Each module builds its clients once, at import, from the environment; tests inject fresh
-    ones instead of re-importing (as a warm Lambda container keeps its module state).
+    A handler builds its dependencies once, on first use (`handlers.wiring`); tests
+    override them instead of re-importing (as a warm Lambda environment keeps its module
+    state), and the overrides end with the block.
     """
     aws = shared_session()
     modules = {name.split(".")[1]: importlib.import_module(name) for name in HANDLERS}
     api, portal = modules["partner_api"], modules["portal_api"]
-    api.deps = api.Dependencies.from_environment(session=aws, clock=clock)
-    portal.deps = portal.Dependencies.from_environment(session=aws, clock=clock)
-    modules["projector"].deps = modules["projector"].Dependencies.from_environment(session=aws)
-    recorder = modules["routing_recorder"]
-    recorder.recorder = recorder.RoutingRecorder(RequestLog(
-        variables["PGW_REQUEST_EVENTS_TABLE"], boto3_session=aws, clock=clock))
+    projector, recorder = modules["projector"], modules["routing_recorder"]
     authorizer = modules["authorizer"]
-    authorizer.authorizer = authorizer.from_environment(session=aws, clock=clock)
-    return modules
+    with contextlib.ExitStack() as stack:
+        for module, dependencies in (
+            (api, api.Dependencies.from_environment(session=aws, clock=clock)),
+            (portal, portal.Dependencies.from_environment(session=aws, clock=clock)),
+            (projector, projector.Dependencies.from_environment(session=aws)),
+            (recorder, recorder.RoutingRecorder(RequestLog(
+                variables["PGW_REQUEST_EVENTS_TABLE"], boto3_session=aws, clock=clock))),
+            (authorizer, authorizer.from_environment(session=aws, clock=clock)),
+        ):
+            stack.enter_context(module.dependencies.override(dependencies))
+        yield modules
 
 
 @pytest.fixture
 def handlers(handler_env, aws, clock):
-    return load_handlers(handler_env, clock)
+    with load_handlers(handler_env, clock) as modules:
+        yield modules
 
 
 class StreamPump:
@@ -146,7 +154,7 @@ class World:
     def route(self, request_id: str, partner_id: str, environment: str = "prod",
               mode: str = "poll") -> dict[str, Any]:
         """What EventBridge does for a matching rule's `routing` target."""
-        events = self.handlers["partner_api"].deps.log.events(request_id)
+        events = self.handlers["partner_api"].dependencies.get().log.events(request_id)
         detail = events[0].data
         payload = {"partner_id": partner_id, "environment": environment, "mode": mode,
                    "event": {"version": "0", "id": f"ev-{request_id}", "detail-type": "Request Created",
@@ -220,6 +228,6 @@ _worlds = itertools.count()
 def shared_world(module_stage, clock):
     """A world on the module's stage: its partners get unique slugs, its stream reader
     starts after what earlier tests wrote."""
-    handlers = load_handlers(handler_variables(module_stage), clock)
-    return make_world(handlers, module_stage, clock, fresh_stream=False,
-                      slug_suffix=f"-{next(_worlds)}")
+    with load_handlers(handler_variables(module_stage), clock) as handlers:
+        yield make_world(handlers, module_stage, clock, fresh_stream=False,
+                         slug_suffix=f"-{next(_worlds)}")

@@ -103,7 +103,7 @@ def test_the_portal_token_allows_the_portal_routes_only(world):
 
 
 def test_without_a_configured_hash_there_is_no_portal_token(world, monkeypatch):
-    authorizer = world.handlers["authorizer"].authorizer
+    authorizer = world.handlers["authorizer"].dependencies.get()
     monkeypatch.setattr(authorizer, "portal_token_hash", None)
     with pytest.raises(world.handlers["authorizer"].Unauthorized):
         authorize(world.handlers, f"Bearer {PORTAL_TOKEN}")

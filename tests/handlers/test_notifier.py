@@ -16,7 +16,8 @@ from partners.notifications.exceptions import TemporaryNotificationError
 from partners.notifications.notifier import Notifier, Outcome, classify_error, status_change
 from partners.notifications.templates import gsm7_length, is_gsm7
 from partners.requests.log import RequestLog
-from partners.requests.projections import LogEvent, fold
+from partners.requests.events import LogEvent
+from partners.requests.projections import fold
 
 REGION = "us-east-1"
 PHONE = "+14155550123"
@@ -265,9 +266,9 @@ def handler(stage, monkeypatch):
     for name, value in stage.environment_variables().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("PGW_SMS_SENDER_ID", "Marketplace")
-    module.reset()
-    yield module
-    module.reset()
+    # Nothing built: the first invocation builds from the environment just set.
+    with module.dependencies.override():
+        yield module
 
 
 def test_handler_notifies_status_changes_and_skips_other_items(
@@ -300,7 +301,8 @@ def test_handler_reports_the_first_unfinished_change_and_the_retry_resumes_there
         if len(publishes) == 2:
             raise ClientError({"Error": {"Code": "Throttling", "Message": "slow"}}, "Publish")
 
-    handler.notifier()._sns.meta.events.register("before-call.sns.Publish", throttle_the_second)
+    handler.dependencies.get()._sns.meta.events.register("before-call.sns.Publish",
+                                                         throttle_the_second)
 
     def subjects():
         return [notification[2] for notification in topic.sent_notifications]

@@ -129,13 +129,13 @@ def test_same_key_same_body_answers_the_same_and_appends_once(setup):
     first = world.post_status(request_id, token, {"status": "received"}, key="abc")
     again = world.post_status(request_id, token, {"status": "received"}, key="abc")
     assert first.status == again.status == 202 and first.json() == again.json()
-    log = world.handlers["partner_api"].deps.log
+    log = world.handlers["partner_api"].dependencies.get().log
     assert [e.type for e in log.events(request_id)].count("request.status_changed") == 1
 
 
 def test_a_refused_publish_is_503_and_the_retry_publishes_without_appending_again(setup):
     world, _, token, request_id = setup
-    deps = world.handlers["partner_api"].deps
+    deps = world.handlers["partner_api"].dependencies.get()
     real_events = deps.events
     published: list[dict] = []
 

@@ -85,7 +85,7 @@ def test_an_intruders_post_writes_nothing(tenants):
     world, request_id = tenants["world"], tenants["request_id"]
     call(world, "POST", f"/v1/requests/{request_id}/status", tenants["other partner"],
          {"status": "declined"})
-    log = world.handlers["partner_api"].deps.log
+    log = world.handlers["partner_api"].dependencies.get().log
     assert [e.type for e in log.events(request_id)] == ["request.created", "request.routed"]
     # the owner's own post with the same key is unaffected by the intruder's use of it
     response = call(world, "POST", f"/v1/requests/{request_id}/status", tenants["owner"],
@@ -133,7 +133,7 @@ def test_100_concurrent_duplicate_posts_append_exactly_one_event(tenants, atomic
     assert set(statuses) == {202}, statuses
     accepted = [r.json() for r in responses]
     assert all(body == accepted[0] for body in accepted)
-    log = world.handlers["partner_api"].deps.log
+    log = world.handlers["partner_api"].dependencies.get().log
     changes = [e for e in log.events(request_id) if e.type == "request.status_changed"]
     assert len(changes) == 1
     # once the first has finished, every retry answers the same 202

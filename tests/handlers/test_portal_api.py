@@ -55,7 +55,7 @@ def test_create_appends_created_and_puts_request_created(world):
     [document] = detail["documents"]
     assert document["key"] == f"requests/{request_id}/{upload['document_id']}"
     assert document["bucket"] == stage.spec.buckets["documents"].name
-    log = world.handlers["portal_api"].deps.log
+    log = world.handlers["portal_api"].dependencies.get().log
     assert [e.type for e in log.events(request_id)] == ["request.created"]
 
 
@@ -107,7 +107,7 @@ def test_add_a_document_later(world):
                                  headers=AUTH, body={"name": "late.png",
                                                      "content_type": "image/png"})
     assert response.status == 201, response.text
-    log = world.handlers["portal_api"].deps.log
+    log = world.handlers["portal_api"].dependencies.get().log
     assert log.events(request_id)[-1].type == "request.document_added"
     missing = world.portal.call("POST", "/v1/portal/requests/r-nope/documents", headers=AUTH,
                                 body={"content_type": "image/png"})

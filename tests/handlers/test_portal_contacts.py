@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -15,14 +16,15 @@ PATH = "/v1/portal/users/u-1/contact"
 
 @pytest.fixture
 def portal(world, stage, clock):
-    import handlers.portal_contacts as module
-
-    module.reset()
-    module._store = ContactStore(stage.spec.tables["contacts"].name,
-                                 stage.topic_arns["notifications"],
-                                 boto3_session=shared_session(), clock=clock)
-    yield world.portal
-    module.reset()
+    """The portal API, its contact store on moto and the test's clock."""
+    portal_api = world.handlers["portal_api"]
+    deps = dataclasses.replace(
+        portal_api.dependencies.get(),
+        contacts=ContactStore(stage.spec.tables["contacts"].name,
+                              stage.topic_arns["notifications"],
+                              boto3_session=shared_session(), clock=clock))
+    with portal_api.dependencies.override(deps):
+        yield world.portal
 
 
 def filter_policies(stage):

@@ -72,8 +72,9 @@ def lambda_env(world, monkeypatch):
         Env.SECRET_PREFIX: spec.secret_prefix,
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(handler, "_reconciler", None)
-    return world
+    # Nothing built: the first invocation builds from the environment just set.
+    with handler.dependencies.override():
+        yield world
 
 
 def _finished(caplog) -> list[dict]:

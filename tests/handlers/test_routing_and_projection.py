@@ -29,7 +29,7 @@ def record(world, payload):
 def test_a_request_put_on_the_bus_directly_gets_its_created_event_first(world):
     assert record(world, routing_input()) == {"recorded": True}
     assert record(world, routing_input()) == {"recorded": False, "duplicate": True}
-    log = world.handlers["partner_api"].deps.log
+    log = world.handlers["partner_api"].dependencies.get().log
     events = log.events("r-direct")
     assert [e.type for e in events] == ["request.created", "request.routed"]
     assert events[1].data == {"partner_id": "p1", "environment": "prod", "mode": "poll",
@@ -53,7 +53,7 @@ def test_an_event_given_as_a_json_string_is_read(world):
 def test_input_that_can_never_be_recorded_is_dropped_with_a_reason(world, changes):
     result = record(world, routing_input(**changes))
     assert result["recorded"] is False and result["error"]
-    assert world.handlers["partner_api"].deps.log.events("r-direct") == []
+    assert world.handlers["partner_api"].dependencies.get().log.events("r-direct") == []
 
 
 def test_an_event_addressed_to_this_partner_is_recorded(world):
@@ -169,7 +169,7 @@ def test_a_batch_holding_whole_logs_projects_them_without_reading_the_log(world,
     records = log_stream_records(world, stage)
     projector = world.handlers["projector"]
     queries = []
-    client = projector.deps.log._dynamodb
+    client = projector.dependencies.get().log._dynamodb
     def count(**kwargs):
         queries.append(kwargs.get("model"))
 

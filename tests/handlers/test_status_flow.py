@@ -37,27 +37,28 @@ def flow(aws, spec, stage, monkeypatch):
                    "PGW_SMS_SENDER_ID": "Marketplace", "POWERTOOLS_TRACE_DISABLED": "true"}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    handlers.notifier.reset()
-    provision_archive(spec, stage, session=aws)
-    tapped: list[dict] = []
-    runtime = LocalRuntime(RuntimeSettings(backoff_scale=0.0001, workers=2,
-                                           stream_interval=0.01),
-                           handlers={TAP: lambda event, context: tapped.append(event)}).start()
-    runtime.tapped = tapped
-    wire_stage(spec, stage, environment, session=aws)
-    runtime.streams.start_new_mappings()  # the `LATEST` notifier mapping sees what follows
-    log = RequestLog(spec.tables["request_events"].name, boto3_session=aws)
-    log.create({"environment": "prod", "request_id": "r-42",
-                "request_type": "mortgage.application", "occurred_at": "2026-11-23T09:00:00Z",
-                "schema_version": "1", "user_id": "u-1", "attributes": {}})
-    log.record_routing({"request_id": "r-42"}, partner_id="p-acme", environment="prod",
-                       mode="push", event_id="e-1")
-    runtime.log = log
-    ContactStore(spec.tables["contacts"].name, stage.topic_arns["notifications"],
-                 boto3_session=aws).put("u-1", {"email": "ana@example.com", "phone": PHONE})
-    yield runtime
-    runtime.stop()
-    handlers.notifier.reset()
+    # The runtime invokes the process's `handlers.notifier` (and copies of it): nothing
+    # built, so its first invocation builds on this test's stage, from the variables just set.
+    with handlers.notifier.dependencies.override():
+        provision_archive(spec, stage, session=aws)
+        tapped: list[dict] = []
+        runtime = LocalRuntime(RuntimeSettings(backoff_scale=0.0001, workers=2,
+                                               stream_interval=0.01),
+                               handlers={TAP: lambda event, context: tapped.append(event)}).start()
+        runtime.tapped = tapped
+        wire_stage(spec, stage, environment, session=aws)
+        runtime.streams.start_new_mappings()  # the `LATEST` notifier mapping sees what follows
+        log = RequestLog(spec.tables["request_events"].name, boto3_session=aws)
+        log.create({"environment": "prod", "request_id": "r-42",
+                    "request_type": "mortgage.application", "occurred_at": "2026-11-23T09:00:00Z",
+                    "schema_version": "1", "user_id": "u-1", "attributes": {}})
+        log.record_routing({"request_id": "r-42"}, partner_id="p-acme", environment="prod",
+                           mode="push", event_id="e-1")
+        runtime.log = log
+        ContactStore(spec.tables["contacts"].name, stage.topic_arns["notifications"],
+                     boto3_session=aws).put("u-1", {"email": "ana@example.com", "phone": PHONE})
+        yield runtime
+        runtime.stop()
 
 
 def post(flow, status, key):

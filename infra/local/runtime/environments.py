@@ -8,7 +8,8 @@ again under a distinct module name, with its own `app`, `deps` and per-batch sta
 libraries it imports (`partners.*`, `handlers.problems`, Powertools) stay shared; they keep
 no per-invocation state, but for the request state Powertools' event handler keeps on a class
 (`BaseRouter.current_event` and `lambda_context`, one per process on AWS), which is made one
-per thread here (`isolate_router_state`): an invocation runs on one thread from start to end.
+per thread here (`infra.local.patches.powertools`): an invocation runs on one thread from
+start to end.
 
 AWS documentation followed: "Lambda execution environment" (lambda-runtime-environment:
 init phase once per environment, one invocation at a time, environments reused) and
@@ -23,7 +24,6 @@ import itertools
 import logging
 import sys
 import threading
-from abc import ABCMeta
 from types import ModuleType
 from typing import Any, Callable
 
@@ -90,98 +90,6 @@ def module_copies(module_name: str) -> list[ModuleType]:
         copies = list(_copies.get(module_name, []))
     imported = sys.modules.get(module_name)
     return ([imported] if imported is not None else []) + copies
-
-
-def reset_handler_module(module_name: str) -> int:
-    """Call the module's `reset()` in the process's import and in every environment copy.
-
-    A handler module that caches what it built from the environment (`handlers.notifier`,
-    `handlers.portal_contacts`) offers `reset()`; called on the imported module alone it
-    would leave the copies of running environments with the old objects.
-
-    Returns:
-        How many modules were reset.
-    """
-    reset = 0
-    for module in module_copies(module_name):
-        function = getattr(module, "reset", None)
-        if callable(function):
-            function()
-            reset += 1
-    return reset
-
-
-# -- Powertools' request state, per invocation thread ---------------------------------------
-
-_router_state = threading.local()
-_isolated = False
-_isolate_lock = threading.Lock()
-
-
-class _ThreadSlot:
-    """A data descriptor whose value is the current thread's (absent until set there)."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __get__(self, instance: Any, owner: Any = None) -> Any:
-        try:
-            return getattr(_router_state, self.name)
-        except AttributeError:
-            raise AttributeError(self.name) from None
-
-    def __set__(self, instance: Any, value: Any) -> None:
-        setattr(_router_state, self.name, value)
-
-    def __delete__(self, instance: Any) -> None:
-        try:
-            delattr(_router_state, self.name)
-        except AttributeError:
-            raise AttributeError(self.name) from None
-
-
-class _ThreadStateRouterMeta(ABCMeta):
-    """BaseRouter's metaclass with its class-level request state kept per thread."""
-
-    current_event = _ThreadSlot("current_event")
-    lambda_context = _ThreadSlot("lambda_context")
-
-
-def isolate_router_state() -> bool:
-    """Keep Powertools' current event and Lambda context per thread, not per process.
-
-    `ApiGatewayResolver.resolve` stores the event on the class (`BaseRouter.current_event =
-    ...`) and every resolver and router reads it from there: one value per process, which
-    on AWS is one environment. In this process two environments (or two API functions) would
-    read each other's event. The class's metaclass gets descriptors for the class-level
-    writes and reads, the class itself descriptors for the reads through instances; both
-    keep the value per thread. Idempotent.
-
-    Returns:
-        False when Powertools' classes no longer have that shape (the caller then keeps
-        one environment per function); True when they are isolated or Powertools is absent.
-    """
-    global _isolated
-    with _isolate_lock:
-        if _isolated:
-            return True
-        try:
-            from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
-        except ImportError:
-            return True  # nothing of Powertools to share
-        # A plain value there is the last request a resolver stored (any earlier `resolve`
-        # in this process); a descriptor would be a Powertools that manages it itself.
-        if type(BaseRouter) is not ABCMeta or any(
-                hasattr(vars(BaseRouter).get(name), "__get__")
-                for name in ("current_event", "lambda_context")):
-            logger.warning("Powertools' BaseRouter has an unexpected shape: "
-                           "one execution environment per function")
-            return False
-        for name in ("current_event", "lambda_context"):
-            type.__setattr__(BaseRouter, name, _ThreadSlot(name))
-        BaseRouter.__class__ = _ThreadStateRouterMeta  # type: ignore[method-assign,assignment]
-        _isolated = True
-        return True
 
 
 # -- the pool --------------------------------------------------------------------------------

@@ -27,13 +27,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from infra.local import patches
 from infra.local.runtime.environments import (
     Environment,
     EnvironmentPool,
     ModuleCopyError,
     NoMoreEnvironments,
     forget_module_copy,
-    isolate_router_state,
     load_module_copy,
 )
 
@@ -159,9 +159,10 @@ def import_handler(function: str, handler: str) -> Handler:
             module raised while it was imported.
     """
     module_name, attribute = _split_handler(function, handler)
+    # Powertools' request state per thread before any handler uses it (idempotent).
+    patches.apply()
     try:
         with _IMPORT_LOCK:
-            isolate_router_state()
             module = importlib.import_module(module_name)
     except ImportError as error:
         raise HandlerImportError(function, handler, str(error)) from error
@@ -174,7 +175,7 @@ def import_handler(function: str, handler: str) -> Handler:
 def copy_handler(function: str, handler: str) -> Environment:
     """A further execution environment: the handler's module imported again as a copy.
 
-    Its own module globals (`app`, `deps`, per-batch state); the modules it imports are the
+    Its own module globals (`app`, `dependencies`, per-batch state); the modules it imports are the
     process's. Imported under the same process-wide lock as `import_handler`.
 
     Raises:
@@ -183,9 +184,10 @@ def copy_handler(function: str, handler: str) -> Environment:
         HandlerImportError: the copy raised while it was imported, or lacks the handler.
     """
     module_name, attribute = _split_handler(function, handler)
+    patches.apply()
     try:
         with _IMPORT_LOCK:
-            if not isolate_router_state():
+            if not patches.router_state_isolated():
                 raise NoMoreEnvironments("Powertools' request state is one per process")
             module = load_module_copy(module_name)
     except ModuleCopyError as error:

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from infra.local.runtime.delivery import Backoff
 from infra.local.runtime.lambdas import (
@@ -338,15 +338,3 @@ class StreamPoller:
         except Exception as error:
             logger.error("on-failure destination %s unreachable: %s", destination, error)
 
-
-def notifier(poller_ref: Callable[[], StreamPoller | None]) -> Callable[..., None]:
-    """A replacement for moto's synchronous `send_dynamodb_items`: wake the poller instead."""
-
-    def send_dynamodb_items(_backend: Any, function_arn: str, items: list[Any],
-                            source: str) -> None:
-        poller = poller_ref()
-        if poller is not None:
-            poller.notify()
-        return None
-
-    return send_dynamodb_items

@@ -1,7 +1,8 @@
 """The local runtime: what AWS does at the points where moto stops, wired into moto in-process.
 
 moto runs in this process (ThreadedMotoServer, or `mock_aws` in tests), so its backends can
-be reached directly. The runtime hooks moto at the narrowest points:
+be reached directly. The patches in `infra.local.patches` hook moto at the narrowest points
+and hand those calls to the runtime attached to them (`start()` attaches, `stop()` detaches):
 
 - `Rule.send_to_targets` (called by PutEvents, replays and cross-bus events, once per rule):
   the event is shaped as AWS sends it (ISO 8601 `time`), matched by moto's own pattern
@@ -12,14 +13,15 @@ be reached directly. The runtime hooks moto at the narrowest points:
   handler runs in-process (RequestResponse), or is queued (Event).
 - `LambdaBackend.send_dynamodb_items` (moto's synchronous stream-to-Lambda call): replaced by
   a poller that feeds stream records in order, after the write returns.
-- `TestEventPattern` and API Gateway `GetUsage` are answered (see `gaps`).
+- `TestEventPattern` and API Gateway `GetUsage` are answered (see `infra.local.patches`).
 - Scheduled rules and EventBridge Scheduler schedules fire (see `scheduler`).
 
 Targets the runtime delivers: Lambda (asynchronous invocation), API destinations (`api_
 destinations`: auth, headers, retries; rate limits when `PGW_LOCAL_RATE_LIMITS=on`), SQS, SNS
 and Firehose (`firehose`: S3 keys, partitioning and compression as Firehose writes them).
 
-Only one runtime is active in a process at a time; `stop()` removes every hook.
+Only one runtime is active in a process at a time; after `stop()` the hooked calls get
+moto's own behaviour again.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from infra.local import patches
+from infra.local.patches import UsageRecorder
 from infra.local.runtime.api_destinations import (
     DEFAULT_TIMEOUT_SECONDS,
     ApiDestinationCaller,
@@ -50,12 +54,6 @@ from infra.local.runtime.delivery import (
 )
 from infra.local.runtime.dispatcher import Dispatcher
 from infra.local.runtime.envelope import ShapedEvents
-from infra.local.runtime.gaps import (
-    UsageRecorder,
-    parse_usage_dates,
-    test_event_pattern,
-    usage_report,
-)
 from infra.local.runtime.lambdas import (
     DEFAULT_ACCOUNT,
     DEFAULT_ENVIRONMENTS,
@@ -66,7 +64,7 @@ from infra.local.runtime.lambdas import (
 )
 from infra.local.runtime.lanes import FunctionLanes
 from infra.local.runtime.scheduler import Scheduler
-from infra.local.runtime.streams import StreamPoller, notifier
+from infra.local.runtime.streams import StreamPoller
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +134,6 @@ class RuntimeSettings:
 
 _active: LocalRuntime | None = None
 _active_lock = threading.Lock()
-_default_usage = UsageRecorder()
 
 
 def active_runtime() -> LocalRuntime | None:
@@ -193,36 +190,37 @@ class LocalRuntime:
                                    region=self.settings.region,
                                    override=self.settings.schedule_seconds,
                                    fire_schedule=self._fire_scheduler_schedule)
-        self._originals: dict[str, Any] = {}
         self._shaped = ShapedEvents()
 
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> LocalRuntime:
-        """Hook into moto and start the workers, the stream poller and the scheduler.
+        """Attach to moto's patches and start the workers, the stream poller and the scheduler.
 
         Raises:
             RuntimeError: another runtime is active in this process.
+            infra.local.patches.PatchVersionError: moto or Powertools is not a release the
+                patches were written for.
         """
         global _active
+        patches.apply()
         with _active_lock:
             if _active is not None and _active is not self:
                 raise RuntimeError("another local runtime is active in this process")
             _active = self
-        install_api_patches()
-        self._hook()
+        patches.attach(self)
         self.dispatcher.start()
         self.streams.start()
         self.scheduler.start()
         return self
 
     def stop(self) -> None:
-        """Unhook moto and stop every thread this runtime started."""
+        """Detach from moto's patches and stop every thread this runtime started."""
         global _active
         self.scheduler.stop()
         self.streams.stop()
         self.dispatcher.stop()
-        self._unhook()
+        patches.detach(self)
         self.lambdas.close()
         with _active_lock:
             if _active is self:
@@ -294,7 +292,7 @@ class LocalRuntime:
         if moto_owned:
             clone = copy.copy(rule)
             clone.targets = moto_owned
-            self._originals["send_to_targets"](clone, dict(moto_event))
+            patches.send_with_moto(clone, dict(moto_event))
         for target in ours:
             self._deliver(rule, copy.deepcopy(target), event, ingestion)
 
@@ -332,50 +330,9 @@ class LocalRuntime:
             backoff=self.backoff, scale=self.settings.backoff_scale,
         ))
 
-    # -- hooks into moto -----------------------------------------------------------------
+    # -- Lambda Invoke (through `patches.moto_lambda`) ----------------------------------
 
-    def _hook(self) -> None:
-        from moto.awslambda.models import LambdaBackend, LambdaFunction
-        from moto.events.models import Rule
-
-        if self._originals:
-            return
-        self._originals = {
-            "send_to_targets": Rule.send_to_targets,
-            "invoke": LambdaFunction.invoke,
-            "send_dynamodb_items": LambdaBackend.send_dynamodb_items,
-        }
-        original_invoke = self._originals["invoke"]
-        original_send = self._originals["send_to_targets"]
-
-        def send_to_targets(rule: Any, original_event: Any, transform_input: bool = True) -> None:
-            runtime = active_runtime()
-            if runtime is None:
-                return original_send(rule, original_event, transform_input)
-            runtime.route(rule, original_event)
-
-        def invoke(function: Any, body: Any, request_headers: Any, response_headers: Any) -> Any:
-            runtime = active_runtime()
-            if runtime is None:
-                return original_invoke(function, body, request_headers, response_headers)
-            return runtime._serve_invoke(function, body, request_headers, response_headers)
-
-        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
-        LambdaFunction.invoke = invoke  # type: ignore[method-assign,assignment]
-        LambdaBackend.send_dynamodb_items = notifier(active_streams)  # type: ignore[method-assign,assignment]
-
-    def _unhook(self) -> None:
-        from moto.awslambda.models import LambdaBackend, LambdaFunction
-        from moto.events.models import Rule
-
-        if not self._originals:
-            return
-        Rule.send_to_targets = self._originals["send_to_targets"]  # type: ignore[method-assign,assignment]
-        LambdaFunction.invoke = self._originals["invoke"]  # type: ignore[method-assign,assignment]
-        LambdaBackend.send_dynamodb_items = self._originals["send_dynamodb_items"]  # type: ignore[method-assign,assignment]
-        self._originals = {}
-
-    def _serve_invoke(self, function: Any, body: Any, request_headers: Any,
+    def serve_invoke(self, function: Any, body: Any, request_headers: Any,
                       response_headers: Any) -> bytes:
         """Lambda Invoke: RequestResponse runs the handler now, Event queues it."""
         kind = _header(request_headers, "x-amz-invocation-type") or "RequestResponse"
@@ -407,11 +364,6 @@ class LocalRuntime:
                                "errorType": "Runtime.MarshalError"}).encode()
 
 
-def active_streams() -> StreamPoller | None:
-    runtime = active_runtime()
-    return runtime.streams if runtime is not None else None
-
-
 def _moto_delivers(arn: str) -> bool:
     """Targets moto already delivers as AWS does: archives, log groups, other buses."""
     parts = arn.split(":", 5)
@@ -424,43 +376,9 @@ def _moto_delivers(arn: str) -> bool:
                                     and not resource.startswith("api-destination"))
 
 
-# -- API answers moto lacks (installed once per process, harmless without a runtime) --------
-
-_api_patched = False
-
-USAGE_PATH = "{0}/usageplans/(?P<usage_plan_id>[^/]+)/usage$"
-
-
-def _events_test_event_pattern(self: Any) -> str:
-    result = test_event_pattern(self._get_param("EventPattern"), self._get_param("Event"))
-    return json.dumps({"Result": result})
-
-
-def _apigateway_get_usage(self: Any) -> str:
-    plan_id = self.path.split("/")[2]
-    plan = self.backend.get_usage_plan(plan_id)
-    start, end = parse_usage_dates(self._get_param("startDate"), self._get_param("endDate"))
-    runtime = active_runtime()
-    recorder = runtime.usage if runtime is not None else _default_usage
-    keys = self.backend.get_usage_plan_keys(plan_id)
-    return json.dumps(usage_report(plan, keys, recorder, start, end,
-                                   key_id=self._get_param("keyId")))
-
-
 def install_api_patches() -> None:
-    """Answer TestEventPattern and GetUsage in moto (server and `mock_aws` alike).
+    """Apply every moto and Powertools patch (`infra.local.patches.apply`).
 
-    Idempotent; installed before moto builds its URL maps (at import of the runtime package),
-    since a running server never re-reads them.
+    The name callers used before the patches had a package of their own.
     """
-    global _api_patched
-    if _api_patched:
-        return
-    from moto.apigateway import urls as apigateway_urls
-    from moto.apigateway.responses import APIGatewayResponse
-    from moto.events.responses import EventsHandler
-
-    EventsHandler.test_event_pattern = _events_test_event_pattern  # type: ignore[method-assign,assignment]
-    APIGatewayResponse.get_usage = _apigateway_get_usage  # type: ignore[attr-defined]
-    apigateway_urls.url_paths.setdefault(USAGE_PATH, APIGatewayResponse.dispatch)
-    _api_patched = True
+    patches.apply()

@@ -18,7 +18,7 @@ from infra.local.runtime import (
     LocalRuntime,
     RuntimeSettings,
 )
-from infra.local.runtime.environments import module_copies, reset_handler_module
+from infra.local.runtime.environments import module_copies
 from infra.local.runtime.lambdas import LambdaRunner, function_name_of, import_handler
 from tests.infra.local.runtime_support import create_function, runtime  # noqa: F401
 
@@ -135,19 +135,20 @@ def test_environment_is_applied_once_and_kept(monkeypatch):
     assert os.environ["PGW_TEST_ONCE"] == "1"
 
 
-def test_stop_leaves_no_threads_and_unhooks_moto(aws):
-    from moto.awslambda.models import LambdaFunction
-    from moto.events.models import Rule
+def test_stop_leaves_no_threads_and_detaches_from_moto(aws):
+    """After `stop()` the hooked calls get moto's own behaviour (no runtime is attached)."""
+    from infra.local import patches
 
-    original = (Rule.send_to_targets, LambdaFunction.invoke)
     before = {t.name for t in threading.enumerate()}
     runtime = LocalRuntime().start()
+    assert patches.attached() is runtime
     with pytest.raises(RuntimeError):
         LocalRuntime().start()
+    assert patches.attached() is runtime
     runtime.stop()
     after = {t.name for t in threading.enumerate() if t.is_alive()}
     assert not {name for name in after - before if name.startswith("pgw-")}
-    assert (Rule.send_to_targets, LambdaFunction.invoke) == original
+    assert patches.attached() is None
 
 
 def test_event_invoke_config_bounds_retries_and_feeds_the_on_failure_destination(aws, runtime):
@@ -326,7 +327,6 @@ _ENVIRONMENT_MODULES = {
                    "running = 0\nmost = 0\nbarrier = threading.Barrier(2, timeout=10)\n"
                    "release = threading.Event()\n",
     "env_probe.py": "import env_gate\ncache = None\n\n"
-                    "def reset():\n    global cache\n    cache = None\n\n"
                     "def handler(event, context):\n    global cache\n"
                     "    if cache is None:\n        cache = object()\n"
                     "    with env_gate.lock:\n        env_gate.entered.append(id(globals()))\n"
@@ -442,10 +442,9 @@ def test_a_fifth_call_waits_while_four_environments_are_busy(gate, runner):
     assert gate.most == 4 and lambdas.environment_pool("fn").size == 4
 
 
-def test_a_reset_reaches_every_environment_copy(gate, runner):
+def test_each_environment_copy_keeps_its_own_globals(gate, runner):
     """lambda-runtime-environment: each environment keeps what its init phase and earlier
-    invocations built in its globals; a module's `reset()` (forget what was built from the
-    environment variables) is called in every copy, and a closed runner's copies leave
+    invocations built in its globals, apart from the others; a closed runner's copies leave
     `sys.modules`."""
     gate.barrier = threading.Barrier(3, timeout=10)
     lambdas = runner(overrides={"fn": "env_probe.handler"})
@@ -453,8 +452,7 @@ def test_a_reset_reaches_every_environment_copy(gate, runner):
     assert all(isinstance(answer, dict) for answer in answers), answers
     copies = module_copies("env_probe")
     assert len(copies) == 3 and all(module.cache is not None for module in copies)
-    assert reset_handler_module("env_probe") == 3
-    assert all(module.cache is None for module in copies)
+    assert len({id(module.cache) for module in copies}) == 3
     lambdas.close()
     assert module_copies("env_probe") == [sys.modules["env_probe"]]
     assert not [name for name in sys.modules if name.startswith("env_probe__env")]

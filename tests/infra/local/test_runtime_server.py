@@ -8,7 +8,6 @@ import socket
 import boto3
 import pytest
 
-import infra.local.runtime  # noqa: F401  (moto's missing routes before the server starts)
 from infra.local.runtime import LocalRuntime, RuntimeSettings
 from tests.infra.local.runtime_support import create_function, create_queue, receive_all
 
@@ -78,12 +77,12 @@ def test_put_events_invoke_test_event_pattern_and_get_usage_over_http(server_ses
 
 
 def test_the_host_lookup_speedup_answers_as_moto_does():
-    """speedups: remembering moto's host -> service answer changes no answer."""
+    """patches.moto_core: remembering moto's host -> service answer changes no answer."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
-    from infra.local.runtime.speedups import install_server_speedups
+    from infra.local import patches
 
-    install_server_speedups()
+    patches.apply()
     app = DomainDispatcherApplication(create_app=lambda backend: None)
     for host, backend in [("events.us-east-1.amazonaws.com", "events"),
                           ("sqs.us-east-1.amazonaws.com", "sqs"),

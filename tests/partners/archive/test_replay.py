@@ -8,16 +8,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from infra.local.provision import provision_archive
-from infra.local.runtime.replays import install_replay_semantics
+from infra.local.patches import apply as install_replay_semantics
 from partners.archive.exceptions import InvalidReplayError, ReplayNotFoundError
+from partners.archive.patterns import combine_patterns, parse_pattern
+from partners.archive.progress import ReplayProgress, progress_from
 from partners.archive.replay import (
     Replayer,
-    ReplayProgress,
-    combine_patterns,
     default_replay_name,
-    parse_pattern,
     parse_time,
-    progress_from,
     rule_names,
     temporary_rule_name,
 )

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from partners.notifications.contacts import (
-    ContactStore,
-    filter_policy,
+from partners.notifications.contact_details import (
     mask_email,
     mask_phone,
     normalize_email,
@@ -16,6 +14,7 @@ from partners.notifications.contacts import (
     normalize_phone,
     parse_contact,
 )
+from partners.notifications.contacts import ContactStore, filter_policy
 from partners.notifications.exceptions import (
     ContactConflictError,
     ContactNotFoundError,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from partners.requests.events import LogEvent
 from partners.requests.exceptions import IllegalStatusTransitionError
 from partners.requests.projections import (
-    LogEvent,
     assemble_route_view,
     fold,
     inbox_items,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 
 import pytest
 
 from partners.requests.exceptions import RequestNotFoundError, ViewOutdatedError
 from partners.requests.projections import fold, project, rebuild, route_view
+from partners.requests.views import RequestHistory
 
 DOCUMENT = {"document_id": "d1", "bucket": "pgw-documents", "key": "requests/r1/d1",
             "name": "note.pdf", "content_type": "application/pdf", "size": 10}
@@ -154,3 +156,60 @@ def test_deleting_retired_items_leaves_other_requests_alone(routed, log, views, 
     assert views.delete_retired_items("r1") == 2
     assert keys(aws, stage.spec.tables["requests"].name) == [
         ("REQUEST#r1", "REQUEST"), ("REQUEST#r2", "REQUEST"), ("REQUEST#r2", "ROUTE#p1#prod")]
+
+
+# --- the console's reads -------------------------------------------------------------------
+
+@pytest.fixture
+def history(stage, aws):
+    t = stage.spec.tables
+    return RequestHistory(aws.client("dynamodb"), requests_table=t["requests"].name,
+                          inbox_table=t["partner_inbox"].name)
+
+
+def route(log, views, request_id, partner, *, occurred_at="2026-11-23T10:00:00Z"):
+    log.record_routing({**detail(request_id), "occurred_at": occurred_at}, partner_id=partner,
+                       environment="prod", mode="poll", event_id=f"e-{request_id}-{partner}")
+    views.write(project(log.events(request_id)))
+
+
+def test_recent_requests_are_an_environments_newest_first(log, views, history):
+    route(log, views, "r1", "p1", occurred_at="2026-11-23T10:00:00Z")
+    route(log, views, "r2", "p2", occurred_at="2026-11-23T11:00:00Z")
+    recent = history.recent_requests("prod")
+    assert [r.request_id for r in recent] == ["r2", "r1"]
+    assert recent[1].routed_to == frozenset({("p1", "prod")})
+    assert recent[1].routed_to_partner("p1") and not recent[1].routed_to_partner("p2")
+    assert recent[1].detail["attributes"] == {"sku": "A-1"}
+    assert history.recent_requests("prod", limit=1)[0].request_id == "r2"
+    assert history.recent_requests("test") == []
+
+
+def test_latest_deliveries_are_a_partner_environments_newest_routings(log, views, history,
+                                                                      clock):
+    route(log, views, "r1", "p1")
+    clock.advance(minutes=5)
+    route(log, views, "r2", "p1")
+    route(log, views, "r3", "p2")
+    assert [d["request_id"] for d in history.latest_deliveries("p1", "prod")] == ["r2", "r1"]
+    (latest,) = history.latest_deliveries("p1", "prod", limit=1)
+    assert latest["request_id"] == "r2" and latest["status"] == "pending"
+    assert history.latest_deliveries("p1", "test") == []
+
+
+def test_deliveries_per_day_count_routings_by_utc_day(log, views, history, clock):
+    route(log, views, "r1", "p1")
+    clock.advance(days=1)
+    route(log, views, "r2", "p1")
+    route(log, views, "r3", "p1")
+    route(log, views, "r4", "p2")
+    assert history.deliveries_per_day("p1", "prod", today=date(2026, 11, 24), days=3) == {
+        "2026-11-22": 0, "2026-11-23": 1, "2026-11-24": 2}
+
+
+def test_without_the_tables_the_console_reads_nothing(aws):
+    history = RequestHistory(aws.client("dynamodb"), requests_table=None, inbox_table=None)
+    assert history.recent_requests("prod") == []
+    assert history.latest_deliveries("p1", "prod") == []
+    assert history.deliveries_per_day("p1", "prod", today=date(2026, 11, 24), days=2) == {
+        "2026-11-23": 0, "2026-11-24": 0}

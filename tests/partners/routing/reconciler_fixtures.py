@@ -18,7 +18,7 @@ from partners.onboarding.models import (
     PartnerStatus,
 )
 from partners.onboarding.registry import PartnerRegistry
-from partners.routing.plan import Quotas
+from partners.routing.quotas import Quotas
 from partners.routing.reconciler import Reconciler, ReconcilerSettings
 
 ROUTING_RECORDER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:pgw-test-routing-recorder"
@@ -58,12 +58,11 @@ class World:
     settings: ReconcilerSettings
     log: CallLog
     clock: Any
-    sleeps: list[float]
 
     def reconciler(self, **overrides: Any) -> Reconciler:
         settings = replace(self.settings, **overrides)
         return Reconciler(self.registry, self.credentials, settings, boto3_session=self.aws,
-                          clock=self.clock, sleep=self.sleeps.append)
+                          clock=self.clock)
 
     def client(self, service: str) -> Any:
         return self.aws.client(service)
@@ -126,4 +125,4 @@ def world(stage, aws, clock) -> World:
                                   resource_prefix=spec.partner_resource_prefix,
                                   routing_recorder_arn=ROUTING_RECORDER_ARN,
                                   quotas=Quotas(rules_per_bus=300))
-    return World(aws, stage, registry, credentials, settings, log, clock, [])
+    return World(aws, stage, registry, credentials, settings, log, clock)

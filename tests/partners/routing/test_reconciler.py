@@ -12,8 +12,9 @@ from botocore.exceptions import ClientError
 from partners.onboarding.filters import RequestFilter
 from partners.onboarding.models import DeliveryMode, PartnerStatus, RoutingState
 from partners.routing.exceptions import ReconcilerConfigError
-from partners.routing.plan import Quotas, description_hash
-from partners.routing.reconciler import Reconciler, ReconcilerSettings, is_temporary
+from partners.routing.names import description_hash
+from partners.routing.quotas import Quotas
+from partners.routing.reconciler import Reconciler, ReconcilerSettings
 from tests.partners.routing.reconciler_fixtures import (  # noqa: F401 (fixture)
     ROUTING_RECORDER_ARN,
     poll_env,
@@ -427,7 +428,6 @@ def test_permanent_failure_is_recorded_without_retry(world):
     assert statuses["prod"].label == \
         "error: ValidationException: ValidationException injected"
     assert statuses["test"].state is RoutingState.LIVE  # one bad environment stops no other
-    assert world.sleeps == []
     assert world.log.calls.count("CreateApiDestination") == 1
 
 
@@ -451,22 +451,41 @@ def test_refused_connection_never_echoes_the_secret(world):
                                     "Value (hidden) at 'authParameters")
 
 
-def test_temporary_failure_is_retried_with_backoff(world):
-    partner = world.partner("acme", push_env("prod"))
-    _failing(world, "PutTargets", "ThrottlingException", times=2)
-    world.reconciler().reconcile_all()
-    assert world.sleeps == [0.2, 0.4]
-    assert world.registry.routing_statuses(partner.id)["prod"].state is RoutingState.LIVE
+def test_temporary_failure_leaves_the_environment_to_the_next_run(world):
+    partner = world.partner("acme", push_env("prod"), poll_env("test"))
+    _failing(world, "PutTargets", "ThrottlingException", times=1)
+    reconciler = world.reconciler()
+    report = reconciler.reconcile_all()
+    statuses = world.registry.routing_statuses(partner.id)
+    # Throttled once: prod stops for this run, pending (not an error), and is not retried;
+    # test, planned after it, goes live.
+    assert world.log.calls.count("PutTargets") == 2
+    throttled = statuses["prod"]
+    assert throttled.state is RoutingState.PENDING and statuses["test"].state is \
+        RoutingState.LIVE
+    assert throttled.reason == ("AWS was unavailable (ThrottlingException: ThrottlingException "
+                                "injected); the next run retries")
+    assert report.by_state() == {"live": 1, "pending": 1}
+    world.log.clear()
+    report = reconciler.reconcile_all()  # the next run goes on from what exists
+    assert report.by_state() == {"live": 2}
+    assert "CreateConnection" not in world.log.writes
+    assert {s.state for s in world.registry.routing_statuses(partner.id).values()} == {
+        RoutingState.LIVE}
 
 
 def test_lasting_temporary_failure_leaves_the_environment_pending(world):
     partner = world.partner("acme", push_env("prod"))
-    _failing(world, "PutRule", "InternalException", status=500)
+    hook = _failing(world, "PutRule", "InternalException", status=500)
     reconciler = world.reconciler()
-    reconciler.reconcile_all()
-    status = world.registry.routing_statuses(partner.id)["prod"]
-    assert status.state is RoutingState.PENDING and "the next run retries" in status.reason
-    assert len(world.sleeps) == reconciler.retry_attempts - 1
+    for run in (1, 2):
+        reconciler.reconcile_all()
+        status = world.registry.routing_statuses(partner.id)["prod"]
+        assert status.state is RoutingState.PENDING and "the next run retries" in status.reason
+        assert world.log.calls.count("PutRule") == run  # one call a run, no retry loop
+    world.aws.events.unregister("before-call", hook)
+    world.reconciler().reconcile_all()  # clients copy the session's hooks when made
+    assert world.registry.routing_statuses(partner.id)["prod"].state is RoutingState.LIVE
 
 
 def test_deauthorized_connection_is_an_error_until_new_credentials(world):
@@ -497,7 +516,7 @@ def test_race_with_another_writer_is_left_to_the_next_run(world):
     reconciler.reconcile(partner.id)
     status = world.registry.routing_statuses(partner.id)["prod"]
     assert status.state is RoutingState.PENDING and "another writer" in status.reason
-    assert world.sleeps == []  # the same call would fail the same way: no retry loop
+    assert world.log.calls.count("CreateConnection") == 1  # no retry loop
     reconciler.reconcile(partner.id)
     assert world.registry.routing_statuses(partner.id)["prod"].state is RoutingState.LIVE
 
@@ -648,7 +667,7 @@ def test_crash_after_every_write_converges(world, scenario):
         registry = PartnerRegistry(world.registry.table_name, boto3_session=world.aws,
                                    clock=world.clock)
         doomed = Reconciler(registry, world.credentials, world.settings,
-                            boto3_session=world.aws, clock=world.clock, sleep=world.sleeps.append)
+                            boto3_session=world.aws, clock=world.clock)
         with pytest.raises(Crash):
             doomed.reconcile(partner.id)
         world.aws.events.unregister("before-call", crash)
@@ -674,21 +693,6 @@ def test_settings_from_environment():
         ReconcilerSettings.from_environment({**environ, "PGW_ROUTING_RECORDER_ARN": ""})
     with pytest.raises(ReconcilerConfigError, match="PGW_RULE_QUOTA must be a whole number"):
         ReconcilerSettings.from_environment({**environ, "PGW_RULE_QUOTA": "lots"})
-
-
-@pytest.mark.parametrize("code, status, temporary", [
-    ("ThrottlingException", 400, True),
-    ("TooManyRequestsException", 429, True),
-    ("LimitExceededException", 429, True),  # API Gateway's rate limit
-    ("LimitExceededException", 400, False),  # EventBridge's exhausted quota
-    ("InternalException", 500, True),
-    ("ValidationException", 400, False),
-    ("InvalidEventPatternException", 400, False),
-])
-def test_error_classification(code, status, temporary):
-    error = ClientError({"Error": {"Code": code, "Message": "m"},
-                         "ResponseMetadata": {"HTTPStatusCode": status}}, "PutRule")
-    assert is_temporary(error) is temporary
 
 
 # --- the registry and credential reads the reconciler relies on --------------------------

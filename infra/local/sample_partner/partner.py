@@ -1,16 +1,4 @@
-"""A sample partner: receives deliveries and answers with statuses through the partner API.
-
-It behaves like a partner's system would: EventBridge POSTs each request to it as a
-CloudEvents 1.0 JSON document, authenticated with the connection's API key header; it checks
-the key, acknowledges, and after a short delay posts the statuses `received`, `in_progress`,
-`accepted`, `fulfilled` to `POST /v1/requests/{id}/status` with its API token and an
-`Idempotency-Key`. It shows what it received at `/` (HTML) and `/received` (JSON), and can
-be switched to answer 500, 429 or to hang for a while (`POST /mode`), which shows
-EventBridge's retries, the dead-letter queue and the redrive.
-
-Several accounts can share it (the demo's push partner, a partner a browser test signs up):
-each has its own API key and its own API token per environment.
-"""
+"""The sample partner's state and its status poster (the system a partner would run)."""
 
 from __future__ import annotations
 
@@ -25,52 +13,22 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 import requests
-from flask import Flask, jsonify, redirect, render_template_string, request
 
-logger = logging.getLogger(__name__)
+from infra.local.sample_partner.deliveries import (
+    DEFAULT_API_KEY_HEADER,
+    MAX_FOR_SECONDS,
+    MODES,
+    RETRYABLE_STATUS,
+    STATUS_SEQUENCE,
+    Account,
+    Delivery,
+    ModeError,
+    check_cloudevent,
+)
+from infra.local.sample_partner.web import create_app
 
-# The order the partner API's request lifecycle allows (partners/requests/status.py: a
-# request is accepted before work on it is in progress).
-STATUS_SEQUENCE = ("received", "in_progress", "accepted", "fulfilled")
-MODES = ("ok", "fail500", "fail429", "timeout")
-DEFAULT_API_KEY_HEADER = "X-Api-Key"
-DELIVERY_PATH = "/deliveries"
-MAX_FOR_SECONDS = 3600
-# The partner API answers 404 until the routing record of a fresh request is projected;
-# a partner retries such a status a few times (with 429 and 5xx) before it gives up.
-RETRYABLE_STATUS = frozenset({404, 429, 500, 502, 503, 504})
-
-
-@dataclass
-class Account:
-    """One partner using the sample partner: its delivery API key and API tokens."""
-
-    name: str
-    api_key: str
-    tokens: dict[str, str] = field(default_factory=dict)  # environment -> partner API token
-
-
-@dataclass
-class Delivery:
-    """One CloudEvent received (first delivery of its id)."""
-
-    id: str
-    account: str
-    received_at: str
-    type: str
-    request_id: str | None
-    environment: str | None
-    data: Mapping[str, Any]
-    user_agent: str | None
-    statuses: list[dict[str, Any]] = field(default_factory=list)
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "account": self.account, "received_at": self.received_at,
-                "type": self.type, "request_id": self.request_id,
-                "environment": self.environment, "data": dict(self.data),
-                "user_agent": self.user_agent, "statuses": list(self.statuses),
-                "note": self.note}
+# The package's name, as the sample partner's log lines always carried.
+logger = logging.getLogger(__package__)
 
 
 @dataclass(order=True)
@@ -81,10 +39,6 @@ class _Job:
     token: str = field(compare=False, repr=False)
     step: int = field(compare=False, default=0)
     attempt: int = field(compare=False, default=1)
-
-
-class ModeError(ValueError):
-    """A mode switch the sample partner refuses."""
 
 
 def _now_iso() -> str:
@@ -136,7 +90,7 @@ class SamplePartner:
         self._threads = [threading.Thread(target=self._work, name=f"sample-partner-status-{i}",
                                           daemon=True) for i in range(workers)]
         self._local = threading.local()
-        self.app = self._create_app()
+        self.app = create_app(self)
 
     # --- accounts and modes ----------------------------------------------------------------
 
@@ -192,6 +146,11 @@ class SamplePartner:
                      and (environment is None or d.environment == environment)]
         return found[:limit]
 
+    def count_refusal(self) -> None:
+        """Count a delivery refused because of the current mode."""
+        with self._lock:
+            self.counts["refused"] += 1
+
     def summary(self) -> dict[str, Any]:
         with self._lock:
             return {**self.counts, "pending_statuses": len(self._jobs) + self._in_flight}
@@ -205,7 +164,7 @@ class SamplePartner:
                 self.counts["rejected"] += 1
             return 401, {"title": "Unauthorized", "status": 401,
                          "detail": f"missing or wrong {self.api_key_header} header"}
-        problem = _check_cloudevent(body)
+        problem = check_cloudevent(body)
         if problem:
             with self._lock:
                 self.counts["invalid"] += 1
@@ -321,110 +280,6 @@ class SamplePartner:
                 logger.warning("status %s of request %s failed: %s %s", status,
                                delivery.request_id, code, detail)
 
-    # --- the web app -----------------------------------------------------------------------
-
-    def _create_app(self) -> Flask:
-        app = Flask(__name__)
-        partner = self
-
-        @app.post(DELIVERY_PATH)
-        def deliver():
-            mode = partner.mode()["mode"]
-            if mode != "ok":
-                with partner._lock:
-                    partner.counts["refused"] += 1
-                if mode == "fail500":
-                    return jsonify(title="Internal Server Error", status=500,
-                                   detail="sample partner switched to fail500"), 500
-                if mode == "fail429":
-                    return (jsonify(title="Too Many Requests", status=429,
-                                    detail="sample partner switched to fail429"),
-                            429, {"Retry-After": "1"})
-                time.sleep(partner.hang_seconds)
-                return jsonify(title="Gateway Timeout", status=504,
-                               detail="sample partner switched to timeout"), 504
-            body = request.get_json(silent=True)
-            status, answer = partner.receive(request.headers, body)
-            content_type = "application/json" if status < 300 else "application/problem+json"
-            return jsonify(answer), status, {"Content-Type": content_type}
-
-        @app.get("/received")
-        def received():
-            try:
-                limit = int(request.args.get("limit", 100))
-            except ValueError:
-                limit = -1
-            if not 0 <= limit <= 100_000:
-                return jsonify(title="Bad Request", status=400,
-                               detail="limit must be an integer from 0 to 100000"), 400
-            return jsonify(**partner.summary(), mode=partner.mode(),
-                           deliveries=partner.deliveries(
-                               request_id=request.args.get("request_id"),
-                               environment=request.args.get("environment"), limit=limit))
-
-        @app.route("/mode", methods=["GET", "POST"])
-        def mode():
-            if request.method == "GET":
-                return jsonify(partner.mode())
-            from_form = not request.is_json
-            if from_form and not _same_origin():
-                return jsonify(title="Forbidden", status=403,
-                               detail="cross-site form posts are refused"), 403
-            payload = request.get_json(silent=True) if not from_form else request.form
-            if not isinstance(payload, Mapping):
-                return jsonify(title="Bad Request", status=400,
-                               detail="send {\"mode\": ..., \"for_seconds\": N}"), 400
-            seconds: Any = payload.get("for_seconds")
-            if from_form:
-                try:
-                    seconds = float(seconds) if seconds not in (None, "") else None
-                except ValueError:
-                    seconds = "bad"
-            try:
-                answer = partner.set_mode(str(payload.get("mode", "")), seconds)
-            except ModeError as error:
-                if from_form:
-                    return render_template_string(_PAGE, partner=partner, error=str(error)), 400
-                return jsonify(title="Bad Request", status=400, detail=str(error)), 400
-            return redirect("/", code=303) if from_form else jsonify(answer)
-
-        @app.get("/")
-        def index():
-            return render_template_string(_PAGE, partner=partner, error=None)
-
-        @app.get("/health")
-        def health():
-            return jsonify(status="ok")
-
-        @app.after_request
-        def headers(response):
-            response.headers.setdefault("Content-Security-Policy",
-                                        "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                        "frame-ancestors 'none'")
-            response.headers.setdefault("X-Content-Type-Options", "nosniff")
-            return response
-
-        return app
-
-
-def _same_origin() -> bool:
-    origin = request.headers.get("Origin")
-    return origin is None or origin.rstrip("/") == request.host_url.rstrip("/")
-
-
-def _check_cloudevent(body: Any) -> str | None:
-    """Why `body` is not a CloudEvents 1.0 structured JSON event, or None."""
-    if not isinstance(body, Mapping):
-        return "the body must be a CloudEvents 1.0 JSON object"
-    if body.get("specversion") != "1.0":
-        return "specversion must be \"1.0\""
-    for name in ("id", "source", "type"):
-        if not isinstance(body.get(name), str) or not body[name]:
-            return f"{name} must be a non-empty string"
-    if "data" not in body:
-        return "data is missing"
-    return None
-
 
 def _problem_detail(response: requests.Response) -> str:
     if response.status_code < 300:
@@ -436,45 +291,3 @@ def _problem_detail(response: requests.Response) -> str:
     if isinstance(payload, Mapping):
         return str(payload.get("detail") or payload.get("title") or payload.get("message"))[:200]
     return str(payload)[:200]
-
-
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sample partner</title>
-<meta http-equiv="refresh" content="3">
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;
-text-align:left;vertical-align:top;font-size:.9rem}code{font-size:.85rem}
-.mode{padding:.5rem 1rem;background:#f3f4f6;display:inline-block;border-radius:.3rem}
-.bad{color:#b42318}.ok{color:#067647}
-</style></head><body>
-<h1>Sample partner</h1>
-<p>Deliveries are POSTed to <code>{{ request.host_url.rstrip('/') }}/deliveries</code> with the
-<code>{{ partner.api_key_header }}</code> header; statuses go back to
-<code>{{ partner.partner_api_url }}/v1</code>.</p>
-{% set m = partner.mode() %}{% set s = partner.summary() %}
-<p class="mode">Mode: <strong class="{{ 'ok' if m.mode == 'ok' else 'bad' }}">{{ m.mode }}</strong>
-{% if m.remaining_seconds %} for {{ m.remaining_seconds }} s more{% endif %}</p>
-<form method="post" action="/mode">
-  <label>Answer deliveries with
-  <select name="mode">{% for name in ["ok", "fail500", "fail429", "timeout"] %}
-    <option value="{{ name }}">{{ name }}</option>{% endfor %}</select></label>
-  <label>for <input name="for_seconds" type="number" min="1" max="3600" value="60"> seconds</label>
-  <button type="submit">Switch</button>
-  {% if error %}<p class="bad">{{ error }}</p>{% endif %}
-</form>
-<p>Received {{ s.received }} · duplicates {{ s.duplicates }} · refused {{ s.refused }} ·
-rejected (bad key) {{ s.rejected }} · statuses posted {{ s.statuses_posted }} ·
-failed {{ s.statuses_failed }} · pending {{ s.pending_statuses }}</p>
-<table><thead><tr><th>Received</th><th>Account</th><th>Environment</th><th>Request</th>
-<th>Type</th><th>Attributes</th><th>Statuses posted</th></tr></thead><tbody>
-{% for d in partner.deliveries(limit=100) %}
-<tr><td>{{ d.received_at }}</td><td>{{ d.account }}</td><td>{{ d.environment }}</td>
-<td><code>{{ d.request_id }}</code></td><td>{{ d.data.get('request_type', d.type) }}</td>
-<td><code>{{ d.data.get('attributes', {}) | tojson }}</code></td>
-<td>{% for st in d.statuses %}<span class="{{ 'bad' if st.error else 'ok' }}">{{ st.status }}
-({{ st.http_status }})</span>{% if not loop.last %} → {% endif %}{% endfor %}
-{% if d.note %}<em>{{ d.note }}</em>{% endif %}</td></tr>
-{% else %}<tr><td colspan="7">Nothing received yet.</td></tr>{% endfor %}
-</tbody></table></body></html>
-"""

@@ -1,4 +1,5 @@
-"""speedups: a DynamoDB table query that reads its own partition answers as moto does."""
+"""The speed patches (`patches.moto_core`, `moto_dynamodb`, `moto_events.parse_json_paths_once`)
+answer exactly as moto does."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import threading
 import boto3
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
-
-import infra.local.runtime  # noqa: F401  (installs the speedups)
 
 # Items of three partitions, put in an order that is neither key order nor reverse.
 ITEMS = [("b", 3), ("a", 2), ("b", 1), ("c", 5), ("a", 10), ("b", 2), ("a", 1), ("c", 4)]
@@ -111,7 +110,7 @@ def test_queries_on_many_threads_each_read_their_own_partition(table):
 
 
 def test_json_paths_are_parsed_once_and_answer_as_before():
-    """speedups: `jsonpath_ng.ext.parse` gives one tree per path string, and moto's input
+    """`jsonpath_ng.ext.parse` gives one tree per path string, and moto's input
     template parser (archive, log-group and SQS targets) renders what it rendered before."""
     import jsonpath_ng.ext
     from moto.events.utils import EventTemplateParser
@@ -133,7 +132,7 @@ def test_json_paths_are_parsed_once_and_answer_as_before():
 
 
 def test_account_backends_are_created_once_and_reset_with_moto(aws):
-    """speedups: an account's backend read without moto's lock is the one moto created, a
+    """an account's backend read without moto's lock is the one moto created, a
     new account still gets one, and moto's reset still empties them."""
     from moto.core.base_backend import BackendDict
     from moto.sqs.models import sqs_backends

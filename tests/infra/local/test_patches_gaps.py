@@ -1,4 +1,4 @@
-"""TestEventPattern and GetUsage, which moto 5.2 lacks, answered by the local runtime."""
+"""TestEventPattern and GetUsage, which moto 5.2 lacks, answered by the patches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from infra.local.runtime import UsageRecorder
 from infra.local.runtime import test_event_pattern as match_pattern
-from infra.local.runtime.gaps import _period_start
+from infra.local.patches.moto_apigateway import _period_start
 from tests.conftest import FakeClock
 from tests.infra.local.runtime_support import runtime  # noqa: F401
 

@@ -1,14 +1,8 @@
-"""AWS APIs moto 5.2 does not implement, answered with AWS's semantics.
+"""Patch of moto's API Gateway: `GetUsage`, with the usage the embedded API Gateway metered.
 
-- EventBridge `TestEventPattern` (API reference "TestEventPattern"): the same matcher that
-  routes events (moto's `EventPattern`), the pattern at most 4,096 characters, the event
-  required to have `id`, `account`, `source`, `time`, `region`, `resources` and
-  `detail-type`; answers `{"Result": true|false}`; a bad pattern or event is an
-  `InvalidEventPatternException`.
-- API Gateway `GetUsage` (API reference "GetUsage"): a usage plan's daily `[used, remaining]`
-  per API key id between `startDate` and `endDate`, counted by `UsageRecorder`, which the
-  embedded API Gateway calls once per authorised request against the authorizer's
-  `usageIdentifierKey` (API key source AUTHORIZER).
+`UsageRecorder` counts calls per usage-plan key value per UTC day: the embedded API Gateway
+(`infra.local.apigateway`) records one call per authorised request against the authorizer's
+`usageIdentifierKey` (API key source AUTHORIZER), and GetUsage reports it as AWS does.
 """
 
 from __future__ import annotations
@@ -19,59 +13,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-TEST_EVENT_PATTERN_MAX_LENGTH = 4096
-REQUIRED_EVENT_FIELDS = ("id", "account", "source", "time", "region", "resources",
-                         "detail-type")
+from infra.local.patches.host import attached
+from infra.local.patches.registry import MOTO_5_2, Patch
+
+GET_USAGE_DOC = "https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsage.html"
+USAGE_PATH = "{0}/usageplans/(?P<usage_plan_id>[^/]+)/usage$"
 # GetUsage answers at most this many days (a guard against a year-long loop per key).
 MAX_USAGE_DAYS = 366
-
-
-def test_event_pattern(event_pattern: str | None, event: str | None) -> bool:
-    """Whether `event` (JSON) matches `event_pattern` (JSON), as EventBridge decides.
-
-    Raises:
-        moto.events.exceptions.ValidationException: the pattern is missing or too long.
-        moto.events.exceptions.InvalidEventPatternException: the pattern or the event is
-            not valid.
-    """
-    from moto.events.exceptions import InvalidEventPatternException, ValidationException
-    from moto.events.models import EventPattern
-
-    if not event_pattern:
-        raise ValidationException("Parameter EventPattern is required.")
-    if len(event_pattern) > TEST_EVENT_PATTERN_MAX_LENGTH:
-        raise ValidationException(
-            "1 validation error detected: Value at 'eventPattern' failed to satisfy "
-            f"constraint: Member must have length less than or equal to "
-            f"{TEST_EVENT_PATTERN_MAX_LENGTH}")
-    if not event:
-        raise ValidationException("Parameter Event is required.")
-    try:
-        parsed = json.loads(event)
-    except ValueError:
-        raise InvalidEventPatternException("Event is not valid JSON.") from None
-    if not isinstance(parsed, dict):
-        raise InvalidEventPatternException("Event must be a JSON object.")
-    missing = [name for name in REQUIRED_EVENT_FIELDS if name not in parsed]
-    if missing:
-        raise InvalidEventPatternException(
-            f"Provided Event must have the mandatory field(s): {', '.join(missing)}.")
-    if not isinstance(parsed["resources"], list):
-        raise InvalidEventPatternException("Field 'resources' of the event must be an array.")
-    for name in ("id", "account", "source", "time", "region", "detail-type"):
-        if not isinstance(parsed[name], str):
-            raise InvalidEventPatternException(f"Field '{name}' of the event must be a string.")
-    try:
-        datetime.fromisoformat(parsed["time"].replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidEventPatternException(
-            "Field 'time' of the event must be an ISO 8601 timestamp.") from None
-    try:
-        if not isinstance(json.loads(event_pattern), dict):
-            raise InvalidEventPatternException("Event pattern must be a JSON object.")
-    except ValueError:
-        raise InvalidEventPatternException("Invalid JSON") from None
-    return EventPattern.load(event_pattern).matches_event(parsed)  # type: ignore[arg-type]
 
 
 class UsageRecorder:
@@ -97,6 +45,10 @@ class UsageRecorder:
             self._counts.clear()
 
 
+# What GetUsage reads while no runtime is attached (nothing records into it).
+_default_usage = UsageRecorder()
+
+
 def _period_start(day: date, quota: Mapping[str, Any]) -> date:
     """First day of the quota period (DAY, WEEK or MONTH, shifted by `offset`) holding `day`."""
     period = str(quota.get("period", "DAY")).upper()
@@ -115,7 +67,7 @@ def _period_start(day: date, quota: Mapping[str, Any]) -> date:
     return day
 
 
-def usage_report(plan: Any, keys: list[Any], recorder: UsageRecorder, start: date, end: date,
+def usage_report(plan: Any, keys: list[Any], recorder: Any, start: date, end: date,
                  key_id: str | None = None) -> dict[str, Any]:
     """The GetUsage answer for a moto usage plan and its keys.
 
@@ -166,3 +118,38 @@ def parse_usage_dates(start: str | None, end: str | None) -> tuple[date, date]:
     if (last - first).days >= MAX_USAGE_DAYS:
         raise BadRequestException(f"The usage span must be at most {MAX_USAGE_DAYS} days.")
     return first, last
+
+
+def _apigateway_get_usage(self: Any) -> str:
+    plan_id = self.path.split("/")[2]
+    plan = self.backend.get_usage_plan(plan_id)
+    start, end = parse_usage_dates(self._get_param("startDate"), self._get_param("endDate"))
+    runtime = attached()
+    recorder = runtime.usage if runtime is not None else _default_usage
+    keys = self.backend.get_usage_plan_keys(plan_id)
+    return json.dumps(usage_report(plan, keys, recorder, start, end,
+                                   key_id=self._get_param("keyId")))
+
+
+def answer_get_usage() -> None:
+    """API Gateway `GetUsage` is answered from the usage the embedded API Gateway metered.
+
+    Targets moto >=5.2.5,<5.3: `moto.apigateway.responses.APIGatewayResponse` (a new
+    `get_usage`) and `moto.apigateway.urls.url_paths` (the `/usageplans/{id}/usage` route).
+    AWS: a usage plan's daily `[used, remaining]` per API key id between `startDate` and
+    `endDate` (`values` on the wire); `remaining` is what the plan's quota leaves in its
+    period.
+    Why: moto 5.2 does not implement it. moto builds a service's URL map when it first
+    serves it and never again, so `apply()` must run before the first API Gateway request.
+    Follows: https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsage.html
+    """
+    from moto.apigateway import urls as apigateway_urls
+    from moto.apigateway.responses import APIGatewayResponse
+
+    APIGatewayResponse.get_usage = _apigateway_get_usage  # type: ignore[attr-defined]
+    apigateway_urls.url_paths.setdefault(USAGE_PATH, APIGatewayResponse.dispatch)
+
+
+PATCHES = (
+    Patch(answer_get_usage, (MOTO_5_2,), GET_USAGE_DOC),
+)

@@ -1,52 +1,47 @@
-"""API Gateway (REST) for the embedded stack: HTTP in, Lambda proxy events out.
+"""The API Gateway stand-in: a WSGI app that turns HTTP requests into Lambda proxy events.
 
-moto stores REST APIs but does not run them, so this WSGI app plays API Gateway in front of
-the handler functions, with the behaviours the product relies on:
-
-- a resource tree (`/v1/requests/{id}/status`, `/v1/portal/{proxy+}`, ...) matched the way
-  API Gateway matches it: literal segments before `{param}`, `{proxy+}` greedy; an unknown
-  path or method answers 403 `Missing Authentication Token`, as API Gateway does;
-- a Lambda authorizer (REQUEST or TOKEN) on the partner routes, called before the handler,
-  its policy evaluated against the method ARN (401 `Unauthorized`, 403 explicit deny,
-  500 on a malformed answer), its context flattened to strings into
-  `requestContext.authorizer`, results cached only when a TTL is configured (default 0:
-  a revoked token is refused on the very next call);
-- usage recorded against the authorizer's `usageIdentifierKey` (API key source AUTHORIZER);
-- REST-format (payload 1.0) Lambda proxy events and responses; a handler that raises or
-  answers a malformed response gives 502 `Internal server error`.
-
-Gateway error bodies follow AWS's default gateway responses; `gateway_responses` overrides
-them per type exactly like `AWS::ApiGateway::GatewayResponse`.
-
-AWS documentation followed:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-input.html
-https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html
-https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import hmac
-import json
 import logging
-import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 from werkzeug.wrappers import Request, Response
 
-logger = logging.getLogger(__name__)
+from infra.local.apigateway.policies import (
+    AuthorizerResult,
+    as_list,
+    evaluate_policy,
+    explicitly_denied,
+    flatten_context,
+)
+from infra.local.apigateway.responses import (
+    DEFAULT_GATEWAY_RESPONSES,
+    GatewayError,
+    GatewayResponse,
+)
+from infra.local.apigateway.routes import (
+    ACCOUNT_ID,
+    REGION,
+    Authorizer,
+    IamAuth,
+    Route,
+    match_route,
+)
 
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
+# The package's name, as the gateway's log lines always carried (`infra.local.apigateway`).
+logger = logging.getLogger(__package__)
+
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota (10 MB)
 
 # `invoke(function, event)` runs a Lambda function in-process and returns what it returned.
@@ -58,231 +53,6 @@ class UsageRecorder(Protocol):
 
     def record(self, key_value: str) -> None: ...
 
-
-# --- gateway responses (AWS defaults) ------------------------------------------------------
-
-@dataclass(frozen=True)
-class GatewayResponse:
-    status: int
-    message: str | None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    # A body template with `$context.error.message` (the only variable we fill), or None for
-    # AWS's default `{"message": <message>}`.
-    template: str | None = None
-
-    def render(self, request_id: str) -> Response:
-        if self.template is None:
-            body = json.dumps({"message": self.message})
-        else:
-            body = self.template.replace("$context.error.messageString",
-                                         json.dumps(self.message or ""))
-            body = body.replace("$context.error.message", self.message or "")
-            body = body.replace("$context.requestId", request_id)
-        headers = {"Content-Type": "application/json", **self.headers}
-        response = Response(body, status=self.status, headers=headers)
-        response.headers["x-amzn-RequestId"] = request_id
-        response.headers["x-amzn-ErrorType"] = _ERROR_TYPES.get(self.status, "")
-        return response
-
-
-DEFAULT_GATEWAY_RESPONSES: dict[str, GatewayResponse] = {
-    "MISSING_AUTHENTICATION_TOKEN": GatewayResponse(403, "Missing Authentication Token"),
-    "UNAUTHORIZED": GatewayResponse(401, "Unauthorized"),
-    "ACCESS_DENIED": GatewayResponse(
-        403, "User is not authorized to access this resource with an explicit deny"),
-    # The same gateway response type on AWS (ACCESS_DENIED), with the implicit-deny message.
-    "ACCESS_DENIED_IMPLICIT": GatewayResponse(
-        403, "User is not authorized to access this resource"),
-    "AUTHORIZER_CONFIGURATION_ERROR": GatewayResponse(500, None),
-    "AUTHORIZER_FAILURE": GatewayResponse(500, None),
-    "INVALID_SIGNATURE": GatewayResponse(
-        403, "The request signature we calculated does not match the signature you provided."),
-    "THROTTLED": GatewayResponse(429, "Too Many Requests"),
-    "QUOTA_EXCEEDED": GatewayResponse(429, "Limit Exceeded"),
-    "REQUEST_TOO_LARGE": GatewayResponse(413, "Request Too Long"),
-    "INTEGRATION_FAILURE": GatewayResponse(502, "Internal server error"),
-}
-
-_ERROR_TYPES = {401: "UnauthorizedException", 403: "AccessDeniedException",
-                429: "TooManyRequestsException", 413: "RequestTooLongException",
-                500: "AuthorizerConfigurationException", 502: "InternalServerErrorException"}
-
-
-class GatewayError(Exception):
-    """A gateway response of `kind` (a key of `DEFAULT_GATEWAY_RESPONSES`)."""
-
-    def __init__(self, kind: str, detail: str = ""):
-        super().__init__(f"{kind}: {detail}" if detail else kind)
-        self.kind = kind
-        self.detail = detail
-
-
-# --- resources and routes ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Authorizer:
-    """A Lambda authorizer: `REQUEST` (identity source: headers) or `TOKEN` (one header)."""
-
-    function: str
-    type: str = "REQUEST"
-    identity_headers: tuple[str, ...] = ("Authorization",)
-    ttl_seconds: int = 0
-
-    def __post_init__(self) -> None:
-        if self.type not in ("REQUEST", "TOKEN"):
-            raise ValueError(f"authorizer type must be REQUEST or TOKEN, not {self.type!r}")
-        if self.type == "TOKEN" and len(self.identity_headers) != 1:
-            raise ValueError("a TOKEN authorizer reads exactly one header")
-
-
-@dataclass(frozen=True)
-class IamAuth:
-    """Stands in for `AWS_IAM` authorisation: the caller presents the stack's portal token.
-
-    On AWS the portal signs its calls with SigV4 and API Gateway checks the signature before
-    the handler runs; locally a bearer token plays the signed identity, checked here, so the
-    portal handler sees the same request context either way.
-    """
-
-    token: str
-    caller_arn: str = f"arn:aws:iam::{ACCOUNT_ID}:role/portal"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One method on one resource (`ANY` matches every method)."""
-
-    method: str
-    resource: str
-    function: str
-    auth: Authorizer | IamAuth | None = None
-
-    def __post_init__(self) -> None:
-        if not self.resource.startswith("/"):
-            raise ValueError(f"resource {self.resource!r} must start with /")
-
-    @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(s for s in self.resource.split("/") if s)
-
-
-_PARAM = re.compile(r"^\{([A-Za-z0-9_]+)(\+?)\}$")
-
-
-def _specificity(route: Route) -> tuple:
-    # Literal segments beat `{param}`, which beats `{proxy+}`; then longer resources first.
-    ranks = []
-    for segment in route.segments:
-        match = _PARAM.match(segment)
-        ranks.append(0 if not match else (2 if match.group(2) else 1))
-    return tuple(ranks) + (9,) * (64 - len(ranks)), route.method == "ANY"
-
-
-def match_route(routes: Iterable[Route], method: str, path: str
-                ) -> tuple[Route, dict[str, str]] | None:
-    """The route API Gateway would pick for `method path`, and its path parameters."""
-    parts = [p for p in path.split("/") if p]
-    best: tuple[tuple, Route, dict[str, str]] | None = None
-    for route in routes:
-        if route.method not in ("ANY", method):
-            continue
-        parameters = _match_segments(route.segments, parts)
-        if parameters is None:
-            continue
-        rank = _specificity(route)
-        if best is None or rank < best[0]:
-            best = (rank, route, parameters)
-    return (best[1], best[2]) if best else None
-
-
-def _match_segments(segments: tuple[str, ...], parts: list[str]) -> dict[str, str] | None:
-    parameters: dict[str, str] = {}
-    for index, segment in enumerate(segments):
-        match = _PARAM.match(segment)
-        if match and match.group(2):  # greedy proxy: the rest of the path, at least one part
-            if index >= len(parts):
-                return None
-            parameters[match.group(1)] = "/".join(parts[index:])
-            return parameters
-        if index >= len(parts):
-            return None
-        if match:
-            parameters[match.group(1)] = parts[index]
-        elif segment != parts[index]:
-            return None
-    return parameters if len(segments) == len(parts) else None
-
-
-# --- policies ------------------------------------------------------------------------------
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def evaluate_policy(policy: Any, method_arn: str) -> bool:
-    """Whether an authorizer's policy document allows `execute-api:Invoke` on `method_arn`.
-
-    An explicit Deny wins; otherwise an Allow must match (IAM evaluation, `*` and `?`
-    wildcards in actions and resources).
-
-    Raises
-    ------
-    GatewayError: AUTHORIZER_CONFIGURATION_ERROR for a document that is not a policy.
-    """
-    if not isinstance(policy, Mapping) or not isinstance(policy.get("Statement"), (list, dict)):
-        raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR", "policyDocument has no Statement")
-    allowed = False
-    for statement in _as_list(policy["Statement"]):
-        if not isinstance(statement, Mapping) or statement.get("Effect") not in ("Allow", "Deny"):
-            raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR", "malformed policy statement")
-        actions = [str(a) for a in _as_list(statement.get("Action", []))]
-        resources = [str(r) for r in _as_list(statement.get("Resource", []))]
-        if not any(fnmatch.fnmatchcase("execute-api:Invoke", a) or a == "*" for a in actions):
-            continue
-        if not any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
-            continue
-        if statement["Effect"] == "Deny":
-            return False
-        allowed = True
-    return allowed
-
-
-def _explicitly_denied(policy: Mapping[str, Any], method_arn: str) -> bool:
-    deny_only = {"Statement": [st for st in _as_list(policy["Statement"])
-                               if st.get("Effect") == "Deny"]
-                 + [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    return not evaluate_policy(deny_only, method_arn)
-
-
-def _flatten_context(context: Any) -> dict[str, str]:
-    """The authorizer context as API Gateway passes it on: top-level scalars, as strings."""
-    if context is None:
-        return {}
-    if not isinstance(context, Mapping):
-        raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR", "context is not an object")
-    flat: dict[str, str] = {}
-    for key, value in context.items():
-        if isinstance(value, bool):
-            flat[str(key)] = "true" if value else "false"
-        elif isinstance(value, (str, int, float)):
-            flat[str(key)] = str(value)
-        elif value is None:
-            continue
-        else:
-            raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR",
-                               f"context value {key!r} is not a string, number or boolean")
-    return flat
-
-
-@dataclass(frozen=True)
-class AuthorizerResult:
-    principal_id: str
-    policy: Mapping[str, Any]
-    context: dict[str, str]
-    usage_key: str | None
-
-
-# --- the gateway ---------------------------------------------------------------------------
 
 class ApiGateway:
     """A WSGI app that turns HTTP requests into REST proxy events for Lambda functions.
@@ -450,7 +220,7 @@ class ApiGateway:
         if not evaluate_policy(result.policy, method_arn):
             logger.info("authorizer policy of %s does not allow %s", result.principal_id,
                         method_arn)
-            raise GatewayError("ACCESS_DENIED" if _explicitly_denied(result.policy, method_arn)
+            raise GatewayError("ACCESS_DENIED" if explicitly_denied(result.policy, method_arn)
                                else "ACCESS_DENIED_IMPLICIT")
         return result
 
@@ -501,7 +271,7 @@ class ApiGateway:
             raise GatewayError("AUTHORIZER_CONFIGURATION_ERROR", "usageIdentifierKey not a string")
         return AuthorizerResult(principal_id=str(answer["principalId"]),
                                 policy=answer["policyDocument"],
-                                context=_flatten_context(answer.get("context")),
+                                context=flatten_context(answer.get("context")),
                                 usage_key=usage_key)
 
     def _check_iam(self, auth: IamAuth, request: Request, event: dict[str, Any]) -> None:
@@ -542,35 +312,8 @@ class ApiGateway:
         for name, values in (result.get("multiValueHeaders") or {}).items():
             if str(name) in response.headers and values:
                 del response.headers[str(name)]
-            for value in _as_list(values):
+            for value in as_list(values):
                 response.headers.add(str(name), str(value))
         if "Content-Type" not in response.headers:
             response.headers["Content-Type"] = "application/json"
         return response
-
-
-def partner_api_routes(function_names: Mapping[str, str], *, portal_token: str | None = None,
-                       authorizer_type: str = "REQUEST", authorizer_ttl_seconds: int = 0
-                       ) -> list[Route]:
-    """The gateway's `/v1` resource tree: partner API (Lambda authorizer) and portal.
-
-    `function_names` maps the spec's logical names (`partner_api`, `portal_api`,
-    `authorizer`) to function names. The partner resources mirror the OpenAPI document's
-    paths; unknown paths below `/v1` reach the partner function (after authorisation), which
-    answers them with its own problem+json 404. The portal routes are IAM-authorised on AWS;
-    with `portal_token` the gateway checks that token in IAM's place, without it they use the
-    Lambda authorizer, which accepts the portal's bearer token (`PGW_PORTAL_TOKEN_HASH`).
-    """
-    authorizer = Authorizer(function_names["authorizer"], type=authorizer_type,
-                            ttl_seconds=authorizer_ttl_seconds)
-    partner, portal = function_names["partner_api"], function_names["portal_api"]
-    portal_auth: Authorizer | IamAuth = IamAuth(portal_token) if portal_token else authorizer
-    return [
-        Route("GET", "/v1/openapi.json", partner),
-        Route("GET", "/v1/requests", partner, authorizer),
-        Route("GET", "/v1/requests/{id}", partner, authorizer),
-        Route("POST", "/v1/requests/{id}/status", partner, authorizer),
-        Route("GET", "/v1/requests/{id}/documents", partner, authorizer),
-        Route("ANY", "/v1/{proxy+}", partner, authorizer),
-        Route("ANY", "/v1/portal/{proxy+}", portal, portal_auth),
-    ]

@@ -1,0 +1,137 @@
+"""Use cases of a partner environment: its delivery settings, its credential, its filter."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from partners.core.clock import isoformat
+from partners.core.exceptions import ValidationError
+from partners.onboarding.audit import Actor
+from partners.onboarding.filters import RequestFilter
+from partners.onboarding.lifecycle import EDITABLE_STATUSES
+from partners.onboarding.models import DeliveryMode, Partner, PartnerEnvironment
+from partners.onboarding.service import Onboarding, Saved
+from partners.onboarding.validation import validate_environment
+
+
+def _stored(partner: Partner, name: str) -> PartnerEnvironment:
+    """The environment as saved, or its defaults while it is not configured yet."""
+    return partner.environments.get(name) or PartnerEnvironment(name=name)
+
+
+def save_environment(onboarding: Onboarding, actor: Actor, partner: Partner,
+                     candidate: PartnerEnvironment, *, secret: str | None = None) -> Saved:
+    """Save an environment's delivery settings; store a new credential when one is given.
+
+    The credential is write-only: it goes to the credential store and only its ARN and
+    "set on" date are saved with the environment. An unchanged auth type keeps the stored
+    credential when no new one is given.
+
+    Parameters
+    ----------
+    onboarding: the stores and settings.
+    actor: who acts.
+    partner: the organisation as the caller read it (its version guards the save).
+    candidate: the environment's new settings (`auth.secret_arn` as stored, or None).
+    secret: a new credential value, or None to keep the stored one.
+
+    Returns
+    -------
+    The saved partner and whether routing was asked to update.
+
+    Raises
+    ------
+    ValidationError: the organisation cannot be edited, a setting is refused (the field is
+        named; an endpoint's refusal is an `InvalidEndpointError`), or push delivery lacks a
+        credential (field `secret`).
+    PartnerConflictError: someone saved the organisation since `partner` was read.
+    """
+    if partner.status not in EDITABLE_STATUSES:
+        raise ValidationError("this organisation can no longer be edited")
+    previous = _stored(partner, candidate.name)
+    candidate = validate_environment(candidate, allowed_names=onboarding.environments,
+                                     allow_insecure=onboarding.allow_insecure,
+                                     resolver=onboarding.resolver)
+    auth = candidate.auth
+    if auth is None:  # validation lets poll mode go without; the console always names a type
+        raise ValidationError("choose how we authenticate to your endpoint", field="auth_type")
+    if candidate.mode is DeliveryMode.PUSH and secret is None and not auth.secret_arn:
+        raise ValidationError(
+            "set the credential: push delivery authenticates every call with it"
+            if not previous.auth or previous.auth.type is auth.type else
+            "a new authentication type needs a new credential", field="secret")
+    if secret is not None:
+        stored = onboarding.credentials.put(partner.id, candidate.name, auth.type, secret,
+                                            set_on=isoformat(onboarding.clock()))
+        candidate = replace(candidate, auth=replace(auth, secret_arn=stored.arn,
+                                                    secret_set_on=stored.set_on))
+    return onboarding.commit(actor, partner.with_environment(candidate), "environment.updated",
+                             before=previous.to_dict(), after=candidate.to_dict())
+
+
+def clear_endpoint_credential(onboarding: Onboarding, actor: Actor, partner: Partner,
+                     environment: str) -> Saved | None:
+    """Delete a poll environment's credential (recoverable for the store's recovery window).
+
+    Parameters
+    ----------
+    onboarding: the stores and settings.
+    actor: who acts.
+    partner: the organisation as the caller read it.
+    environment: the environment's name.
+
+    Returns
+    -------
+    The saved partner and whether routing was asked to update; None when there was no
+    credential to clear (nothing written).
+
+    Raises
+    ------
+    ValidationError: the environment delivers by push, which needs its credential (field
+        `secret`).
+    PartnerConflictError: someone saved the organisation since `partner` was read (the
+        credential is deleted already; setting it again restores it).
+    """
+    current = _stored(partner, environment)
+    if not current.auth or not current.auth.secret_arn:
+        return None
+    if current.mode is DeliveryMode.PUSH:
+        raise ValidationError("Push delivery needs a credential: replace it, or switch to poll "
+                              "delivery before clearing it.", field="secret")
+    onboarding.credentials.delete(partner.id, environment)
+    updated = replace(current, auth=replace(current.auth, secret_arn=None, secret_set_on=None))
+    return onboarding.commit(actor, partner.with_environment(updated),
+                             "environment.credential_cleared",
+                             before=current.to_dict(), after=updated.to_dict())
+
+
+def save_filter(onboarding: Onboarding, actor: Actor, partner: Partner, environment: str,
+                request_filter: RequestFilter) -> Saved:
+    """Replace a configured environment's request filter.
+
+    Parameters
+    ----------
+    onboarding: the stores and settings.
+    actor: who acts.
+    partner: the organisation as the caller read it.
+    environment: the environment's name.
+    request_filter: the parsed filter.
+
+    Returns
+    -------
+    The saved partner and whether routing was asked to update.
+
+    Raises
+    ------
+    ValidationError: the environment is not configured yet (a filter alone must not create
+        it: it would get routing).
+    PartnerConflictError: someone saved the organisation since `partner` was read.
+    """
+    current = partner.environments.get(environment)
+    if current is None:
+        raise ValidationError("Set up delivery for this environment first (Endpoint & "
+                              "delivery); the preview works before that.")
+    updated = replace(current, filter=request_filter)
+    return onboarding.commit(actor, partner.with_environment(updated),
+                             "environment.filter_updated",
+                             before=current.filter.to_dict(), after=request_filter.to_dict())
