@@ -58,7 +58,7 @@ from partners.onboarding.organisations import (
     update_profile,
 )
 from partners.onboarding.registry import PartnerRegistry
-from partners.onboarding.service import Onboarding, ReconcileTrigger, Saved
+from partners.onboarding.service import Onboarding, Saved, TriggerReconcile
 from partners.onboarding.tokens import IssuedToken, TokenRecord, TokenStore
 from partners.onboarding.validation import (
     EMAIL_PATTERN,
@@ -105,7 +105,6 @@ __all__ = [
     "RATE_LIMIT_RANGE",
     "RETRY_ATTEMPTS_RANGE",
     "ROUTED_STATUSES",
-    "ReconcileTrigger",
     "RequestFilter",
     "RetryPolicy",
     "RoutingState",
@@ -118,6 +117,7 @@ __all__ = [
     "TokenNotFoundError",
     "TokenRecord",
     "TokenStore",
+    "TriggerReconcile",
     "approve_partner",
     "check_endpoint",
     "check_partner_endpoint",

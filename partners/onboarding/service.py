@@ -22,7 +22,7 @@ from partners.onboarding.validation import Resolver, environment_problems
 
 # Asks the reconciler to converge one partner; False when the request could not be sent
 # (the reconciler's schedule then picks the partner up within minutes).
-ReconcileTrigger = Callable[[str], bool]
+TriggerReconcile = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Onboarding:
     """
 
     def __init__(self, registry: PartnerRegistry, tokens: TokenStore,
-                 credentials: CredentialStore, audit: AuditLog, trigger: ReconcileTrigger, *,
+                 credentials: CredentialStore, audit: AuditLog, trigger: TriggerReconcile, *,
                  clock: Clock = utc_now,
                  environments: Iterable[str] = DEFAULT_PARTNER_ENVIRONMENTS,
                  allow_insecure: bool = False, resolver: Resolver | None = None):
