@@ -54,7 +54,7 @@ def issue_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, envi
 
 
 def rotate_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, prefix: str, *,
-                 overlap_hours: int) -> IssuedToken:
+                     overlap_hours: int) -> IssuedToken:
     """Issue a successor of a token; the old one keeps working for `overlap_hours`.
 
     Parameters
@@ -83,7 +83,7 @@ def rotate_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, pre
 
 
 def revoke_api_token(onboarding: Onboarding, actor: Actor, partner: Partner,
-                 prefix: str) -> TokenRecord:
+                     prefix: str) -> TokenRecord:
     """Revoke a token at once (calls with it get 401 from now on).
 
     Parameters
