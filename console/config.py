@@ -16,7 +16,7 @@ from partners.core.constants import DEFAULT_PARTNER_ENVIRONMENTS, Env
 # Settings without which the console cannot serve a page.
 REQUIRED = (
     Env.PARTNERS_TABLE, Env.TOKENS_TABLE, Env.AUDIT_TABLE, Env.BUS_NAME, Env.RESOURCE_PREFIX,
-    Env.SECRET_PREFIX, Env.USER_POOL_ID, Env.USER_POOL_CLIENT_ID,
+    Env.SECRET_PREFIX, Env.USER_POOL_ID, Env.USER_POOL_CLIENT_ID, Env.CONSOLE_SESSIONS_TABLE,
 )
 
 
@@ -29,7 +29,10 @@ class DefaultConfig:
     SESSION_COOKIE_NAME = "pgw_session"
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
+    # The cookie's idle lifetime, renewed by every response ...
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    # ... and the sign-in's absolute end, which no renewal moves (console/sessions.py).
+    SESSION_ABSOLUTE_LIFETIME = timedelta(hours=12)
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_CONTENT_LENGTH = 256 * 1024
     # How often a logged-in user's groups and account state are re-read from Cognito.

@@ -76,12 +76,20 @@ def environment_or_404(partner: Partner, name: str) -> PartnerEnvironment:
     return partner.environments.get(name) or PartnerEnvironment(name=name)
 
 
+# Said when a revoke, rotate or suspend could not empty the partner API's authorizer cache.
+AUTHORIZER_FLUSH_FAILED = ("The partner API's token cache could not be emptied: calls with the "
+                           "refused tokens may still pass for up to a minute.")
+
+
 def flash_if_routing_waits(saved: Saved) -> None:
-    """Say so when a saved change could not trigger the reconciler: routing then updates at
-    its next scheduled run, and the save stands."""
+    """Say so when a saved change could not trigger the reconciler (routing then updates at
+    its next scheduled run) or, for a suspension, could not empty the partner API's
+    authorizer cache; the save stands either way."""
     if not saved.routing_triggered:
         flash("Saved. Routing will update at the reconciler's next scheduled run (the "
               "immediate trigger could not be sent).", "warning")
+    if not saved.authorizers_flushed:
+        flash(AUTHORIZER_FLUSH_FAILED, "warning")
 
 
 def form_error(form: FlaskForm, error: ValidationError | Exception, *,

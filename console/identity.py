@@ -58,8 +58,6 @@ class Identity:
 
 
 _MESSAGES = {
-    "UsernameExistsException": ("An account with this email already exists. Log in, or reset "
-                                "your password.", "email"),
     "InvalidPasswordException": ("The password does not meet the policy.", "password"),
     "CodeMismatchException": ("That code is not right. Check the latest email.", "code"),
     "ExpiredCodeException": ("That code has expired. Request a new one.", "code"),
@@ -110,12 +108,18 @@ class CognitoIdentity:
         except ClientError as error:
             raise _identity_error(error) from None
 
-    def sign_up(self, email: str, password: str) -> str:
-        """Register `email`; Cognito emails a confirmation code. Returns the user's sub."""
-        response = self._call("sign_up", ClientId=self.client_id, Username=email,
-                              Password=password,
-                              UserAttributes=[{"Name": "email", "Value": email}])
-        return response["UserSub"]
+    def sign_up(self, email: str, password: str) -> None:
+        """Register `email`; Cognito emails a confirmation code.
+
+        An email that already has an account gets the same answer as a new one (no account
+        enumeration): nothing is changed or sent for it, and the caller cannot tell.
+        """
+        try:
+            self._cognito.sign_up(ClientId=self.client_id, Username=email, Password=password,
+                                  UserAttributes=[{"Name": "email", "Value": email}])
+        except ClientError as error:
+            if error_code(error) != "UsernameExistsException":
+                raise _identity_error(error) from None
 
     def confirm_sign_up(self, email: str, code: str) -> None:
         self._call("confirm_sign_up", ClientId=self.client_id, Username=email,
@@ -174,9 +178,19 @@ class CognitoIdentity:
                 return  # the same answer for unknown and unverified users
             raise _identity_error(error) from None
 
-    def reset_password(self, email: str, code: str, password: str) -> None:
+    def reset_password(self, email: str, code: str, password: str) -> str | None:
+        """Set a new password with the emailed code; returns the user's sub (whose console
+        sessions the caller then revokes), None when the user is gone by now."""
         self._call("confirm_forgot_password", ClientId=self.client_id, Username=email,
                    ConfirmationCode=code, Password=password)
+        try:
+            user = self._cognito.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        except ClientError as error:
+            if error_code(error) == "UserNotFoundException":
+                return None
+            raise
+        attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+        return attributes.get("sub", user["Username"])
 
     def create_admin(self, email: str, temporary_password: str) -> str:
         """Create (or promote) an admin user with a permanent password; returns the sub."""

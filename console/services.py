@@ -2,8 +2,9 @@
 
 `Services.init_app(app)` reads the settings (`console.config`) and puts one `Services` in
 `app.extensions["pgw"]`; views reach it through `services()`. Tests inject a boto3 session
-(`BOTO3_SESSION`), a clock (`CLOCK`), a DNS resolver (`ENDPOINT_RESOLVER`) and a reconcile
-trigger (`RECONCILE_TRIGGER`) through the config.
+(`BOTO3_SESSION`), a clock (`CLOCK`), a DNS resolver (`ENDPOINT_RESOLVER`), a reconcile
+trigger (`RECONCILE_TRIGGER`) and an authorizer-cache flush (`AUTHORIZER_FLUSH`) through the
+config.
 
 Views read through the stores; every write goes through the domain's use cases, which get
 their dependencies from `onboarding`, built once here.
@@ -16,9 +17,11 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask, current_app
 
+from console.authorizer_cache import AuthorizerCacheFlush
 from console.config import allow_insecure, partner_environments
 from console.identity import CognitoIdentity
 from console.reconcile import ReconcileTrigger
+from console.sessions import SessionStore
 from console.throttle import LoginThrottle
 from partners.core.aws import client
 from partners.core.clock import utc_now
@@ -47,7 +50,11 @@ class Services:
         self.environments = partner_environments(config)
         self.allow_insecure = allow_insecure(config)
         self.usage_plan_id: str | None = config.get(Env.USAGE_PLAN_ID) or None
-        self.throttle = LoginThrottle(clock=self.clock)
+        self.throttle = LoginThrottle(config[Env.CONSOLE_SESSIONS_TABLE],
+                                      boto3_session=self.session, clock=self.clock)
+        self.sessions = SessionStore(config[Env.CONSOLE_SESSIONS_TABLE],
+                                     boto3_session=self.session, clock=self.clock,
+                                     lifetime=config.get("SESSION_ABSOLUTE_LIFETIME"))
 
     def client(self, service: str) -> Any:
         return client(service, self.session)
@@ -96,10 +103,19 @@ class Services:
         return ReconcileTrigger(self.config.get(Env.RECONCILER_FUNCTION), self.client("lambda"))
 
     @cached_property
+    def flush_authorizers(self) -> Callable[[], bool]:
+        injected = self.config.get("AUTHORIZER_FLUSH")
+        if injected is not None:
+            return injected
+        return AuthorizerCacheFlush(self.config.get(Env.PARTNER_API_ID),
+                                    self.config.get(Env.PARTNER_API_STAGE), self.apigateway)
+
+    @cached_property
     def onboarding(self) -> Onboarding:
         """The onboarding use cases' dependencies: the stores, the trigger, the settings."""
         return Onboarding(self.registry, self.tokens, self.credentials, self.audit,
                           self.trigger_reconcile, clock=self.clock,
+                          flush_authorizers=self.flush_authorizers,
                           environments=self.environments, allow_insecure=self.allow_insecure,
                           resolver=self.resolver)
 

@@ -1,8 +1,10 @@
 """Flask-Login's view of a Cognito user, kept in the signed session cookie.
 
-The session holds the user's id, email, groups and when Cognito was last asked about them;
-every `IDENTITY_RECHECK` the console asks again, so a disabled user or a removed group takes
-effect within minutes, not at the end of the session.
+The session holds the user's id, email, groups, when Cognito was last asked about them, and
+the id of the server-side session record (`console.sessions`). Every request checks that
+record, so sign-out, a password reset or a removal ends the session at once, and no session
+outlives its absolute lifetime; every `IDENTITY_RECHECK` the console asks Cognito again, so a
+disabled user or a removed group takes effect within minutes.
 """
 
 from __future__ import annotations
@@ -50,16 +52,28 @@ class ConsoleUser(UserMixin):
         return f"user:{self.email}"
 
 
-def remember(identity: Identity, now: datetime) -> ConsoleUser:
+def remember(identity: Identity, now: datetime, session_id: str) -> ConsoleUser:
+    """Keep `identity` in the cookie, with the id of its server-side session record."""
     session[SESSION_KEY] = {"id": identity.user_id, "email": identity.email,
-                            "groups": sorted(identity.groups), "checked_at": isoformat(now)}
+                            "groups": sorted(identity.groups), "checked_at": isoformat(now),
+                            "sid": session_id}
     return ConsoleUser(identity.user_id, identity.email, identity.groups)
+
+
+def session_id() -> str | None:
+    """The server-side session id the cookie carries, if any."""
+    stored = session.get(SESSION_KEY)
+    return stored.get("sid") if isinstance(stored, dict) else None
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> ConsoleUser | None:
     stored = session.get(SESSION_KEY)
     if not stored or stored.get("id") != user_id:
+        return None
+    if not services().sessions.valid(stored.get("sid"), user_id):
+        # Signed out, revoked or past its absolute end: the cookie opens nothing.
+        session.pop(SESSION_KEY, None)
         return None
     now = services().clock()
     checked = parse_iso(stored.get("checked_at", "1970-01-01T00:00:00Z"))
@@ -68,5 +82,5 @@ def load_user(user_id: str) -> ConsoleUser | None:
         if current is None:
             session.pop(SESSION_KEY, None)
             return None
-        return remember(current, now)
+        return remember(current, now, stored["sid"])
     return ConsoleUser(stored["id"], stored["email"], frozenset(stored.get("groups", ())))

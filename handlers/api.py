@@ -10,21 +10,23 @@ keeps its own `logger`, `tracer`, `app`, routes and `dependencies`.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Mapping, Self
 
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.shared.json_encoder import Encoder
 from botocore.config import Config
 
 from handlers.problems import ProblemError, invalid, register_problem_handlers
 from partners.core.aws import CLIENT_CONFIG
 from partners.core.clock import Clock, utc_now
 from partners.core.constants import Env
+from partners.core.strict_json import dump_json, parse_json
 from partners.requests import RequestLog, RequestNotFoundError, RequestViews
 
 # Presigned URLs are SigV4 (`X-Amz-Expires`), the only signature S3 accepts in new regions.
@@ -46,9 +48,13 @@ def rest_resolver(logger: Logger) -> APIGatewayRestResolver:
 
     Returns
     -------
-    The resolver, with `handlers.problems.register_problem_handlers` applied.
+    The resolver, with `handlers.problems.register_problem_handlers` applied; it serves
+    strict JSON only (no NaN or Infinity) and parses `json_body` strictly, like
+    `handlers.problems.read_json_body`.
     """
-    app = APIGatewayRestResolver()
+    # Powertools' encoder (dataclasses, Decimals) as its default serializer has, but strict.
+    app = APIGatewayRestResolver(serializer=partial(dump_json, cls=Encoder),
+                                 json_body_deserializer=parse_json)
     register_problem_handlers(app, logger)
     return app
 
@@ -59,7 +65,7 @@ def json_response(body: Any, status: int = 200,
 
     Parameters
     ----------
-    body: anything `json.dumps` takes.
+    body: anything `json.dumps` takes, finite numbers only (strict JSON is served).
     status: the HTTP status.
     headers: extra response headers (`Location`, say).
 
@@ -68,7 +74,7 @@ def json_response(body: Any, status: int = 200,
     The Powertools response.
     """
     return Response(status_code=status, content_type="application/json",
-                    body=json.dumps(body, separators=(",", ":")), headers=dict(headers or {}))
+                    body=dump_json(body), headers=dict(headers or {}))
 
 
 def checked_request_id(request_id: str) -> str:

@@ -15,7 +15,10 @@ Two kinds of caller:
 
 Refusals: a bad or missing token raises `Unauthorized` (API Gateway answers 401); a good
 token of a partner that may not call (suspended, not approved, environment removed) gets a
-Deny policy (403). The reason goes to the log, never the token.
+Deny policy (403) whose context says why in `deny_reason` ("partner is suspended"): API
+Gateway's ACCESS_DENIED gateway response puts `$context.authorizer.deny_reason` into its
+problem+json body (infra/spec.py `GATEWAY_PROBLEMS`), so the partner reads the reason. The
+reason goes to the log too, never the token.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from handlers.wiring import Wiring
 from partners.core.clock import Clock, utc_now
 from partners.core.constants import Env, usage_key_value
 from partners.onboarding import (
+    Partner,
     PartnerNotFoundError,
     PartnerRegistry,
     PartnerStatus,
@@ -64,6 +68,33 @@ PORTAL_ROUTES = (
     (HttpVerb.PUT, "/v1/portal/users/*/contact"),
     (HttpVerb.GET, "/v1/portal/users/*/contact"),
 )
+
+
+# The context key of a Deny's reason; the ACCESS_DENIED gateway response reads it.
+DENY_REASON = "deny_reason"
+# Why a verified token of a partner in each status may not call: what the partner reads.
+# Plain words without quotes or backslashes: the gateway response inserts them into JSON.
+DENY_REASONS = {
+    PartnerStatus.DRAFT: "partner is not yet submitted for approval",
+    PartnerStatus.PENDING_APPROVAL: "partner is awaiting approval",
+    PartnerStatus.SUSPENDED: "partner is suspended",
+    PartnerStatus.REJECTED: "partner was rejected",
+    PartnerStatus.DELETED: "partner is deleted",
+}
+
+
+def deny_reason(partner: Partner | None, environment: str) -> str | None:
+    """Why a verified token of `partner` for `environment` may not call, or None if it may."""
+    if partner is None:
+        return DENY_REASONS[PartnerStatus.DELETED]
+    if partner.status is not PartnerStatus.APPROVED:
+        return DENY_REASONS.get(partner.status, f"partner is {partner.status.value}")
+    settings = partner.environments.get(environment)
+    if settings is None:
+        return f"environment {environment} is not configured"
+    if not settings.enabled:
+        return f"environment {environment} is disabled"
+    return None
 
 
 class Unauthorized(Exception):
@@ -129,14 +160,14 @@ class Authorizer:
             partner = self.registry.get_partner(identity.partner_id)
         except PartnerNotFoundError:
             partner = None
-        environment = partner.environments.get(identity.environment) if partner else None
-        if partner is None or partner.status is not PartnerStatus.APPROVED or environment is None \
-                or not environment.enabled:
+        reason = deny_reason(partner, identity.environment)
+        if partner is None or reason is not None:  # (a missing partner has a reason too)
             logger.info("denied: partner may not call", extra={
-                **context, "partner_status": partner.status.value if partner else "missing"})
+                **context, "partner_status": partner.status.value if partner else "missing",
+                "reason": reason})
             response = APIGatewayAuthorizerResponse.from_route_arn(
                 method_arn, principal_id=identity.partner_id,
-                context={**context, "denied": "partner_not_approved"})
+                context={**context, "denied": "partner_not_approved", DENY_REASON: reason})
             response.deny_all_routes()
             return response.asdict()
         response = APIGatewayAuthorizerResponse.from_route_arn(

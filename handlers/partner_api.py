@@ -23,6 +23,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -41,7 +42,12 @@ from handlers.wiring import Wiring
 from partners.core.clock import isoformat, parse_iso
 from partners.core.constants import REQUEST_STATUS_CHANGED, SCHEMA_VERSION
 from partners.core.contracts import put_events_entry
-from partners.requests import StatusChange, command_id, payload_digest
+from partners.requests import (
+    RequestLogConflictError,
+    StatusChange,
+    command_id,
+    payload_digest,
+)
 
 logger = Logger()
 tracer = Tracer()
@@ -178,9 +184,17 @@ def _publish(deps: Dependencies, change: StatusChange, caller: Caller,
         "status": change.status, "previous_status": change.previous_status,
         **{k: update[k] for k in ("note", "reference") if k in update},
     }
-    response = deps.events.put_events(
-        Entries=[put_events_entry(deps.bus_name, REQUEST_STATUS_CHANGED, detail)])
-    if response.get("FailedEntryCount"):
+    try:
+        response = deps.events.put_events(
+            Entries=[put_events_entry(deps.bus_name, REQUEST_STATUS_CHANGED, detail)])
+    except Exception:
+        # Not a mapping (`handlers.problems` answers the error): the log must say the
+        # publication ended, so the partner's retry may publish it at once.
+        _record_publication(deps, change, caller, published=False)
+        raise
+    published = not response.get("FailedEntryCount")
+    _record_publication(deps, change, caller, published=published)
+    if not published:
         entry = response["Entries"][0]
         # The change is in the log: the partner's retry (same Idempotency-Key) finds it by
         # command id and publishes it again instead of appending it twice.
@@ -189,6 +203,18 @@ def _publish(deps: Dependencies, change: StatusChange, caller: Caller,
         raise ProblemError("service-unavailable", "the status was recorded but not yet "
                            "published; retry with the same Idempotency-Key",
                            headers={"Retry-After": "1"})
+
+
+def _record_publication(deps: Dependencies, change: StatusChange, caller: Caller, *,
+                        published: bool) -> None:
+    try:
+        deps.log.record_publication(change, partner_id=caller.partner_id,
+                                    environment=caller.environment, published=published)
+    except (ClientError, BotoCoreError, RequestLogConflictError):
+        # The outcome stays unknown: a retry publishes once the post's lease has run out
+        # (`partners.requests.log.publication_due`), at least once and not more often.
+        logger.warning("the publication of a status change was not recorded",
+                       extra={"request_id": change.request_id, "published": published})
 
 
 @app.post("/v1/requests/<request_id>/status")
@@ -204,6 +230,7 @@ def post_status(request_id: str) -> Response:
     ProblemError: 400 without `Idempotency-Key`, 422 for a bad key or body, 503 when the
         change was recorded but PutEvents refused it.
     IllegalStatusTransitionError: the status may not follow the current one (409).
+    IdempotencyInProgressError: a post with this key is publishing the change now (409).
     """
     caller = current_caller()
     query_parameters()
@@ -218,7 +245,8 @@ def post_status(request_id: str) -> Response:
     update = _status_update(deps, read_json_body(event.raw_event, max_bytes=MAX_BODY_BYTES))
     scope = f"{caller.partner_id}#{caller.environment}#{request_id}#{key}"
     # The log is the idempotency record: a post whose command id it holds is answered from
-    # it, and published again (at least once on the bus; consumers see duplicates anyway).
+    # it, and published again only if its publication failed or was abandoned (the log
+    # records each publication's outcome; a repeat while another post publishes is a 409).
     change = deps.log.change_status(
         request_id, partner_id=caller.partner_id, environment=caller.environment,
         partner_name=caller.partner_name, status=update["status"],
@@ -226,7 +254,8 @@ def post_status(request_id: str) -> Response:
         note=update.get("note"), reference=update.get("reference"),
         occurred_at=isoformat(parse_iso(update["occurred_at"]))
         if "occurred_at" in update else None)
-    _publish(deps, change, caller, update)
+    if change.publish:
+        _publish(deps, change, caller, update)
     status_url = f"/v1/requests/{request_id}"
     result = {"request_id": request_id, "status": change.status,
               "previous_status": change.previous_status, "sequence": change.sequence,

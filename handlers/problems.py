@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any, Mapping
 
 from aws_lambda_powertools import Logger
@@ -20,6 +19,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from partners.core.aws import error_code
 from partners.core.exceptions import ContractViolationError, ValidationError
+from partners.core.strict_json import (
+    MalformedJsonError,
+    UnsafeJsonError,
+    dump_json,
+    parse_json,
+)
 from partners.requests import (
     IdempotencyInProgressError,
     IdempotencyKeyReusedError,
@@ -71,7 +76,7 @@ def problem(slug: str, detail: str | None = None, *, headers: Mapping[str, str] 
     """A Powertools response carrying the problem `slug`."""
     body = problem_body(slug, detail, **extensions)
     return Response(status_code=body["status"], content_type=PROBLEM_CONTENT_TYPE,
-                    body=json.dumps(body, separators=(",", ":")), headers=dict(headers or {}))
+                    body=dump_json(body), headers=dict(headers or {}))
 
 
 # What API Gateway answers before the Lambda runs (gateway response type -> problem). The
@@ -137,10 +142,16 @@ def schema_errors(validator: Any, instance: Any) -> list[dict[str, str]]:
 def read_json_body(event: Mapping[str, Any], *, max_bytes: int) -> dict[str, Any]:
     """The JSON object in an API Gateway proxy event's body.
 
+    The body is parsed strictly (`partners.core.strict_json.parse_json`), never with
+    Powertools' `json_body` (plain `json.loads`).
+
     Raises
     ------
-    ProblemError: 415 (not `application/json`), 413 (over `max_bytes`), 400 (not JSON),
-        422 (JSON but not an object).
+    ProblemError: 415 (not `application/json`), 413 (over `max_bytes`), 422 (JSON but not
+        an object).
+    MalformedJsonError: not JSON (400, mapped in `register_problem_handlers`).
+    UnsafeJsonError: NaN, an infinity, a number beyond float range or too deep a nesting
+        (422 with the value's pointer).
     """
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     media_type = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
@@ -160,10 +171,7 @@ def read_json_body(event: Mapping[str, Any], *, max_bytes: int) -> dict[str, Any
     if len(data) > max_bytes:
         raise ProblemError("payload-too-large", f"the body may be at most {max_bytes} bytes",
                            max_bytes=max_bytes)
-    try:
-        body = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise ProblemError("bad-request", "the body is not valid JSON") from None
+    body = parse_json(data)
     if not isinstance(body, dict):
         raise invalid("the body must be a JSON object", pointer="")
     return body
@@ -207,6 +215,17 @@ def register_problem_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
         return problem("validation-failed", "the request does not satisfy its schema",
                        errors=[{"pointer": json_pointer(path), "detail": message}
                                for path, message in error.errors[:20]])
+
+    @app.exception_handler(MalformedJsonError)
+    def handle_malformed_json(_error: MalformedJsonError) -> Response:
+        return problem("bad-request", "the body is not valid JSON")
+
+    @app.exception_handler(UnsafeJsonError)
+    def handle_unsafe_json(error: UnsafeJsonError) -> Response:
+        # NaN, Infinity, 1e400 or 5,000 brackets: JSON that strict parsers refuse, or that
+        # would recurse out of stack; named by its pointer like any invalid field.
+        return problem("validation-failed", error.message,
+                       errors=[{"pointer": error.pointer or "", "detail": error.message}])
 
     @app.exception_handler(ValidationError)
     def handle_validation(error: ValidationError) -> Response:

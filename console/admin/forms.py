@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 
 class ApproveForm(FlaskForm):
-    """Approve or reinstate: only the CSRF token travels."""
+    """Reinstate: only the CSRF token travels."""
+
+
+class ApprovalForm(FlaskForm):
+    """Approve: the endpoint checks run again; overriding a failed one takes a reason."""
+
+    override = BooleanField("Approve even if an endpoint check fails")
+    override_reason = TextAreaField("Override reason (admins only; kept in the audit log)",
+                                    validators=[Length(max=1000)],
+                                    filters=[lambda v: v.strip() if v else v])
+
+    def validate_override_reason(self, field: TextAreaField) -> None:
+        if self.override.data and len(field.data or "") < 3:
+            raise ValidationError("Say why you approve although the endpoint check fails.")
+        if field.data and not self.override.data:
+            raise ValidationError("Tick the override box to use this reason, or clear it.")
 
 
 class ReasonForm(FlaskForm):

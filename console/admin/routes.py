@@ -8,7 +8,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from console.admin.forms import ApproveForm, AuditFilterForm, EndpointCheckForm, ReasonForm
+from console.admin.forms import (
+    ApprovalForm,
+    ApproveForm,
+    AuditFilterForm,
+    EndpointCheckForm,
+    ReasonForm,
+)
 from console.helpers import admin_required, flash_if_routing_waits, get_partner_or_404
 from console.services import services
 from partners.core.constants import Env
@@ -19,6 +25,7 @@ from partners.onboarding import (
     IllegalTransitionError,
     Partner,
     PartnerConflictError,
+    PartnerNotFoundError,
     PartnerNotReadyError,
     PartnerStatus,
     Saved,
@@ -69,7 +76,7 @@ def partners():
 
 
 def _detail(partner: Partner, *, check_form=None, checks=None, check_env=None,
-            reason_form=None, status: int = 200):
+            reason_form=None, approval_form=None, status: int = 200):
     form = check_form or EndpointCheckForm(formdata=None)
     form.environment.choices = _push_environments(partner)
     return render_template(
@@ -77,6 +84,7 @@ def _detail(partner: Partner, *, check_form=None, checks=None, check_env=None,
         routing=services().registry.routing_statuses(partner.id),
         records=services().audit.for_target(partner_target(partner.id), limit=25).items,
         approve_form=ApproveForm(formdata=None),
+        approval_form=approval_form or ApprovalForm(formdata=None),
         reason_form=reason_form or ReasonForm(formdata=None),
         check_form=form, checks=checks, check_env=check_env), status
 
@@ -126,11 +134,16 @@ def _decide(partner: Partner, decision: Callable[..., Saved], verb: str, *args: 
 
 @bp.post("/partners/<partner_id>/approve")
 def approve(partner_id: str):
-    """Approve a pending partner after re-checking its endpoints."""
+    """Approve a pending partner after re-checking its endpoints; a failed check needs an
+    explicit override with a reason."""
     partner = get_partner_or_404(partner_id)
-    if not ApproveForm().validate_on_submit():
-        abort(400)
-    return _decide(partner, approve_partner, "approved",
+    form = ApprovalForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _detail(partner, approval_form=form, status=422)
+    override = form.override_reason.data if form.override.data else None
+    return _decide(partner, approve_partner, "approved", override,
                    message=f"{partner.display_name} is approved; routing is being set up.")
 
 
@@ -169,6 +182,22 @@ def reinstate(partner_id: str):
                    refusal="Only a suspended partner can be reinstated.")
 
 
+PARTNER_TARGET = "partner:"
+
+
+def _partner_names(records: list) -> dict[str, str]:
+    """The display names of the partners the records target, by id (unknown ids left out)."""
+    names: dict[str, str] = {}
+    ids = {r.target[len(PARTNER_TARGET):] for r in records
+           if isinstance(r.target, str) and r.target.startswith(PARTNER_TARGET)}
+    for partner_id in sorted(ids):
+        try:
+            names[partner_id] = services().registry.get_partner(partner_id).display_name
+        except PartnerNotFoundError:
+            continue
+    return names
+
+
 @bp.get("/audit")
 def audit_log():
     """The audit log of one day, filtered by actor and action."""
@@ -192,7 +221,8 @@ def audit_log():
             form.day.data = day
     next_args = {k: v for k, v in request.args.items() if k != "cursor"}
     return render_template("admin/audit.html", form=form, records=records, cursor=cursor,
-                           next_args=next_args), 200 if not form.errors else 422
+                           next_args=next_args, partner_names=_partner_names(records)), \
+        200 if not form.errors else 422
 
 
 @bp.get("/health")

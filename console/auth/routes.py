@@ -18,7 +18,7 @@ from console.helpers import form_error
 from console.identity import ADMINS, PARTNERS
 from console.security import client_address, safe_next
 from console.services import services
-from console.users import remember
+from console.users import remember, session_id
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -33,7 +33,9 @@ def signup():
         except IdentityError as error:
             form_error(form, error)
         else:
-            flash("We emailed you a confirmation code. Enter it below.", "success")
+            # The same answer whether or not the email already has an account.
+            flash("Check your email: we sent a confirmation code to this address. If it "
+                  "already has an account, log in or reset your password instead.", "success")
             return redirect(url_for("auth.confirm", email=form.email.data))
     return render_template("auth/signup.html", form=form,
                            policy=services().identity.password_policy.describe())
@@ -58,7 +60,8 @@ def confirm():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Log in (throttled per account and per address) and go to a safe `next`."""
+    """Log in (every attempt counted per account and per address before Cognito is asked)
+    and go to a safe `next`."""
     if current_user.is_authenticated:
         return redirect(url_for("index"))
     form = LoginForm()
@@ -71,14 +74,12 @@ def login():
         throttle = services().throttle
         address = client_address()
         try:
-            throttle.check(form.email.data, address)
+            throttle.attempt(form.email.data, address)
             identity = services().identity.authenticate(form.email.data, form.password.data)
         except AccountLockedError as error:
             form_error(form, error)
             status = 429
         except IdentityError as error:
-            if error.field is None and "confirm" not in error.message.lower():
-                throttle.failed(form.email.data, address)
             form_error(form, error)
         else:
             throttle.succeeded(form.email.data, address)
@@ -86,8 +87,10 @@ def login():
                 # Self-service: a confirmed user joins the partners group at first login.
                 services().identity.add_to_group(identity.user_id, PARTNERS)
                 identity = services().identity.current(identity.user_id) or identity
+            services().sessions.end(session_id())  # a sign-in over a live one replaces it
             session.clear()  # a fresh session: nothing carried over from before the login
-            user = remember(identity, services().clock())
+            user = remember(identity, services().clock(),
+                            services().sessions.start(identity.user_id))
             login_user(user)
             session.permanent = True
             return redirect(safe_next(form.next.data, url_for("index")))
@@ -96,9 +99,11 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Log out (a POST with a CSRF token)."""
+    """Log out (a POST with a CSRF token): the server-side session ends, so a saved copy
+    of the cookie opens nothing afterwards."""
     form = LogoutForm()
     if form.validate_on_submit():
+        services().sessions.end(session_id())
         logout_user()
         session.clear()
         flash("You are logged out.", "info")
@@ -128,11 +133,14 @@ def reset():
         form.email.data = request.args["email"][:254]
     if form.validate_on_submit():
         try:
-            services().identity.reset_password(form.email.data, form.code.data,
-                                               form.password.data)
+            user_id = services().identity.reset_password(form.email.data, form.code.data,
+                                                         form.password.data)
         except IdentityError as error:
             form_error(form, error)
         else:
+            if user_id:
+                # Whoever held a session with the old password holds nothing now.
+                services().sessions.revoke_user(user_id)
             flash("Your password is changed. Log in with the new one.", "success")
             return redirect(url_for("auth.login", email=form.email.data))
     return render_template("auth/reset.html", form=form,

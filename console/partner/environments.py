@@ -27,6 +27,7 @@ from partners.onboarding import (
     PartnerEnvironment,
     RetryPolicy,
     clear_endpoint_credential,
+    environment_settings_errors,
     save_environment,
 )
 from partners.routing import recent_probes
@@ -92,8 +93,16 @@ def _fill_environment_form(form: EnvironmentForm, env: PartnerEnvironment) -> No
     form.maximum_retry_attempts.data = env.retry_policy.maximum_retry_attempts
 
 
+def _valid(field, fallback):
+    """The field's value, or `fallback` (the stored one) while the field has an error."""
+    return fallback if field.errors or field.data is None else field.data
+
+
 def _environment_from_form(form: EnvironmentForm, env: PartnerEnvironment) -> PartnerEnvironment:
-    auth_type = AuthType(form.auth_type.data)
+    """The settings the form holds; a field with an error keeps its stored value, so the
+    domain's checks of the other fields can still run."""
+    stored_type = env.auth.type.value if env.auth else AuthType.API_KEY.value
+    auth_type = AuthType(_valid(form.auth_type, stored_type))
     # The stored credential stays with its auth type; a new type starts without one.
     kept = env.auth if env.auth and env.auth.type is auth_type else None
     oauth = auth_type is AuthType.OAUTH_CLIENT_CREDENTIALS
@@ -107,11 +116,23 @@ def _environment_from_form(form: EnvironmentForm, env: PartnerEnvironment) -> Pa
         secret_arn=kept.secret_arn if kept else None,
         secret_set_on=kept.secret_set_on if kept else None,
     )
+    retry = env.retry_policy
     return replace(
-        env, mode=DeliveryMode(form.mode.data), endpoint_url=form.endpoint_url.data or None,
-        auth=auth, rate_limit_per_second=form.rate_limit_per_second.data,
-        retry_policy=RetryPolicy(form.maximum_event_age_seconds.data,
-                                 form.maximum_retry_attempts.data))
+        env, mode=DeliveryMode(_valid(form.mode, env.mode.value)),
+        endpoint_url=form.endpoint_url.data or None, auth=auth,
+        rate_limit_per_second=_valid(form.rate_limit_per_second, env.rate_limit_per_second),
+        retry_policy=RetryPolicy(
+            _valid(form.maximum_event_age_seconds, retry.maximum_event_age_seconds),
+            _valid(form.maximum_retry_attempts, retry.maximum_retry_attempts)))
+
+
+def _show_errors(form: EnvironmentForm, errors: list[ValidationError]) -> None:
+    """Each refused setting on its field, unless the form already flagged that field."""
+    for error in errors:
+        name = SECRET_FIELDS.get(error.field or "", error.field)
+        field = getattr(form, name, None) if name else None
+        if field is None or not field.errors:
+            form_error(form, error, fields=SECRET_FIELDS)
 
 
 def settings(partner_id: str, environment: str):
@@ -128,7 +149,7 @@ def settings(partner_id: str, environment: str):
                                      _environment_from_form(form, env),
                                      secret=form.secret.data or None)
         except ValidationError as error:
-            form_error(form, error, fields=SECRET_FIELDS)
+            _show_errors(form, getattr(error, "errors", [error]))
             status = 422
         except PartnerConflictError:
             flash_conflict()
@@ -137,6 +158,12 @@ def settings(partner_id: str, environment: str):
             flash(f"{env.name} settings saved. Routing is updating.", "success")
             return redirect(env_url("environment", partner, env.name, saved="1"))
     elif request.method == "POST":
+        if not form.csrf_token.errors:
+            # The form refused some fields: show the domain's word on the others too.
+            _, errors = environment_settings_errors(
+                services().onboarding, partner, _environment_from_form(form, env),
+                secret=form.secret.data or None)
+            _show_errors(form, errors)
         status = 422
     return env_page("partner/settings.html", partner, env, "settings", status=status,
                     form=form, clear_form=ActionForm())

@@ -60,29 +60,33 @@ def read_value(text: str, operator: str) -> Any:
     return text
 
 
-def rows_to_filter(request_types: str, rows: list[dict[str, str]]) -> tuple[dict[str, Any],
-                                                                             list[int]]:
-    """The filter's JSON form from the editor, and which form row each condition came from.
+def rows_to_filter(request_types: str, rows: list[dict[str, str]]) -> tuple[
+        dict[str, Any], list[int], list[RowError]]:
+    """The filter's JSON form from the editor, which form row each condition came from, and
+    every row that cannot be read (left out of the filter, so the others are still checked).
 
     Blank rows (no attribute and no operator) are skipped.
     """
     types = [t.strip() for t in (request_types or "").split(",") if t.strip()]
     conditions: list[dict[str, Any]] = []
     origin: list[int] = []
+    errors: list[RowError] = []
     for index, row in enumerate(rows):
         attribute = (row.get("attribute") or "").strip()
         operator = (row.get("operator") or "").strip()
         if not attribute and not operator:
             continue
         if not operator:
-            raise RowError(index, "operator", "Choose an operator.")
+            errors.append(RowError(index, "operator", "Choose an operator."))
+            continue
         if not attribute:
-            raise RowError(index, "attribute", "Name the attribute.")
+            errors.append(RowError(index, "attribute", "Name the attribute."))
+            continue
         values = [] if operator in _VALUELESS else [
             read_value(v, operator) for v in split_values(row.get("values") or "")]
         conditions.append({"attribute": attribute, "operator": operator, "values": values})
         origin.append(index)
-    return {"request_types": types, "conditions": conditions}, origin
+    return {"request_types": types, "conditions": conditions}, origin, errors
 
 
 def _show(value: Any) -> str:

@@ -16,12 +16,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from partners.onboarding import (
     EMAIL_PATTERN,
     EVENT_AGE_RANGE,
     HEADER_NAME_PATTERN,
+    MAX_CONDITIONS,
     RATE_LIMIT_RANGE,
     RETRY_ATTEMPTS_RANGE,
     SLUG_PATTERN,
@@ -114,16 +116,51 @@ class ConditionForm(Form):
                          description="Comma-separated; numbers for comparisons.")
 
 
+# Rows the editor takes: every condition a filter may hold, and as many blank or extra rows,
+# so a filter with one condition too many reaches the domain's refusal instead of being cut.
+MAX_FILTER_ROWS = 2 * MAX_CONDITIONS
+
+
+class RowList(FieldList):
+    """A FieldList that refuses more posted rows than `max_entries`.
+
+    WTForms' FieldList keeps the first `max_entries` rows and silently drops the rest: a save
+    would then store part of what the partner sent and call it saved.
+    """
+
+    posted = 0
+
+    def process(self, formdata, data=unset_value, extra_filters=None):  # type: ignore[override]
+        self.posted = len(set(self._extract_indices(self.name, formdata))) if formdata else 0
+        super().process(formdata, data, extra_filters)
+
+    def validate(self, form, extra_validators=()):  # type: ignore[override]
+        valid = super().validate(form, extra_validators)
+        if self.max_entries and self.posted > self.max_entries:
+            self.errors = [*self.errors, f"The editor takes at most {self.max_entries} rows; "
+                                         f"{self.posted} were sent. Nothing was saved."]
+            return False
+        return valid
+
+
 class FilterForm(FlaskForm):
     request_types = StringField("Request types", validators=[DataRequired(), Length(max=4000)],
                                 filters=[_strip],
                                 description="Comma-separated, or * for every type.")
-    conditions = FieldList(FormField(ConditionForm), min_entries=0, max_entries=20)
+    conditions = RowList(FormField(ConditionForm), min_entries=0, max_entries=MAX_FILTER_ROWS)
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[Optional(), Length(max=64)], filters=[_strip],
+    name = StringField("Name", validators=[DataRequired(message="A name is required."),
+                                           Length(max=64)], filters=[_strip],
                        description="What uses this token, e.g. 'order-service'.")
+
+
+class RevokeForm(FlaskForm):
+    """Revoking is immediate and cannot be undone: the box must be ticked (no JavaScript)."""
+
+    confirm = BooleanField("I understand: calls with this token get 401 at once",
+                           validators=[DataRequired(message="Tick the box to confirm.")])
 
 
 OVERLAP_CHOICES = [SelectChoice("0", "immediately"), SelectChoice("1", "after 1 hour"),

@@ -6,27 +6,32 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from console.helpers import environment_or_404, own_partner_or_404
 from console.partner.environments import environment_page
 from console.partner.forms import TestEventForm
-from console.partner.pages import env_page, env_url
+from console.partner.pages import env_page, env_url, routing_status
 from console.services import services
 from partners.core.constants import Env
 from partners.core.exceptions import ContractViolationError
+from partners.core.strict_json import UnsafeJsonError, parse_json
 from partners.onboarding import Partner, PartnerEnvironment
 from partners.requests import RequestLog
 from partners.routing import (
     EventRefusedError,
     ProbeOutcome,
+    event_pattern_matcher,
+    find_probe,
     is_probe_of,
     probe_outcome,
     put_test_event,
 )
+
+
+def _unsafe(error: UnsafeJsonError) -> str:
+    return f"Attributes at {error.pointer or '/'}: {error.message}."
 
 
 def send_test_event(partner_id: str, environment: str):
@@ -36,10 +41,12 @@ def send_test_event(partner_id: str, environment: str):
     form = TestEventForm()
     if form.validate_on_submit():
         try:
-            attributes = json.loads(form.attributes.data or "{}")
+            attributes = parse_json(form.attributes.data or "{}")
             if not isinstance(attributes, dict):
                 raise ValueError
-        except ValueError:
+        except UnsafeJsonError as error:  # NaN, Infinity, 1e400, too deep: named, refused
+            form.attributes.errors = [_unsafe(error)]
+        except ValueError:  # not JSON (MalformedJsonError), or not an object
             form.attributes.errors = ["Attributes must be a JSON object, like "
                                       '{"region": "eu-west"}.']
         else:
@@ -49,6 +56,8 @@ def send_test_event(partner_id: str, environment: str):
                                       environment=env.name,
                                       request_type=form.request_type.data,
                                       attributes=attributes, clock=services().clock)
+            except UnsafeJsonError as error:
+                form.attributes.errors = [_unsafe(error)]
             except ContractViolationError as error:
                 form.attributes.errors = [error.message]
             except EventRefusedError as error:
@@ -68,7 +77,10 @@ def _probe_outcome(partner: Partner, env: PartnerEnvironment, request_id: str) -
         if table else []
     failures = services().dead_letters(partner.id, env.name).list(
         current_app.config["DLQ_PAGE_SIZE"])
-    return probe_outcome(request_id, partner.id, env, log_events, failures)
+    return probe_outcome(request_id, partner.id, env, log_events, failures, partner=partner,
+                         routing=routing_status(partner, env.name),
+                         sent=find_probe(services().audit, partner.id, request_id),
+                         matches=event_pattern_matcher(services().events))
 
 
 def test_event(partner_id: str, environment: str, request_id: str):

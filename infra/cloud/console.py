@@ -58,11 +58,16 @@ class ConsoleArgs:
     log_retention_days: int
     rate_limit: float
     burst_limit: int
+    # The partner REST API and its stage: the console empties their authorizer cache when it
+    # revokes or rotates a token or suspends a partner (console/authorizer_cache.py).
+    partner_api_id: pulumi.Input[str] | None = None
+    partner_api_stage: pulumi.Input[str] | None = None
 
 
 def console_statements(args: ConsoleArgs) -> list[StatementInput]:
     """What the console does: registry, tokens, audit; Cognito users; the reconcile trigger;
-    partners' endpoint secrets (write only); partners' DLQs; test events; usage figures."""
+    partners' endpoint secrets (write only); partners' DLQs; test events; usage figures; the
+    partner API's authorizer cache (flushed on revoke, rotate and suspend)."""
     spec = args.spec
     account = pulumi.Output.from_input(args.account_id)
     secrets = account.apply(lambda a: f"arn:aws:secretsmanager:{args.region}:{a}:secret:"
@@ -89,7 +94,19 @@ def console_statements(args: ConsoleArgs) -> list[StatementInput]:
         statement("apigateway:GET", usage, sid="UsageFigures"),
         # Delivery health charts; metric reads have no resource types (documents.py).
         statement("cloudwatch:GetMetricData", "*", sid="DeliveryHealth"),
+        *authorizer_cache_statements(args),
     ]
+
+
+def authorizer_cache_statements(args: ConsoleArgs) -> list[StatementInput]:
+    """FlushStageAuthorizersCache (`DELETE /restapis/{id}/stages/{stage}/cache/authorizers`)
+    on the partner API's stage, and nothing else of the API."""
+    if args.partner_api_id is None or args.partner_api_stage is None:
+        return []
+    cache = pulumi.Output.concat(f"arn:aws:apigateway:{args.region}::/restapis/",
+                                 args.partner_api_id, "/stages/", args.partner_api_stage,
+                                 "/cache/authorizers")
+    return [statement("apigateway:DELETE", cache, sid="FlushAuthorizerCache")]
 
 
 class Console(pulumi.ComponentResource):
@@ -108,6 +125,10 @@ class Console(pulumi.ComponentResource):
             Env.USER_POOL_ID: args.user_pool_id,
             Env.USER_POOL_CLIENT_ID: args.user_pool_client_id,
             Env.USAGE_PLAN_ID: args.usage_plan_id,
+            **({Env.PARTNER_API_ID: args.partner_api_id,
+                Env.PARTNER_API_STAGE: args.partner_api_stage}
+               if args.partner_api_id is not None and args.partner_api_stage is not None
+               else {}),
             SESSION_SECRET_VARIABLE: pulumi.Output.secret(args.session_secret),
         }
         self.function = StageFunction(

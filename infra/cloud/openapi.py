@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from infra.cloud.schemas import to_draft4
+# API Gateway's own errors as problem+json: one table for the cloud and the embedded stack.
+from infra.spec import problem_gateway_responses
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_DIR = REPO_ROOT / "handlers" / "openapi"
@@ -29,8 +31,9 @@ USAGE_KEY_SCHEME = "usageKey"
 # problem+json. Bodies are validated by the handler against the same schema, because the
 # partner API's contract answers body errors with 422 and a JSON pointer per field, which
 # API Gateway's validator cannot produce; the models are still published with the API.
-# Authorizer decisions are cached per token for a minute: a revoked token stops working
-# within that minute, and a busy partner costs one authorizer call a minute, not one a request.
+# Authorizer decisions are cached per token for a minute, so a busy partner costs one
+# authorizer call a minute, not one a request; revoking or rotating a token and suspending a
+# partner flush the cache (console/authorizer_cache.py), so those take effect at once.
 AUTHORIZER_CACHE_SECONDS = 60
 VALIDATOR = "parameters"
 
@@ -69,43 +72,6 @@ PORTAL_ROUTES: tuple[Route, ...] = (
     Route("get", "/v1/portal/users/{user_id}/contact"),
     Route("put", "/v1/portal/users/{user_id}/contact"),
 )
-
-PROBLEM_RESPONSES: Mapping[str, tuple[int | None, str]] = {
-    "UNAUTHORIZED": (401, "A valid partner API token is required"),
-    "ACCESS_DENIED": (403, "This token may not perform this request"),
-    "MISSING_AUTHENTICATION_TOKEN": (404, "No such route"),
-    "BAD_REQUEST_BODY": (400, "The request body is invalid"),
-    "BAD_REQUEST_PARAMETERS": (400, "A required parameter is missing or invalid"),
-    "THROTTLED": (429, "Too many requests; retry later"),
-    "QUOTA_EXCEEDED": (429, "The usage quota is exhausted for today"),
-    "REQUEST_TOO_LARGE": (413, "The request body is too large"),
-    "DEFAULT_4XX": (None, "The request was refused"),
-    "DEFAULT_5XX": (None, "The gateway failed to serve the request"),
-}
-
-
-def problem_gateway_responses() -> dict[str, Any]:
-    """`x-amazon-apigateway-gateway-responses` rendering API Gateway's errors as problem+json."""
-    responses: dict[str, Any] = {}
-    for kind, (status, title) in PROBLEM_RESPONSES.items():
-        body: dict[str, Any] = {"type": "about:blank", "title": title}
-        if status is not None:
-            body["status"] = status
-        # `$context.error.messageString` is already a quoted JSON string; `$util` is not
-        # available in gateway responses, so nothing unescaped (validationErrorString holds
-        # quotes) goes in. `$context.requestId` lets a partner quote the request to support.
-        template = json.dumps(body)[:-1] + (
-            ',"detail":$context.error.messageString,"instance":"$context.requestId"}')
-        response: dict[str, Any] = {
-            "responseParameters": {
-                "gatewayresponse.header.Content-Type": "'application/problem+json'"},
-            "responseTemplates": {"application/json": template},
-        }
-        if status is not None:
-            response["statusCode"] = str(status)
-        responses[kind] = response
-    return responses
-
 
 def openapi_document(directory: Path = OPENAPI_DIR) -> dict[str, Any] | None:
     """The repository's OpenAPI document (JSON or YAML), or None when there is none yet."""

@@ -13,7 +13,7 @@ import pulumi
 
 from infra.cloud.documents import Statement, statement
 
-Access = Literal["read", "append", "write"]
+Access = Literal["read", "append", "write", "keyed"]
 
 READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
                 "dynamodb:ConditionCheckItem")
@@ -21,8 +21,13 @@ READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
 APPEND_ACTIONS = (*READ_ACTIONS, "dynamodb:PutItem")
 WRITE_ACTIONS = (*APPEND_ACTIONS, "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                  "dynamodb:BatchWriteItem")
+# Keyed: read, create, update and delete single items by their key; no queries, no scans,
+# no index (the console's sessions and login counters are only ever reached by key).
+KEYED_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                 "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 ACTIONS: Mapping[Access, tuple[str, ...]] = {
-    "read": READ_ACTIONS, "append": APPEND_ACTIONS, "write": WRITE_ACTIONS}
+    "read": READ_ACTIONS, "append": APPEND_ACTIONS, "write": WRITE_ACTIONS,
+    "keyed": KEYED_ACTIONS}
 
 # Tables that only ever grow: nobody may update or delete their items.
 APPEND_ONLY_TABLES = frozenset({"request_events", "audit"})
@@ -48,7 +53,9 @@ TABLE_ACCESS: Mapping[str, Mapping[str, Access]] = {
     "reconciler": {"partners": "write"},
     # Partner self-service and admin actions; the audit log is appended to, never changed.
     "console": {"partners": "write", "tokens": "write", "audit": "append",
-                "requests": "read", "partner_inbox": "read", "request_events": "read"},
+                "requests": "read", "partner_inbox": "read", "request_events": "read",
+                # Sign-ins (start, check, end, revoke) and login attempt counters.
+                "console_sessions": "keyed"},
 }
 
 # Functions that list partners across the registry (the reconciler's full run, the admin
@@ -69,7 +76,7 @@ def table_statements(function: str, table_arns: Mapping[str, pulumi.Input[str]])
         if logical in SCAN_TABLES.get(function, frozenset()):
             actions.append("dynamodb:Scan")
         arn = table_arns[logical]
+        resources = [arn] if access == "keyed" else [arn, pulumi.Output.concat(arn, "/index/*")]
         statements.append(statement(
-            actions, [arn, pulumi.Output.concat(arn, "/index/*")],
-            sid=f"{access.capitalize()}{logical.title().replace('_', '')}"))
+            actions, resources, sid=f"{access.capitalize()}{logical.title().replace('_', '')}"))
     return statements

@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 from infra.local.stack import DEMO_FILE, EmbeddedStack, StackOptions
+from infra.local.stopping import StopSignals, stop_within
+
+# One Ctrl-C or SIGTERM ends `make run` within 5 s; the stop gets most of that.
+STOP_SECONDS = 4.0
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -30,9 +34,11 @@ def describe(stack: EmbeddedStack) -> str:
     """What `make run` prints: where everything is, and how to sign in."""
     rows = [("Console", stack.console_url), ("Partner API", f"{stack.api_url}/v1"),
             ("Sample partner", stack.sample_partner_url),
+            ("End users' SMS/email", stack.end_users_url),
             ("AWS endpoint (moto)", stack.aws_endpoint)]
     lines = ["", "Partner Event Gateway (stage 'local') is running:"]
-    lines += [f"  {name:<20} {url}" for name, url in rows]
+    lines += [f"  {name:<22} {url}" for name, url in rows]
+    lines += [f"  {'':<22} JSON: {stack.sms_messages_url}, {stack.email_messages_url}"]
     if stack.demo:
         admin = stack.demo["admin"]
         logins = [("admin", admin)] + [
@@ -66,25 +72,71 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     options = StackOptions(demo=not arguments.no_demo, demo_file=arguments.demo_file,
                            status_delay=arguments.status_delay)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signals = StopSignals().install()
     print("Starting the embedded stack...", flush=True)
-    try:
-        stack = EmbeddedStack(options=options).start()
-    except (OSError, ValueError) as error:  # a port in use, or a port variable that is not one
+    starting = _Start(EmbeddedStack(options=options))
+    # The stack starts in a thread, so that a signal during the start stops the process at
+    # once too (the main thread only polls; see infra/local/stopping.py).
+    signals.wait(until=starting.done)
+    if not starting.done():
+        print("Stopping...", flush=True)
+        # Half-started: everything lives in this process, and leaving it frees every port.
+        os._exit(0)
+    if starting.error is not None:
+        error = starting.error
+        if not isinstance(error, (OSError, ValueError)):
+            raise error
+        # A port in use, or a port variable that is not one.
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         print(f"Cannot start: {reason}", file=sys.stderr)
         return 1
-    try:
-        print(describe(stack), flush=True)
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        print("Stopping...", flush=True)
-        stack.stop()
+    stack = starting.stack
+    print(describe(stack), flush=True)
+    signals.wait()
+    signals.stopping = True
+    print("Stopping...", flush=True)
+    # The stack's own budget leaves the watchdog time to spare: ports close either way.
+    stop_within(STOP_SECONDS, lambda: stack.stop(timeout=STOP_SECONDS - 1.5))
     return 0
 
 
+class _Start:
+    """`EmbeddedStack.start()` in a daemon thread; `done()` once it returned or failed."""
+
+    def __init__(self, stack: EmbeddedStack):
+        self.stack = stack
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="stack-start", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.stack.start()
+        except BaseException as error:  # handed to the main thread, which reports it
+            self.error = error
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+
+def run() -> None:
+    """`make run`'s entry point: `main()`, then leave without tearing the interpreter down.
+
+    Everything `make run` started lives in this process and is stopped (ports closed) by the
+    time `main()` returns; a normal interpreter exit would then spend seconds freeing the
+    stack's objects and module copies, so the process ends with `os._exit` after flushing.
+    """
+    code = 1
+    try:
+        code = main()
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

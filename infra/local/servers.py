@@ -6,7 +6,7 @@ import socket
 import threading
 from typing import Any, Callable
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 LOOPBACK = "127.0.0.1"
 
@@ -22,11 +22,12 @@ class ServerThread:
     """One WSGI app served on `host:port` until `stop()`; `port=0` picks a free port."""
 
     def __init__(self, app: Callable[..., Any], port: int = 0, *, host: str = LOOPBACK,
-                 name: str = "wsgi"):
+                 name: str = "wsgi", request_handler: type[WSGIRequestHandler] | None = None):
         self.app = app
         self.host = host
         self.name = name
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
+                                                   request_handler=request_handler)
         # Many short connections (EventBridge sends `Connection: close`): a deep backlog keeps
         # bursts from being refused while handler threads start.
         self._server.socket.listen(256)

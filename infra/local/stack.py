@@ -16,26 +16,36 @@ import logging
 import os
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 
 from infra.local import patches
-from infra.local.apigateway import ApiGateway, partner_api_routes
+from infra.local.apigateway import ApiGateway, partner_api_routes, program_gateway_responses
 from infra.local.provision import ProvisionedStage, provision_event_feeds, provision_stage
 from infra.local.runtime import LocalRuntime, RuntimeSettings
 from infra.local.sample_partner import Account, SamplePartner
 from infra.local.servers import ServerThread
+from infra.local.sns_messages import EMAIL_PATH, SMS_PATH, DeveloperEndpoints
 from infra.local.wiring import wire_stage, wiring_environment
-from infra.spec import stage_spec
+from infra.spec import problem_gateway_responses, stage_spec
 from partners.core.constants import Env
 
 logger = logging.getLogger(__name__)
 
 LOCAL_STAGE = "local"
 LOCAL_REGION = "us-east-1"
+# The partner API's id in the embedded stack (the API Gateway stand-in's, not a moto REST API):
+# the console flushes its authorizer cache by it (FlushStageAuthorizersCache).
+LOCAL_API_ID = "localapi01"
 # moto accepts any credentials; these make every client (boto3, the AWS CLI) agree.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 DEMO_FILE = Path(".local/demo.json")
@@ -122,6 +132,19 @@ class EmbeddedStack:
     def sample_partner_url(self) -> str:
         return f"http://{self.host}:{self.ports.sample_partner}"
 
+    @property
+    def end_users_url(self) -> str:
+        """The page listing the SMS and emails SNS would have sent to end users."""
+        return f"{self.sample_partner_url}/end-users"
+
+    @property
+    def sms_messages_url(self) -> str:
+        return f"{self.aws_endpoint}{SMS_PATH}"
+
+    @property
+    def email_messages_url(self) -> str:
+        return f"{self.aws_endpoint}{EMAIL_PATH}"
+
     def session(self) -> boto3.session.Session:
         return boto3.session.Session(
             aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -146,6 +169,8 @@ class EmbeddedStack:
             variables.update(wiring_environment(self.spec, self.stage, LOCAL_REGION))
         if self.usage_plan_id:
             variables[Env.USAGE_PLAN_ID] = self.usage_plan_id
+        variables[Env.PARTNER_API_ID] = LOCAL_API_ID
+        variables[Env.PARTNER_API_STAGE] = LOCAL_STAGE
         return variables
 
     def function_environment(self) -> dict[str, str]:
@@ -194,8 +219,6 @@ class EmbeddedStack:
                                   ) from None
 
     def _start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         self.check_ports()
         # Before moto's server starts: it adds the API routes moto lacks (GetUsage), and a
         # moto server builds each service's URL map once, on that service's first request.
@@ -203,8 +226,10 @@ class EmbeddedStack:
 
         # One line per HTTP call drowns what the stack prints; warnings and errors still show.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(ip_address=self.host, port=self.ports.aws, verbose=False)
-        self._moto.start()
+        # moto's server app, with the developer endpoints (what SNS would have sent) in front.
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        self._moto = ServerThread(DeveloperEndpoints(moto_app), self.ports.aws, host=self.host,
+                                  name="aws", request_handler=MotoRequestHandler).start()
         self._apply_environment()
         self.stage = provision_stage(self.spec, session=self.session())
         self.usage_plan_id = self._usage_plan()
@@ -217,6 +242,7 @@ class EmbeddedStack:
         provision_event_feeds(self.spec, self.stage, session=self.session())
         self.sample_partner = SamplePartner(
             self.api_url, status_delay=self.options.status_delay,
+            developer_endpoint=self.aws_endpoint,
             hang_seconds=self.options.sample_partner_hang_seconds,
             workers=self.options.sample_partner_workers).start()
         self._serve(self.sample_partner.app, self.ports.sample_partner, "sample-partner")
@@ -225,7 +251,11 @@ class EmbeddedStack:
                                 for name in ("partner_api", "portal_api", "authorizer")},
                                authorizer_type="REQUEST",
                                authorizer_ttl_seconds=self.options.authorizer_ttl_seconds),
-            self._invoke, usage=self.runtime.usage, stage=LOCAL_STAGE)
+            self._invoke, usage=self.runtime.usage, stage=LOCAL_STAGE, api_id=LOCAL_API_ID,
+            # The program's gateway responses (problem+json), as the cloud's REST API has them.
+            gateway_responses=program_gateway_responses(problem_gateway_responses()))
+        patches.serve_authorizer_cache(LOCAL_API_ID, LOCAL_STAGE,
+                                       self.gateway.flush_authorizer_cache)
         self._serve(self.gateway, self.ports.api, "api")
         if self.options.console:
             self._serve(self._console_app(), self.ports.console, "console")
@@ -241,15 +271,27 @@ class EmbeddedStack:
     def _serve(self, app: Any, port: int, name: str) -> None:
         self._servers.append(ServerThread(app, port, host=self.host, name=name).start())
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop everything and restore the process environment.
+
+        Work still in flight after about `timeout` seconds (a status post, a delivery, an
+        invocation) is left to its daemon thread; the servers close their ports regardless.
+        """
+        deadline = time.monotonic() + timeout
+
+        def left(share: float = 1.0) -> float:
+            return max(0.0, (deadline - time.monotonic()) * share)
+
         for server in reversed(self._servers):
             server.stop()
         self._servers = []
+        if self.gateway is not None:
+            patches.withdraw_authorizer_cache(LOCAL_API_ID, LOCAL_STAGE)
         if self.sample_partner is not None:
-            self.sample_partner.stop()
+            self.sample_partner.stop(left(0.25))
             self.sample_partner = None
         if self.runtime is not None:
-            self.runtime.stop()
+            self.runtime.stop(left(0.8))
             self.runtime = None
         if self._moto is not None:
             self._moto.stop()

@@ -25,6 +25,9 @@ class Env:
     TIMELINE_TABLE = "PGW_TIMELINE_TABLE"
     IDEMPOTENCY_TABLE = "PGW_IDEMPOTENCY_TABLE"
     CONTACTS_TABLE = "PGW_CONTACTS_TABLE"
+    # The console's sign-in records (sessions) and login attempt counters, shared by every
+    # console instance.
+    CONSOLE_SESSIONS_TABLE = "PGW_CONSOLE_SESSIONS_TABLE"
     DOCUMENTS_BUCKET = "PGW_DOCUMENTS_BUCKET"
     DATALAKE_BUCKET = "PGW_DATALAKE_BUCKET"
     NOTIFICATIONS_TOPIC_ARN = "PGW_NOTIFICATIONS_TOPIC_ARN"
@@ -34,6 +37,11 @@ class Env:
     CONNECTION_QUOTA = "PGW_CONNECTION_QUOTA"
     RECONCILER_FUNCTION = "PGW_RECONCILER_FUNCTION"
     USAGE_PLAN_ID = "PGW_USAGE_PLAN_ID"
+    # The partner REST API and its stage, whose cache of authorizer results the console
+    # empties (FlushStageAuthorizersCache) when it revokes or rotates a token or suspends a
+    # partner; unset: nothing is flushed and the console says calls may pass a while longer.
+    PARTNER_API_ID = "PGW_PARTNER_API_ID"
+    PARTNER_API_STAGE = "PGW_PARTNER_API_STAGE"
     USER_POOL_ID = "PGW_USER_POOL_ID"
     USER_POOL_CLIENT_ID = "PGW_USER_POOL_CLIENT_ID"
     # The role EventBridge assumes to call partner API destinations (the reconciler passes it

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Mapping, TypeVar
 
 from partners.core.exceptions import ValidationError
+from partners.core.strict_json import parse_json
 
 T = TypeVar("T")
 
@@ -32,6 +33,9 @@ def encode_cursor(last_evaluated_key: Mapping[str, Any] | None) -> str | None:
 def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     """Read a cursor made by `encode_cursor`.
 
+    A cursor comes back from the client, so it is parsed strictly (`parse_json`): one that
+    decodes to deeply nested JSON, NaN or a huge number is just not valid.
+
     Raises
     ------
     ValidationError: for a cursor that was not made here (field `cursor`).
@@ -40,7 +44,7 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        key = parse_json(base64.urlsafe_b64decode(padded.encode()))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise ValidationError("cursor is not valid", field="cursor") from None
     if not isinstance(key, dict) or not all(isinstance(v, (str, int)) for v in key.values()):

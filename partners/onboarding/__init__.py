@@ -6,7 +6,13 @@ audit + trigger the reconciler, once, for the console and any other caller.
 What other packages import from this concept; its modules are its own.
 """
 
-from partners.onboarding.api_tokens import issue_api_token, revoke_api_token, rotate_api_token
+from partners.onboarding.api_tokens import (
+    Revoked,
+    Rotated,
+    issue_api_token,
+    revoke_api_token,
+    rotate_api_token,
+)
 from partners.onboarding.audit import Actor, AuditLog, AuditRecord, partner_target
 from partners.onboarding.credentials import CredentialStore
 from partners.onboarding.decisions import (
@@ -19,6 +25,7 @@ from partners.onboarding.decisions import (
 from partners.onboarding.endpoint_check import CheckStep, check_endpoint
 from partners.onboarding.environments import (
     clear_endpoint_credential,
+    environment_settings_errors,
     save_environment,
     save_filter,
 )
@@ -26,6 +33,7 @@ from partners.onboarding.exceptions import (
     EnvironmentNotFoundError,
     IllegalTransitionError,
     InvalidFilterError,
+    InvalidSettingsError,
     PartnerConflictError,
     PartnerNotFoundError,
     PartnerNotReadyError,
@@ -35,6 +43,7 @@ from partners.onboarding.exceptions import (
 )
 from partners.onboarding.filters import (
     ALL_REQUEST_TYPES,
+    MAX_CONDITIONS,
     Condition,
     Operator,
     RequestFilter,
@@ -58,7 +67,7 @@ from partners.onboarding.organisations import (
     update_profile,
 )
 from partners.onboarding.registry import PartnerRegistry
-from partners.onboarding.service import Onboarding, Saved, TriggerReconcile
+from partners.onboarding.service import FlushAuthorizers, Onboarding, Saved, TriggerReconcile
 from partners.onboarding.tokens import IssuedToken, TokenRecord, TokenStore
 from partners.onboarding.validation import (
     EMAIL_PATTERN,
@@ -76,6 +85,7 @@ from partners.onboarding.validation import (
 
 __all__ = [
     "ALL_REQUEST_TYPES",
+    "MAX_CONDITIONS",
     "Actor",
     "AuditLog",
     "AuditRecord",
@@ -92,6 +102,8 @@ __all__ = [
     "HEADER_NAME_PATTERN",
     "IllegalTransitionError",
     "InvalidFilterError",
+    "InvalidSettingsError",
+    "FlushAuthorizers",
     "IssuedToken",
     "Onboarding",
     "Operator",
@@ -107,6 +119,8 @@ __all__ = [
     "ROUTED_STATUSES",
     "RequestFilter",
     "RetryPolicy",
+    "Revoked",
+    "Rotated",
     "RoutingState",
     "RoutingStatus",
     "SLUG_PATTERN",
@@ -124,6 +138,7 @@ __all__ = [
     "clear_endpoint_credential",
     "create_organisation",
     "environment_problems",
+    "environment_settings_errors",
     "issue_api_token",
     "parse_filter",
     "partner_target",

@@ -1,11 +1,14 @@
 """Use cases of a partner environment's API tokens: issue, rotate, revoke, each audited.
 
 Tokens do not change routing, so none of these triggers the reconciler. The token itself
-never reaches the audit log: records name tokens by their public prefix.
+never reaches the audit log: records name tokens by their public prefix. Rotating and
+revoking empty the partner API's authorizer cache after the write, so a token refused from
+now on is refused on the next call, not when API Gateway's cached Allow expires.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from partners.core.exceptions import ValidationError
@@ -14,6 +17,33 @@ from partners.onboarding.exceptions import TokenNotFoundError
 from partners.onboarding.models import Partner
 from partners.onboarding.service import Onboarding
 from partners.onboarding.tokens import IssuedToken, TokenRecord
+
+
+@dataclass(frozen=True)
+class Rotated:
+    """A rotation: the successor (shown once), and whether the API's authorizer cache was
+    emptied (False: the old token may pass a little longer than its overlap, up to the
+    cache's TTL)."""
+
+    issued: IssuedToken
+    authorizers_flushed: bool
+
+    @property
+    def token(self) -> str:
+        return self.issued.token
+
+    @property
+    def record(self) -> TokenRecord:
+        return self.issued.record
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """A revocation: the revoked record, and whether the API's authorizer cache was emptied
+    (False: calls with the token may pass until the cached result expires)."""
+
+    record: TokenRecord
+    authorizers_flushed: bool
 
 
 def _own_token(onboarding: Onboarding, partner: Partner, prefix: str) -> TokenRecord:
@@ -34,7 +64,7 @@ def issue_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, envi
     actor: who acts.
     partner: the organisation.
     environment: an environment name this stage offers.
-    name: the partner's label for the token (at most 64 characters).
+    name: the partner's label for the token (required, at most 64 characters).
 
     Returns
     -------
@@ -42,11 +72,15 @@ def issue_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, envi
 
     Raises
     ------
-    ValidationError: an environment this stage does not offer, or a name too long.
+    ValidationError: an environment this stage does not offer, or a name missing or too long.
     """
     if environment not in onboarding.environments:
         raise ValidationError(f"environment must be one of {', '.join(onboarding.environments)}",
                               field="environment")
+    name = name.strip()
+    if not name:
+        # A nameless token cannot be told apart from its siblings when one must be revoked.
+        raise ValidationError("a name is required: say what uses this token", field="name")
     issued = onboarding.tokens.issue(partner.id, environment, name=name)
     onboarding.record(actor, "token.created", partner.id, after={
         "prefix": issued.record.prefix, "environment": environment, "name": issued.record.name})
@@ -54,8 +88,11 @@ def issue_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, envi
 
 
 def rotate_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, prefix: str, *,
-                     overlap_hours: int) -> IssuedToken:
+                     overlap_hours: int) -> Rotated:
     """Issue a successor of a token; the old one keeps working for `overlap_hours`.
+
+    The authorizer cache is emptied after the write, so with an overlap of 0 the old token
+    is refused on its next call.
 
     Parameters
     ----------
@@ -67,7 +104,7 @@ def rotate_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, pre
 
     Returns
     -------
-    The successor (to show once) and its record.
+    The successor (to show once) and whether the authorizer cache was emptied.
 
     Raises
     ------
@@ -79,12 +116,14 @@ def rotate_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, pre
     issued = onboarding.tokens.rotate(record.prefix, overlap=timedelta(hours=overlap_hours))
     onboarding.record(actor, "token.rotated", partner.id, before={"prefix": record.prefix},
                       after={"prefix": issued.record.prefix, "overlap_hours": overlap_hours})
-    return issued
+    return Rotated(issued, onboarding.flush_authorizers())
 
 
 def revoke_api_token(onboarding: Onboarding, actor: Actor, partner: Partner,
-                     prefix: str) -> TokenRecord:
+                     prefix: str) -> Revoked:
     """Revoke a token at once (calls with it get 401 from now on).
+
+    The authorizer cache is emptied after the write, so no cached Allow outlives the token.
 
     Parameters
     ----------
@@ -95,7 +134,7 @@ def revoke_api_token(onboarding: Onboarding, actor: Actor, partner: Partner,
 
     Returns
     -------
-    The revoked token's record.
+    The revoked token's record and whether the authorizer cache was emptied.
 
     Raises
     ------
@@ -104,4 +143,4 @@ def revoke_api_token(onboarding: Onboarding, actor: Actor, partner: Partner,
     record = _own_token(onboarding, partner, prefix)
     revoked = onboarding.tokens.revoke(record.prefix)
     onboarding.record(actor, "token.revoked", partner.id, before={"prefix": record.prefix})
-    return revoked
+    return Revoked(revoked, onboarding.flush_authorizers())

@@ -11,12 +11,46 @@ from partners.onboarding.filters import RequestFilter
 from partners.onboarding.lifecycle import EDITABLE_STATUSES
 from partners.onboarding.models import DeliveryMode, Partner, PartnerEnvironment
 from partners.onboarding.service import Onboarding, Saved
-from partners.onboarding.validation import validate_environment
+from partners.onboarding.validation import environment_errors, raise_all, secret_error
 
 
 def _stored(partner: Partner, name: str) -> PartnerEnvironment:
     """The environment as saved, or its defaults while it is not configured yet."""
     return partner.environments.get(name) or PartnerEnvironment(name=name)
+
+
+def environment_settings_errors(onboarding: Onboarding, partner: Partner,
+                                candidate: PartnerEnvironment, *, secret: str | None = None
+                                ) -> tuple[PartnerEnvironment, list[ValidationError]]:
+    """Every reason `save_environment` would refuse these settings, without saving anything.
+
+    Parameters
+    ----------
+    onboarding, partner, candidate, secret: as for `save_environment`.
+
+    Returns
+    -------
+    The candidate with its endpoint URL normalised, and each refused setting as a
+    `ValidationError` naming its field (the form's order); empty when it would save.
+    """
+    previous = _stored(partner, candidate.name)
+    candidate, errors = environment_errors(candidate, allowed_names=onboarding.environments,
+                                           allow_insecure=onboarding.allow_insecure,
+                                           resolver=onboarding.resolver)
+    auth = candidate.auth
+    if auth is None:  # validation lets poll mode go without; the console always names a type
+        if not any(error.field == "auth_type" for error in errors):
+            errors.append(ValidationError("Choose how we authenticate to your endpoint.",
+                                          field="auth_type"))
+    elif candidate.mode is DeliveryMode.PUSH and secret is None and not auth.secret_arn:
+        errors.append(ValidationError(
+            "Set the credential: push delivery authenticates every call with it."
+            if not previous.auth or previous.auth.type is auth.type else
+            "A new authentication type needs a new credential.", field="secret"))
+    refused_secret = secret_error(secret)
+    if refused_secret is not None:
+        errors.append(refused_secret)
+    return candidate, errors
 
 
 def save_environment(onboarding: Onboarding, actor: Actor, partner: Partner,
@@ -42,25 +76,20 @@ def save_environment(onboarding: Onboarding, actor: Actor, partner: Partner,
     Raises
     ------
     ValidationError: the organisation cannot be edited, a setting is refused (the field is
-        named; an endpoint's refusal is an `InvalidEndpointError`), or push delivery lacks a
-        credential (field `secret`).
+        named; an endpoint's refusal is an `InvalidEndpointError`), push delivery lacks a
+        credential, or the credential holds control characters (field `secret`; the message
+        never quotes it). `InvalidSettingsError` when several settings are refused: its
+        `errors` list each.
     PartnerConflictError: someone saved the organisation since `partner` was read.
     """
     if partner.status not in EDITABLE_STATUSES:
         raise ValidationError("this organisation can no longer be edited")
     previous = _stored(partner, candidate.name)
-    candidate = validate_environment(candidate, allowed_names=onboarding.environments,
-                                     allow_insecure=onboarding.allow_insecure,
-                                     resolver=onboarding.resolver)
+    candidate, errors = environment_settings_errors(onboarding, partner, candidate,
+                                                    secret=secret)
+    raise_all(errors)
     auth = candidate.auth
-    if auth is None:  # validation lets poll mode go without; the console always names a type
-        raise ValidationError("choose how we authenticate to your endpoint", field="auth_type")
-    if candidate.mode is DeliveryMode.PUSH and secret is None and not auth.secret_arn:
-        raise ValidationError(
-            "set the credential: push delivery authenticates every call with it"
-            if not previous.auth or previous.auth.type is auth.type else
-            "a new authentication type needs a new credential", field="secret")
-    if secret is not None:
+    if secret is not None and auth is not None:  # auth is set: its absence was refused
         stored = onboarding.credentials.put(partner.id, candidate.name, auth.type, secret,
                                             set_on=isoformat(onboarding.clock()))
         candidate = replace(candidate, auth=replace(auth, secret_arn=stored.arn,

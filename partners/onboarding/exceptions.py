@@ -15,7 +15,26 @@ class InvalidEndpointError(ValidationError):
 
 
 class InvalidFilterError(ValidationError):
-    """A request filter that cannot be compiled into an EventBridge event pattern."""
+    """A request filter that cannot be compiled into an EventBridge event pattern.
+
+    `errors` lists every problem found in the filter (each with its field path), so a form
+    shows them all at once; a single problem lists itself.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 errors: list[InvalidFilterError] | None = None):
+        super().__init__(message, field=field)
+        self.errors: list[InvalidFilterError] = list(errors) if errors else [self]
+
+
+class InvalidSettingsError(ValidationError):
+    """Several settings refused at once; `errors` lists each with the field it names (the
+    message joins theirs, the field is the first's)."""
+
+    def __init__(self, errors: list[ValidationError]):
+        super().__init__("; ".join(error.message for error in errors),
+                         field=errors[0].field if errors else None)
+        self.errors = list(errors)
 
 
 class PartnerNotFoundError(PartnerGatewayError, LookupError):

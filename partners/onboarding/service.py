@@ -23,6 +23,16 @@ from partners.onboarding.validation import Resolver, environment_problems
 # Asks the reconciler to converge one partner; False when the request could not be sent
 # (the reconciler's schedule then picks the partner up within minutes).
 TriggerReconcile = Callable[[str], bool]
+# Empties the partner API's cache of authorizer results (API Gateway's
+# FlushStageAuthorizersCache), so a token or partner refused from now on is refused on the
+# very next call instead of when a cached Allow expires; False when the flush failed (the
+# cached results then expire on their own, within the authorizer's TTL).
+FlushAuthorizers = Callable[[], bool]
+
+
+def no_authorizer_cache() -> bool:
+    """The flush where nothing caches authorizer results (tests, tools): nothing to do."""
+    return True
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,9 @@ class Saved:
 
     partner: Partner
     routing_triggered: bool
+    # False: a decision that refuses the partner's tokens (suspend) could not empty the API's
+    # authorizer cache, so calls may still pass until the cached results expire.
+    authorizers_flushed: bool = True
 
 
 class Onboarding:
@@ -44,6 +57,9 @@ class Onboarding:
     ----------
     registry, tokens, credentials, audit: the onboarding stores.
     trigger: asks the reconciler to converge a partner (`partner_id -> sent?`).
+    flush_authorizers: empties the partner API's authorizer cache (`() -> flushed?`), called
+        after every write that refuses tokens which worked a moment ago (revoke, rotate,
+        suspend).
     clock: the time seam (credential "set on" dates).
     environments: the partner environment names this stage offers.
     allow_insecure: the stage accepts http and loopback endpoints (embedded stack only).
@@ -53,6 +69,7 @@ class Onboarding:
     def __init__(self, registry: PartnerRegistry, tokens: TokenStore,
                  credentials: CredentialStore, audit: AuditLog, trigger: TriggerReconcile, *,
                  clock: Clock = utc_now,
+                 flush_authorizers: FlushAuthorizers = no_authorizer_cache,
                  environments: Iterable[str] = DEFAULT_PARTNER_ENVIRONMENTS,
                  allow_insecure: bool = False, resolver: Resolver | None = None):
         self.registry = registry
@@ -60,6 +77,7 @@ class Onboarding:
         self.credentials = credentials
         self.audit = audit
         self.trigger = trigger
+        self.flush_authorizers = flush_authorizers
         self.clock = clock
         self.environments = tuple(environments)
         self.allow_insecure = allow_insecure

@@ -9,11 +9,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
 from partners.core.exceptions import ValidationError
-from partners.onboarding.exceptions import InvalidEndpointError
+from partners.onboarding.exceptions import InvalidEndpointError, InvalidSettingsError
 from partners.onboarding.models import AuthType, DeliveryMode, Partner, PartnerEnvironment
 
 Resolver = Callable[[str], list[str]]
@@ -41,6 +42,24 @@ _METADATA = {
     ipaddress.ip_address("169.254.170.2"),  # ECS task metadata
 }
 _LOCAL_HOSTNAMES = {"localhost", "localhost.localdomain"}
+# What a local hostname is connected to (RFC 6761: localhost is the loopback address).
+_LOCAL_ADDRESS = "127.0.0.1"
+# C0 controls (CR, LF, TAB...), DEL and the C1 controls: no header value, user name or
+# credential may carry one (a CR LF would end the header and start another).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class ResolvedEndpoint:
+    """An endpoint URL as checked. A caller connects to `address` (checked) and speaks to
+    `host` there (Host header, TLS server name and certificate): a second DNS answer (DNS
+    rebinding) cannot redirect the call."""
+
+    url: str  # normalised
+    scheme: str
+    host: str  # the DNS name, or the IP literal without brackets
+    port: int
+    address: str  # a checked address of `host`
 
 
 def system_resolver(hostname: str) -> list[str]:
@@ -117,6 +136,9 @@ def validate_endpoint_url(
 ) -> str:
     """Return the normalised form of a partner endpoint URL, or refuse it.
 
+    Saving a URL needs only this; calling one needs `resolve_endpoint`, whose address the
+    call must use.
+
     Parameters
     ----------
     url: the URL the partner typed.
@@ -132,6 +154,27 @@ def validate_endpoint_url(
     ------
     InvalidEndpointError: with `reason`, for a bad scheme, userinfo, fragment, IP literal,
         port, hostname, or a hostname resolving to any non-public address.
+    """
+    return resolve_endpoint(url, allow_insecure=allow_insecure, resolver=resolver).url
+
+
+def resolve_endpoint(
+    url: str, *, allow_insecure: bool = False, resolver: Resolver | None = None
+) -> ResolvedEndpoint:
+    """Check a partner endpoint URL as `validate_endpoint_url` does, resolving its name once.
+
+    Parameters
+    ----------
+    url, allow_insecure, resolver: as for `validate_endpoint_url`.
+
+    Returns
+    -------
+    The normalised URL with the address to connect to: one of the name's addresses, all of
+    which were checked.
+
+    Raises
+    ------
+    InvalidEndpointError: as `validate_endpoint_url`.
     """
     resolver = resolver or system_resolver
     if not isinstance(url, str) or not url.strip():
@@ -167,47 +210,168 @@ def validate_endpoint_url(
         if not (allow_insecure and literal.is_loopback and canonical):
             raise _refuse(url, f"IP address literals are not allowed ({raw_host}); use a DNS name")
         host = raw_host.lower()
+        addresses = [str(literal)]
     else:
         host = _normalise_hostname(url, parts.hostname or "")
         if allow_insecure and host in _LOCAL_HOSTNAMES:
-            pass
+            addresses = [_LOCAL_ADDRESS]
         else:
             if "." not in host:
                 raise _refuse(url, f"hostname {host!r} is not a fully qualified DNS name")
             if NUMERIC_LABEL_PATTERN.match(host.rsplit(".", 1)[1]):
                 raise _refuse(url, f"hostname {host!r} has a numeric top-level label")
-            _check_resolution(url, host, resolver, allow_loopback=allow_insecure)
+            addresses = _check_resolution(url, host, resolver, allow_loopback=allow_insecure)
 
-    netloc = host if port in (None, 443 if scheme == "https" else 80) else f"{host}:{port}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    default_port = 443 if scheme == "https" else 80
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    return ResolvedEndpoint(url=urlunsplit((scheme, netloc, parts.path or "/", parts.query, "")),
+                            scheme=scheme, host=host.strip("[]"), port=port or default_port,
+                            address=addresses[0])
 
 
-def _check_resolution(url: str, host: str, resolver: Resolver, *, allow_loopback: bool) -> None:
+def _check_resolution(url: str, host: str, resolver: Resolver, *,
+                      allow_loopback: bool) -> list[str]:
+    """Every address `host` resolves to, each checked; refuse the URL if any is not allowed."""
     try:
         addresses = resolver(host)
     except (OSError, UnicodeError):
         raise _refuse(url, f"hostname {host!r} does not resolve") from None
     if not addresses:
         raise _refuse(url, f"hostname {host!r} does not resolve")
+    checked = []
     for raw in addresses:
         try:
             address = ipaddress.ip_address(raw.split("%")[0])
         except ValueError:
             raise _refuse(url, f"hostname {host!r} resolved to {raw!r}, not an address") from None
+        checked.append(str(address))
         if allow_loopback and address.is_loopback:
             continue
         problem = address_problem(address)
         if problem:
             raise _refuse(url, f"hostname {host!r} resolves to {problem}")
+    return checked
 
 
 # --- environments and identities ---------------------------------------------------------
 
 
-def _check_range(value: Any, bounds: tuple[int, int], field: str, what: str) -> None:
+def _range_error(value: Any, bounds: tuple[int, int], field: str,
+                 what: str) -> ValidationError | None:
     low, high = bounds
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ValidationError(f"{what} must be a whole number from {low} to {high}", field=field)
+        return ValidationError(f"{what} must be a whole number from {low} to {high}", field=field)
+    return None
+
+
+def _text_error(value: str | None, field: str, what: str) -> ValidationError | None:
+    if value and CONTROL_CHARACTERS.search(value):
+        return ValidationError(f"The {what} cannot contain line breaks or other control "
+                               "characters.", field=field)
+    return None
+
+
+def secret_error(secret: str | None) -> ValidationError | None:
+    """Why a credential value cannot be stored, or None; the message never quotes it.
+
+    It travels in an HTTP header (API key, Basic) or a form body (OAuth): a line break there
+    would end the header and start another one.
+    """
+    if secret and CONTROL_CHARACTERS.search(secret):
+        return ValidationError("The credential cannot contain line breaks, tabs or other "
+                               "control characters; paste it again without them.",
+                               field="secret")
+    return None
+
+
+def raise_all(errors: list[ValidationError]) -> None:
+    """Raise nothing for no error, the error itself for one, `InvalidSettingsError` for more."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InvalidSettingsError(errors)
+
+
+def _auth_errors(environment: PartnerEnvironment, *, allow_insecure: bool,
+                 resolver: Resolver | None) -> list[ValidationError | None]:
+    auth = environment.auth
+    if auth is None:
+        return [ValidationError("Choose how we authenticate to your endpoint.",
+                                field="auth_type")]
+    if auth.type is AuthType.API_KEY:
+        return [None if auth.header_name and HEADER_NAME_PATTERN.match(auth.header_name) else
+                ValidationError("Enter the name of the header that carries the API key "
+                                "(letters, digits and '-', e.g. x-api-key).",
+                                field="header_name")]
+    if auth.type is AuthType.BASIC:
+        if not auth.username or ":" in auth.username:
+            return [ValidationError("Enter the username for basic auth (without ':').",
+                                    field="username")]
+        return [_text_error(auth.username, "username", "username")]
+    errors = [
+        None if auth.client_id else ValidationError("Enter the client id OAuth asks for.",
+                                                     field="client_id"),
+        _text_error(auth.client_id, "client_id", "client id"),
+        _text_error(auth.scope, "scope", "scope"),
+    ]
+    if not auth.token_url:
+        errors.append(ValidationError("Enter the token URL: OAuth gets its access token there.",
+                                      field="token_url"))
+    else:
+        try:
+            validate_endpoint_url(auth.token_url, allow_insecure=allow_insecure,
+                                  resolver=resolver)
+        except InvalidEndpointError as error:
+            errors.append(ValidationError(f"token URL refused: {error.reason}",
+                                          field="token_url"))
+    return errors
+
+
+def environment_errors(
+    environment: PartnerEnvironment,
+    *,
+    allowed_names: Iterable[str],
+    allow_insecure: bool = False,
+    resolver: Resolver | None = None,
+) -> tuple[PartnerEnvironment, list[ValidationError]]:
+    """Check every setting of a partner environment and collect what is wrong.
+
+    Parameters
+    ----------
+    environment: the settings to check.
+    allowed_names: the environment names the stage offers.
+    allow_insecure, resolver: as for `validate_endpoint_url`.
+
+    Returns
+    -------
+    The environment with its endpoint URL normalised (as given when refused), and every
+    refused setting as a `ValidationError` naming its field (an endpoint's refusal is an
+    `InvalidEndpointError`), in the form's order; empty when all are fine.
+    """
+    allowed = tuple(allowed_names)
+    errors: list[ValidationError | None] = [
+        None if environment.name in allowed else
+        ValidationError(f"environment must be one of {', '.join(allowed)}", field="name"),
+        _range_error(environment.rate_limit_per_second, RATE_LIMIT_RANGE,
+                     "rate_limit_per_second", "rate limit (requests per second)"),
+        _range_error(environment.retry_policy.maximum_event_age_seconds, EVENT_AGE_RANGE,
+                     "maximum_event_age_seconds", "maximum event age (seconds)"),
+        _range_error(environment.retry_policy.maximum_retry_attempts, RETRY_ATTEMPTS_RANGE,
+                     "maximum_retry_attempts", "retry attempts"),
+    ]
+    if environment.mode is DeliveryMode.POLL:
+        return environment, [e for e in errors if e is not None]
+    url = environment.endpoint_url
+    if not url:
+        errors.append(ValidationError("Enter your endpoint URL: push delivery posts each "
+                                      "request to it.", field="endpoint_url"))
+    else:
+        try:
+            url = validate_endpoint_url(url, allow_insecure=allow_insecure, resolver=resolver)
+        except InvalidEndpointError as error:
+            errors.append(error)
+    errors.extend(_auth_errors(environment, allow_insecure=allow_insecure, resolver=resolver))
+    return replace(environment, endpoint_url=url), [e for e in errors if e is not None]
 
 
 def validate_environment(
@@ -221,42 +385,13 @@ def validate_environment(
 
     Raises
     ------
-    ValidationError (or InvalidEndpointError): naming the field.
+    ValidationError (or InvalidEndpointError) naming the field when one setting is refused,
+    InvalidSettingsError listing each when several are.
     """
-    from dataclasses import replace
-
-    allowed = tuple(allowed_names)
-    if environment.name not in allowed:
-        raise ValidationError(f"environment must be one of {', '.join(allowed)}", field="name")
-    _check_range(environment.rate_limit_per_second, RATE_LIMIT_RANGE, "rate_limit_per_second",
-                 "rate limit (requests per second)")
-    _check_range(environment.retry_policy.maximum_event_age_seconds, EVENT_AGE_RANGE,
-                 "maximum_event_age_seconds", "maximum event age (seconds)")
-    _check_range(environment.retry_policy.maximum_retry_attempts, RETRY_ATTEMPTS_RANGE,
-                 "maximum_retry_attempts", "retry attempts")
-    if environment.mode is DeliveryMode.POLL:
-        return environment
-    if not environment.endpoint_url:
-        raise ValidationError("push delivery needs an endpoint URL", field="endpoint_url")
-    url = validate_endpoint_url(environment.endpoint_url, allow_insecure=allow_insecure,
-                                resolver=resolver)
-    auth = environment.auth
-    if auth is None:
-        raise ValidationError("push delivery needs endpoint auth", field="auth_type")
-    if auth.type is AuthType.API_KEY and not (auth.header_name and
-                                              HEADER_NAME_PATTERN.match(auth.header_name)):
-        raise ValidationError("API key auth needs a valid header name", field="header_name")
-    if auth.type is AuthType.BASIC and not (auth.username and ":" not in auth.username):
-        raise ValidationError("basic auth needs a username without ':'", field="username")
-    if auth.type is AuthType.OAUTH_CLIENT_CREDENTIALS:
-        if not auth.client_id:
-            raise ValidationError("OAuth needs a client id", field="client_id")
-        try:
-            validate_endpoint_url(auth.token_url or "", allow_insecure=allow_insecure,
-                                  resolver=resolver)
-        except InvalidEndpointError as error:
-            raise ValidationError(f"token URL refused: {error.reason}", field="token_url") from None
-    return replace(environment, endpoint_url=url)
+    checked, errors = environment_errors(environment, allowed_names=allowed_names,
+                                         allow_insecure=allow_insecure, resolver=resolver)
+    raise_all(errors)
+    return checked
 
 
 def environment_problems(partner: Partner, *, allowed_names: Iterable[str],
@@ -277,14 +412,10 @@ def environment_problems(partner: Partner, *, allowed_names: Iterable[str],
     One `<environment>: <reason>` sentence per environment that fails its check.
     """
     allowed = tuple(allowed_names)
-    problems = []
-    for environment in partner.environments.values():
-        try:
-            validate_environment(environment, allowed_names=allowed,
-                                 allow_insecure=allow_insecure, resolver=resolver)
-        except ValidationError as error:
-            problems.append(f"{environment.name}: {error.message}")
-    return problems
+    return [f"{environment.name}: {error.message}"
+            for environment in partner.environments.values()
+            for error in environment_errors(environment, allowed_names=allowed,
+                                            allow_insecure=allow_insecure, resolver=resolver)[1]]
 
 
 def validate_slug(slug: str) -> str:

@@ -11,6 +11,7 @@ from partners.requests.events import (
     NOTIFICATION_FAILED,
     ROUTED,
     STATUS_CHANGED,
+    STATUS_PUBLICATION,
     LogEvent,
     event_from_item,
 )
@@ -59,6 +60,7 @@ __all__ = [
     "RequestSummary",
     "RequestViews",
     "STATUS_CHANGED",
+    "STATUS_PUBLICATION",
     "StatusChange",
     "ViewOutdatedError",
     "command_id",

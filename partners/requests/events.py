@@ -18,7 +18,12 @@ STATUS_CHANGED = "request.status_changed"
 DOCUMENT_ADDED = "request.document_added"
 # Appended by the notifier when SNS refuses a user's phone number or email for good.
 NOTIFICATION_FAILED = "notification.failed"
-EVENT_TYPES = (CREATED, ROUTED, STATUS_CHANGED, DOCUMENT_ADDED, NOTIFICATION_FAILED)
+# Whether a status change reached the bus: `outcome` claimed | published | failed, for the
+# change's `command_id` (`partners.requests.log.RequestLog.change_status`). Bookkeeping of
+# the partner API, not of the request: the views and the timeline do not show it.
+STATUS_PUBLICATION = "request.status_publication"
+EVENT_TYPES = (CREATED, ROUTED, STATUS_CHANGED, DOCUMENT_ADDED, NOTIFICATION_FAILED,
+               STATUS_PUBLICATION)
 
 
 @dataclass(frozen=True)

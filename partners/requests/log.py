@@ -8,19 +8,25 @@ stream.
 Writers that decide from the current state (route once, legal status moves) read the log,
 fold it, and append at `expected_sequence`: if anyone appended in between, the put fails and
 they decide again from the newer log (optimistic concurrency, no locks).
+
+The log is also the idempotency record of status posts, and of whether each status change
+reached the bus: `request.status_publication` items say a post claimed, published or failed
+to publish it, so a repeated post publishes again only when that is due (`publication_due`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Iterator, Mapping
 
 import boto3
 from botocore.exceptions import ClientError
 
 from partners.core.aws import client, error_code
-from partners.core.clock import Clock, isoformat, utc_now
+from partners.core.clock import Clock, isoformat, parse_iso, utc_now
 from partners.requests.exceptions import (
+    IdempotencyInProgressError,
     IdempotencyKeyReusedError,
     RequestExistsError,
     RequestLogConflictError,
@@ -32,6 +38,7 @@ from partners.requests.events import (
     EVENT_TYPES,
     ROUTED,
     STATUS_CHANGED,
+    STATUS_PUBLICATION,
     LogEvent,
     event_from_item,
     event_item,
@@ -53,6 +60,44 @@ class StatusChange:
     environment: str
     request_type: str
     replayed: bool = False  # True: this command was appended before; nothing new written
+    # True: this post holds the change's publication: put it on the bus, then
+    # `RequestLog.record_publication`. False: it is published, or another post is at it.
+    publish: bool = True
+    command_id: str = ""
+
+
+# `request.status_publication` outcomes: a post took over the publication, or finished it.
+CLAIMED, PUBLISHED, PUBLISH_FAILED = "claimed", "published", "failed"
+# What a repeated post does about a change's publication (`publication_due`).
+DUE, IN_PROGRESS = "due", "in_progress"
+
+
+def publication_due(command: Mapping[str, Any], now: datetime, lease: timedelta) -> str:
+    """Whether a repeated status post must publish its change (a pure decision).
+
+    The post that appended the change holds its publication from the append on, and a post
+    that claimed it (`CLAIMED`) from the claim on, each for `lease`: longer than the partner
+    API may run, so a holder past it has died without a word. Only a publication known to
+    have failed, or whose holder is gone, is due again: repeats never flood the bus.
+
+    Parameters
+    ----------
+    command: the change as `RouteState.command` has it (`recorded_at`, and `publication`,
+        its latest outcome, once there is one).
+    now: the time of the decision.
+    lease: how long a holder may take.
+
+    Returns
+    -------
+    `PUBLISHED` (nothing to do), `IN_PROGRESS` (a live holder is at it) or `DUE`.
+    """
+    publication = command.get("publication") or {"outcome": CLAIMED,
+                                                 "recorded_at": command["recorded_at"]}
+    if publication["outcome"] == PUBLISHED:
+        return PUBLISHED
+    if publication["outcome"] == PUBLISH_FAILED:
+        return DUE
+    return IN_PROGRESS if now < parse_iso(publication["recorded_at"]) + lease else DUE
 
 
 class RequestLog:
@@ -67,6 +112,9 @@ class RequestLog:
 
     # Appends without an expected sequence retry this often when others append concurrently.
     max_attempts = 25
+    # How long a status post holds its change's publication (`publication_due`): well past
+    # the partner API function's timeout (10 s), so a holder past it is no longer running.
+    publish_lease = timedelta(seconds=30)
 
     def __init__(self, table_name: str, *, boto3_session: boto3.session.Session | None = None,
                  clock: Clock = utc_now, dynamodb_client: Any = None):
@@ -238,20 +286,29 @@ class RequestLog:
         status: the posted status.
         command_id: a stable id of the post (a hash of its idempotency scope): a post whose
             command id is already in the log is answered from the log, never appended twice.
-            The log is the idempotency record: no other store is written.
+            The log is the idempotency record: no other store is written. Such a repeat
+            publishes again only when the change's publication is due (`publication_due`),
+            and claims it first with a conditional append, so one repeat at most does.
         payload_digest: a digest of what the post said (`partners.requests.idempotency.payload_digest`),
             kept with it: the same command id with another digest is refused.
         note, reference, occurred_at: optional details of the post.
+
+        Returns
+        -------
+        The change; its `publish` says whether this post must publish it.
 
         Raises
         ------
         RequestNotFoundError: no such request, or it was not routed to this partner environment.
         IllegalStatusTransitionError: the transition table forbids the move.
         IdempotencyKeyReusedError: the command id is in the log with another payload digest.
+        IdempotencyInProgressError: the command is in the log and another post is publishing
+            it right now (retry shortly).
         """
         last = 0
         for _ in range(self.max_attempts):
-            state = fold(self.events(request_id))
+            events = self.events(request_id)
+            state = fold(events)
             route = state.route(partner_id, environment) if state else None
             if state is None or route is None:
                 raise RequestNotFoundError(request_id)
@@ -260,10 +317,22 @@ class RequestLog:
                 recorded = earlier.get("payload_digest")
                 if payload_digest and recorded and recorded != payload_digest:
                     raise IdempotencyKeyReusedError(command_id)
-                return StatusChange(request_id, earlier["sequence"], earlier["status"],
-                                    earlier["previous_status"], earlier["occurred_at"],
-                                    state.user_id, state.environment, state.request_type,
-                                    replayed=True)
+                replay = StatusChange(request_id, earlier["sequence"], earlier["status"],
+                                      earlier["previous_status"], earlier["occurred_at"],
+                                      state.user_id, state.environment, state.request_type,
+                                      replayed=True, publish=False, command_id=command_id)
+                due = publication_due(earlier, self._clock(), self.publish_lease)
+                if due == PUBLISHED:
+                    return replay
+                if due == IN_PROGRESS:
+                    raise IdempotencyInProgressError(command_id)
+                last = events[-1].sequence
+                try:  # the claim: right after the log decided from, or someone was faster
+                    self._append_publication(replay, partner_id, environment, CLAIMED,
+                                             expected_sequence=last)
+                except RequestLogConflictError:
+                    continue
+                return replace(replay, publish=True)
             check_status_transition(request_id, route.status, status)
             last = state.last_sequence
             moment = occurred_at or isoformat(self._clock())
@@ -288,5 +357,33 @@ class RequestLog:
             except RequestLogConflictError:
                 continue
             return StatusChange(request_id, sequence, status, route.status, moment,
-                                state.user_id, state.environment, state.request_type)
+                                state.user_id, state.environment, state.request_type,
+                                command_id=command_id)
         raise RequestLogConflictError(request_id, last)
+
+    def record_publication(self, change: StatusChange, *, partner_id: str, environment: str,
+                           published: bool) -> int:
+        """Record how the publication of a change held by this post ended.
+
+        Parameters
+        ----------
+        change: the change `change_status` returned with `publish` set.
+        partner_id, environment: the caller's partner environment.
+        published: True once PutEvents took the event; False when it refused or failed (a
+            repeat of the post then publishes it).
+
+        Returns
+        -------
+        The sequence of the appended `request.status_publication`.
+        """
+        return self._append_publication(change, partner_id, environment,
+                                        PUBLISHED if published else PUBLISH_FAILED)
+
+    def _append_publication(self, change: StatusChange, partner_id: str, environment: str,
+                            outcome: str, *, expected_sequence: int | None = None) -> int:
+        return self.append(change.request_id, STATUS_PUBLICATION,
+                           {"partner_id": partner_id, "environment": environment,
+                            "command_id": change.command_id, "sequence": change.sequence,
+                            "outcome": outcome},
+                           partner_id=partner_id, environment=environment,
+                           expected_sequence=expected_sequence)

@@ -31,6 +31,7 @@ from partners.requests.events import (
     NOTIFICATION_FAILED,
     ROUTED,
     STATUS_CHANGED,
+    STATUS_PUBLICATION,
     LogEvent,
 )
 from partners.requests.status import PENDING, queue_rank
@@ -142,6 +143,13 @@ def fold(events: Iterable[LogEvent]) -> RequestState | None:
             if all(d["document_id"] != document["document_id"] for d in state.documents):
                 state.documents.append(document)
             state.timeline.append(_entry(event, document_id=document["document_id"]))
+        elif event.type == STATUS_PUBLICATION:
+            # Only the command's latest publication state: no view or timeline shows it.
+            route = state.routes.get((event.data["partner_id"], event.data["environment"]))
+            command = route.command(event.data["command_id"]) if route else None
+            if command is not None:
+                command["publication"] = {"outcome": event.data["outcome"],
+                                          "recorded_at": event.recorded_at}
         elif event.type == NOTIFICATION_FAILED:
             # The user sees why a status did not reach them (destination masked).
             state.timeline.append(_entry(

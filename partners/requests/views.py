@@ -9,7 +9,9 @@ Two readers, one set of tables (`requests`, `partner_inbox`, `user_timeline`; it
   there;
 - `RequestHistory`: what the console shows of one partner environment (never writes): an
   environment's recent requests (the `requests` table's `by-environment` index) for the
-  filter preview, of which a partner sees the details only of those routed to it; the latest
+  filter preview, which lists only those routed to the partner environment (and its own
+  test events), counts the others, and leaves other partners' test events out
+  (`partners.routing.preview.preview_sample`); the latest
   routings and routings per day (the `partner_inbox` table's `by-routed` index, reading the
   summary of each inbox item).
 """
@@ -309,7 +311,8 @@ class RequestHistory:
         self.inbox_table = inbox_table
 
     def recent_requests(self, environment: str, limit: int = 50) -> list[RequestSummary]:
-        """The environment's latest `limit` requests, newest first.
+        """The environment's latest `limit` requests, newest first (any partner's: a caller
+        showing them to a partner keeps to what is the partner's own).
 
         Parameters
         ----------

@@ -9,12 +9,13 @@ from partners.routing.desired import RoutingSettings, desired_environment
 from partners.routing.exceptions import EventRefusedError, ReconcilerConfigError
 from partners.routing.names import rule_description
 from partners.routing.observed import EventBridgeState
-from partners.routing.preview import preview_filter
+from partners.routing.preview import event_pattern_matcher, preview_filter
 from partners.routing.quotas import Headroom, Quotas
 from partners.routing.reconciler import Reconciler, ReconcilerSettings
 from partners.routing.test_events import (
     ProbeOutcome,
     SentProbe,
+    find_probe,
     is_probe_of,
     probe_detail,
     probe_outcome,
@@ -22,6 +23,7 @@ from partners.routing.test_events import (
     recent_probes,
     send_probe,
 )
+from partners.routing.wording import describe_filter
 
 __all__ = [
     "DeadLetters",
@@ -36,7 +38,10 @@ __all__ = [
     "RedriveResult",
     "RoutingSettings",
     "SentProbe",
+    "describe_filter",
     "desired_environment",
+    "event_pattern_matcher",
+    "find_probe",
     "is_probe_of",
     "preview_filter",
     "probe_detail",

@@ -128,6 +128,25 @@ def applied_status(partner_id: str, environment: str, plan: EnvironmentPlan, rul
     return status
 
 
+def acknowledges_save(before: RoutingStatus, saved_at: str) -> bool:
+    """Whether `before` was written after the partner's last save (`saved_at`).
+
+    The console waits for a status newer than the save ("applying your latest change...");
+    a save that changes no routing (a profile edit) still needs one, so an unchanged status
+    older than the save is written again with this run's time.
+
+    Parameters
+    ----------
+    before: the stored status.
+    saved_at: the partner's `updated_at` (ISO 8601; empty: unknown).
+
+    Returns
+    -------
+    True when the stored status is at least as new as the save.
+    """
+    return not saved_at or (before.updated_at or "") >= saved_at
+
+
 def is_unchanged(before: RoutingStatus, after: RoutingStatus) -> bool:
     """Whether writing `after` over `before` would tell the partner nothing new.
 
@@ -173,10 +192,13 @@ class StatusRecorder:
         # Announce first: a run that dies before its status writes announces again next time
         # (at least once), never silently not at all.
         self.announce([(current.get(name), status) for name, status in sorted(new.items())])
+        saved_at = {p.id: p.updated_at for p in partners}
         writes = 0
         for name, status in sorted(new.items()):
             before = current.get(name)
-            if before is not None and is_unchanged(before, status):
+            if before is not None and is_unchanged(before, status) and (
+                    status.updated_at == before.updated_at  # kept as it was (deferred)
+                    or acknowledges_save(before, saved_at.get(status.partner_id, ""))):
                 continue
             if name not in known and status.state is RoutingState.REMOVED \
                     and status.reason == GONE_REASON:

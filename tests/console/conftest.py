@@ -65,8 +65,25 @@ def reconciles() -> Reconciles:
     return Reconciles()
 
 
+@dataclass
+class Flushes:
+    """The authorizer-cache flush as the tests see it: how often it was asked."""
+
+    calls: int = 0
+    succeed: bool = True
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.succeed
+
+
 @pytest.fixture
-def app(stage, aws, clock, reconciles):
+def flushes() -> Flushes:
+    return Flushes()
+
+
+@pytest.fixture
+def app(stage, aws, clock, reconciles, flushes):
     from console import create_app
     from infra.local.runtime.supervisor import install_api_patches
 
@@ -80,6 +97,7 @@ def app(stage, aws, clock, reconciles):
         "CLOCK": clock,
         "ENDPOINT_RESOLVER": public_resolver,
         "RECONCILE_TRIGGER": reconciles,
+        "AUTHORIZER_FLUSH": flushes,
     })
     app = create_app(config)
     app.test_client_class = ConsoleClient

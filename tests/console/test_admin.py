@@ -10,6 +10,7 @@ from partners.core.constants import partner_resource_name
 from partners.onboarding.endpoint_check import check_endpoint
 from partners.onboarding.models import AuthType, DeliveryMode, EndpointAuth, PartnerEnvironment
 from tests.console.conftest import PUSH_SETTINGS, public_resolver
+from tests.partners.onboarding.conftest import EndpointAnswers
 
 
 def _text(response) -> str:
@@ -18,6 +19,16 @@ def _text(response) -> str:
 
 def _registry(app):
     return app.extensions["pgw"].registry
+
+
+@pytest.fixture(autouse=True)
+def endpoint_answers(monkeypatch) -> EndpointAnswers:
+    """Approval runs the endpoint check; here it answers without the network."""
+    import partners.onboarding.decisions as decisions
+
+    answers = EndpointAnswers()
+    monkeypatch.setattr(decisions, "check_endpoint", answers)
+    return answers
 
 
 @pytest.fixture
@@ -76,6 +87,36 @@ def test_approve_rechecks_the_endpoints(app, auth, submitted):
     assert _registry(app).get_partner(partner_id).status.value == "pending_approval"
 
 
+def _audit(app, partner_id, action):
+    return [r for r in app.extensions["pgw"].audit.for_target(f"partner:{partner_id}").items
+            if r.action == action]
+
+
+def test_approve_after_a_failed_check_needs_an_override_with_a_reason(app, auth, submitted,
+                                                                      endpoint_answers):
+    _, partner_id = submitted
+    admin = auth.login_admin()
+    endpoint_answers.failing = "certificate not trusted"
+    page = _text(admin.post(f"/admin/partners/{partner_id}/check", data={"environment": "test"}))
+    assert "TLS handshake</strong>: failed" in page and 'id="approve-form"' in page
+    response = admin.post(f"/admin/partners/{partner_id}/approve")
+    page = _text(admin.get(response.headers["Location"]))
+    assert "Not approved. test: the endpoint check failed at &#39;TLS handshake&#39;" in page
+    assert _registry(app).get_partner(partner_id).status.value == "pending_approval"
+    assert not _audit(app, partner_id, "partner.approved")
+    # Ticking the override without a reason is a form error; nothing is decided.
+    response = admin.post(f"/admin/partners/{partner_id}/approve", data={"override": "y"})
+    assert response.status_code == 422 and "Say why you approve" in _text(response)
+    assert _registry(app).get_partner(partner_id).status.value == "pending_approval"
+    response = admin.post(f"/admin/partners/{partner_id}/approve", data={
+        "override": "y", "override_reason": "Certificate renewal booked for today"})
+    assert response.status_code == 302
+    assert _registry(app).get_partner(partner_id).status.value == "approved"
+    [record] = _audit(app, partner_id, "partner.approved")
+    assert record.after["override_reason"] == "Certificate renewal booked for today"
+    assert "Certificate renewal booked for today" in _text(admin.get("/admin/audit"))
+
+
 def test_reject_needs_a_reason(app, auth, submitted):
     _, partner_id = submitted
     admin = auth.login_admin()
@@ -97,6 +138,19 @@ def test_suspend_and_reinstate(app, auth, submitted, reconciles):
     actions = [r.action for r in app.extensions["pgw"].audit.for_target(
         f"partner:{partner_id}").items]
     assert {"partner.approved", "partner.suspended", "partner.reinstated"} <= set(actions)
+
+
+def test_suspend_flushes_the_authorizer_cache_and_warns_when_it_cannot(app, auth, submitted,
+                                                                       flushes):
+    _, partner_id = submitted
+    admin = auth.login_admin()
+    admin.post(f"/admin/partners/{partner_id}/approve")
+    assert flushes.calls == 0
+    flushes.succeed = False
+    response = admin.post(f"/admin/partners/{partner_id}/suspend", data={"reason": "Abuse"})
+    assert response.status_code == 302 and flushes.calls == 1
+    assert _registry(app).get_partner(partner_id).status.value == "suspended"
+    assert "token cache could not be emptied" in _text(admin.get(response.headers["Location"]))
 
 
 @pytest.mark.parametrize("path", ["approve", "reinstate"])
@@ -270,3 +324,30 @@ def test_admin_check_route_runs_the_check(app, auth, submitted, monkeypatch):
     assert "s3cr3t" not in page
     response = admin.post(f"/admin/partners/{partner_id}/check", data={"environment": "prod"})
     assert response.status_code == 422
+
+
+def test_the_check_page_never_shows_a_stored_secret(app, auth, submitted, monkeypatch):
+    """A credential stored before control characters were refused: the check says it cannot
+    be sent, and neither the page nor the audit log shows it."""
+    import partners.onboarding.decisions as decisions
+
+    _, partner_id = submitted
+    secret = "s3cr3t-legacy\r\nX-Injected: yes"
+    env = _registry(app).get_partner(partner_id).environments["test"]
+    app.extensions["pgw"].onboarding.credentials.put(partner_id, "test", env.auth.type, secret,
+                                                     set_on="2026-11-23T10:00:00Z")
+
+    def nowhere(address, port, timeout):
+        raise AssertionError("a header that cannot be sent needs no connection")
+
+    def plain_check(environment, secret, **kwargs):
+        plain = PartnerEnvironment("test", mode=DeliveryMode.PUSH,
+                                   endpoint_url="http://localhost:8443/pgw", auth=environment.auth)
+        return check_endpoint(plain, secret, connect=nowhere, **{**kwargs, "allow_insecure": True})
+
+    monkeypatch.setattr(decisions, "check_endpoint", plain_check)
+    admin = auth.login_admin()
+    page = _text(admin.post(f"/admin/partners/{partner_id}/check", data={"environment": "test"}))
+    assert "cannot be sent in an HTTP header" in page
+    assert "s3cr3t" not in page and "Injected" not in page
+    assert "s3cr3t" not in _text(admin.get("/admin/audit"))

@@ -65,7 +65,7 @@ def b_partner(app, partner_b):
     """Partner B with a token and settings, to check that A cannot touch them."""
     client, partner_id = partner_b
     page = client.post(f"/partners/{partner_id}/environments/test/tokens",
-                       data={"name": "b"}).get_data(as_text=True)
+                       data={"name": "b"}, follow_redirects=True).get_data(as_text=True)
     token = page.split('id="issued-token" value="')[1].split('"')[0]
     return partner_id, token[:17]
 
@@ -75,6 +75,7 @@ HIJACK = {"display_name": "Hijacked", "contact_email": "x@evil.example", "mode":
           "maximum_event_age_seconds": "60", "maximum_retry_attempts": "0",
           "request_types": "*", "everything": "y", "overlap_hours": "0",
           "request_type": "x.y", "attributes": "{}", "name": "n", "reason": "because",
+          "confirm": "y",
           "environment": "test"}
 
 

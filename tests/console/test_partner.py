@@ -113,9 +113,9 @@ def test_saving_again_without_a_secret_keeps_it(app, partner_a):
     ({"endpoint_url": "http://hooks.acme.example.com/"}, "scheme must be https"),
     ({"endpoint_url": "https://internal.acme.example.com/"}, "private address"),
     ({"endpoint_url": "https://127.0.0.1/"}, "IP address literals"),
-    ({"endpoint_url": ""}, "needs an endpoint URL"),
-    ({"secret": ""}, "set the credential"),
-    ({"header_name": ""}, "valid header name"),
+    ({"endpoint_url": ""}, "Enter your endpoint URL"),
+    ({"secret": ""}, "Set the credential"),
+    ({"header_name": ""}, "Enter the name of the header"),
     ({"header_name": "bad header"}, "A header name"),
     ({"auth_type": "BASIC", "username": ""}, "username"),
     ({"auth_type": "OAUTH_CLIENT_CREDENTIALS", "client_id": "c",
@@ -282,9 +282,9 @@ def test_filter_preview_compiles_and_tests_recent_requests(app, aws, partner_a):
     page = _text(response)
     assert response.status_code == 200, page
     assert "&#34;prefix&#34;: &#34;eu-&#34;" in page or '"prefix": "eu-"' in page
-    assert "1 of the last 3" in page
-    assert "not routed to you: hidden" in page  # others' attributes are not shown
-    assert "eu-west" in page and "us-east" not in page
+    assert "1 of your last 1" in page  # only what was routed to this environment is listed
+    assert "Of the 2 other recent requests" in page  # the others are only counted
+    assert "eu-west" in page and "us-east" not in page and "price.quote" not in page
     # Nothing saved by a preview.
     assert _registry(app).get_partner(partner_id).environments == {}
 
@@ -315,13 +315,15 @@ def test_filter_save_stores_the_filter(app, partner_a, reconciles):
 @pytest.mark.parametrize("types, rows, message", [
     ("Stock Check", [], "lower-case letters"),
     ("*, stock.check", [], "must stand alone"),
-    ("stock.check", [("qty", "between", "10")], "exactly two numbers"),
-    ("stock.check", [("qty", "between", "10, 1")], "low &lt;= high"),
-    ("stock.check", [("qty", "greater_than", "many")], "exactly one number"),
+    ("stock.check", [("qty", "between", "10")], "Enter two numbers for &#39;between&#39;"),
+    ("stock.check", [("qty", "between", "10, 1")], "Put the lower number first"),
+    ("stock.check", [("qty", "greater_than", "many")],
+     "Enter one number for &#39;greater than&#39;"),
     ("stock.check", [("region", "", "eu")], "Choose an operator"),
     ("stock.check", [("", "prefix", "eu")], "Name the attribute"),
     ("stock.check", [("bad-name", "prefix", "eu")], "letters, digits and underscores"),
-    ("stock.check", [("region", "prefix", "")], "needs at least one value"),
+    ("stock.check", [("region", "prefix", "")],
+     "Enter at least one value for &#39;starts with&#39;"),
     ("stock.check", [("region", "prefix", "eu"), ("region", "suffix", "x")], "cannot AND"),
     ("stock.check", [("region", "regex", "eu")], "Not a valid choice"),
 ])
@@ -334,17 +336,26 @@ def test_filter_errors_are_form_errors(partner_a, types, rows, message):
 
 def test_filter_page_without_requests_says_so(partner_a):
     client, partner_id = partner_a
-    assert "No requests in" in _text(_filter(client, partner_id))
+    assert "No requests routed to" in _text(_filter(client, partner_id))
 
 
 # --- tokens -----------------------------------------------------------------------------------
+
+
+def _issue(client, partner_id, environment="test", name="ci"):
+    """Create a token the way a browser does (POST, then the redirect's GET); its value."""
+    response = client.post(f"/partners/{partner_id}/environments/{environment}/tokens",
+                           data={"name": name}, follow_redirects=True)
+    return _text(response).split('id="issued-token" value="')[1].split('"')[0]
 
 
 def test_token_is_shown_once_then_only_its_prefix(app, partner_a):
     client, partner_id = partner_a
     response = client.post(f"/partners/{partner_id}/environments/test/tokens",
                            data={"name": "order-service"})
-    page = _text(response)
+    # Post/redirect/get: the POST's answer holds no token, and reloading it issues nothing.
+    assert response.status_code == 303 and "pgw_test_" not in _text(response)
+    page = _text(client.get(response.headers["Location"]))
     token = page.split('id="issued-token" value="')[1].split('"')[0]
     assert token.startswith("pgw_test_") and "shown only once" in page
     assert "data-copy" in page
@@ -355,34 +366,86 @@ def test_token_is_shown_once_then_only_its_prefix(app, partner_a):
     assert token not in listing and token[:17] in listing and "order-service" in listing
 
 
-def test_rotate_keeps_the_old_token_for_the_overlap_then_revoke(app, partner_a, clock):
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_token_needs_a_name(app, partner_a, name):
     client, partner_id = partner_a
-    page = _text(client.post(f"/partners/{partner_id}/environments/test/tokens", data={}))
-    old = page.split('id="issued-token" value="')[1].split('"')[0]
+    response = client.post(f"/partners/{partner_id}/environments/test/tokens",
+                           data={"name": name})
+    assert response.status_code == 422 and "A name is required" in _text(response)
+    assert app.extensions["pgw"].tokens.list_tokens(partner_id, "test") == []
+
+
+def test_rotate_keeps_the_old_token_for_the_overlap_then_revoke(app, partner_a, clock,
+                                                                 flushes):
+    client, partner_id = partner_a
+    old = _issue(client, partner_id)
     store = TokenStore(app.config[Env.TOKENS_TABLE], boto3_session=app.config["BOTO3_SESSION"],
                        clock=clock)
     prefix = store.verify(old).prefix
     page = _text(client.post(f"/partners/{partner_id}/environments/test/tokens/{prefix}/rotate",
-                             data={"overlap_hours": "1"}))
+                             data={"overlap_hours": "1"}, follow_redirects=True))
     new = page.split('id="issued-token" value="')[1].split('"')[0]
     assert new != old and "expiring" in page
+    assert flushes.calls == 1
     store.verify(old)
     clock.advance(hours=2)
     with pytest.raises(Exception):
         store.verify(old)
     new_prefix = store.verify(new).prefix
-    response = client.post(f"/partners/{partner_id}/environments/test/tokens/{new_prefix}/revoke")
-    assert response.status_code == 302
+    response = client.post(f"/partners/{partner_id}/environments/test/tokens/{new_prefix}/revoke",
+                           data={"confirm": "y"})
+    assert response.status_code == 303
     with pytest.raises(Exception):
         store.verify(new)
-    assert "revoked" in _text(client.get(response.headers["Location"]))
+    assert "calls with it now get 401" in _text(client.get(response.headers["Location"]))
+    assert flushes.calls == 2
+
+
+def test_rotate_shows_the_new_token_once_and_a_reload_does_not_rotate_again(app, partner_a,
+                                                                           clock):
+    client, partner_id = partner_a
+    prefix = _issue(client, partner_id)[:17]
+    url = f"/partners/{partner_id}/environments/test/tokens/{prefix}/rotate"
+    response = client.post(url, data={"overlap_hours": "0"})
+    assert response.status_code == 303 and "pgw_test_" not in _text(response)
+    shown = _text(client.get(response.headers["Location"]))
+    assert shown.count('id="issued-token"') == 1
+    # A refresh re-runs the GET (not the POST): no second rotation, no token shown again.
+    again = _text(client.get(response.headers["Location"]))
+    assert 'id="issued-token"' not in again
+    assert len(app.extensions["pgw"].tokens.list_tokens(partner_id, "test")) == 2
+
+
+def test_revoke_needs_its_confirmation(app, partner_a, clock, flushes):
+    client, partner_id = partner_a
+    token = _issue(client, partner_id)
+    prefix = token[:17]
+    page = _text(client.get(f"/partners/{partner_id}/environments/test/tokens"))
+    assert f'id="revoke-confirm-{prefix}"' in page
+    response = client.post(f"/partners/{partner_id}/environments/test/tokens/{prefix}/revoke")
+    assert response.status_code == 303
+    assert "tick the box to confirm" in _text(client.get(response.headers["Location"]))
+    store = TokenStore(app.config[Env.TOKENS_TABLE], boto3_session=app.config["BOTO3_SESSION"],
+                       clock=clock)
+    assert store.verify(token).prefix == prefix  # still valid
+    assert flushes.calls == 0
+
+
+def test_a_failed_flush_is_a_warning_not_an_error(app, partner_a, flushes):
+    client, partner_id = partner_a
+    prefix = _issue(client, partner_id)[:17]
+    flushes.succeed = False
+    response = client.post(f"/partners/{partner_id}/environments/test/tokens/{prefix}/revoke",
+                           data={"confirm": "y"})
+    assert response.status_code == 303
+    page = _text(client.get(response.headers["Location"]))
+    assert "is revoked" in page and "token cache could not be emptied" in page
+    assert "now get 401" not in page
 
 
 def test_rotate_with_a_bad_overlap_is_refused(partner_a):
     client, partner_id = partner_a
-    page = _text(client.post(f"/partners/{partner_id}/environments/test/tokens", data={}))
-    token = page.split('id="issued-token" value="')[1].split('"')[0]
-    prefix = token[:17]
+    prefix = _issue(client, partner_id)[:17]
     response = client.post(f"/partners/{partner_id}/environments/test/tokens/{prefix}/rotate",
                            data={"overlap_hours": "9999"})
     assert "Choose when the old token stops" in _text(client.get(response.headers["Location"]))
@@ -390,12 +453,11 @@ def test_rotate_with_a_bad_overlap_is_refused(partner_a):
 
 def test_token_of_another_environment_is_404(partner_a):
     client, partner_id = partner_a
-    page = _text(client.post(f"/partners/{partner_id}/environments/dev/tokens", data={}))
-    prefix = page.split('id="issued-token" value="')[1].split('"')[0][:16]
-    assert client.post(f"/partners/{partner_id}/environments/test/tokens/{prefix}/revoke"
-                       ).status_code == 404
-    assert client.post(f"/partners/{partner_id}/environments/test/tokens/nope/revoke"
-                       ).status_code == 404
+    prefix = _issue(client, partner_id, "dev")[:16]
+    assert client.post(f"/partners/{partner_id}/environments/test/tokens/{prefix}/revoke",
+                       data={"confirm": "y"}).status_code == 404
+    assert client.post(f"/partners/{partner_id}/environments/test/tokens/nope/revoke",
+                       data={"confirm": "y"}).status_code == 404
 
 
 def test_token_name_too_long_is_a_form_error(partner_a):
@@ -441,7 +503,8 @@ def test_send_test_event_addresses_it_to_this_partner_only(app, aws, partner_a, 
     assert event["detail"]["addressed_to"] == partner_id and event["detail"]["test"] is True
     assert event["detail"]["environment"] == "test"
     page = _text(client.get(response.headers["Location"]))
-    assert 'data-state="waiting"' in page
+    # A draft partner's test event reaches nobody, and the page says why.
+    assert 'data-state="not_routed"' in page and "not approved yet" in page
     # The routing recorder records the routing: the outcome follows.
     log = RequestLog(app.config[Env.REQUEST_EVENTS_TABLE], boto3_session=aws)
     log.record_routing(event["detail"], partner_id=partner_id, environment="test", mode="push",

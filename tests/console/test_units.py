@@ -1,4 +1,4 @@
-"""The console's pure parts: filter rows, throttling, password policy, outcomes, DLQ parsing."""
+"""The console's pure parts: filter rows, password policy, outcomes, DLQ parsing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from botocore.stub import Stubber
 
-from console.exceptions import AccountLockedError, UnavailableError
+from console.exceptions import UnavailableError
 from console.identity import PasswordPolicy
 from console.partner.filter_rows import (
     RowError,
@@ -18,7 +18,6 @@ from console.partner.filter_rows import (
     rows_to_filter,
     split_values,
 )
-from console.throttle import LoginThrottle
 from console.usage import api_calls_per_day
 from partners.onboarding.filters import parse_filter
 from partners.onboarding.models import DeliveryMode, PartnerEnvironment
@@ -48,7 +47,7 @@ def test_read_value(text, operator, value):
 
 
 def test_rows_to_filter_skips_blank_rows_and_remembers_origins():
-    data, origin = rows_to_filter("stock.check, price.quote", [
+    data, origin, errors = rows_to_filter("stock.check, price.quote", [
         {"attribute": "", "operator": "", "values": ""},
         {"attribute": "qty", "operator": "between", "values": "1, 10"},
         {"attribute": "vip", "operator": "exists", "values": "ignored"},
@@ -56,17 +55,19 @@ def test_rows_to_filter_skips_blank_rows_and_remembers_origins():
     assert data == {"request_types": ["stock.check", "price.quote"], "conditions": [
         {"attribute": "qty", "operator": "between", "values": [1, 10]},
         {"attribute": "vip", "operator": "exists", "values": []}]}
-    assert origin == [1, 2]
+    assert origin == [1, 2] and errors == []
 
 
-@pytest.mark.parametrize("row, field", [
-    ({"attribute": "qty", "operator": "", "values": "1"}, "operator"),
-    ({"attribute": "", "operator": "prefix", "values": "x"}, "attribute"),
-])
-def test_rows_to_filter_names_the_incomplete_row(row, field):
-    with pytest.raises(RowError) as error:
-        rows_to_filter("*", [{"attribute": "", "operator": "", "values": ""}, row])
-    assert (error.value.row, error.value.field) == (1, field)
+def test_rows_to_filter_names_every_incomplete_row_and_keeps_the_others():
+    data, origin, errors = rows_to_filter("*", [
+        {"attribute": "", "operator": "", "values": ""},
+        {"attribute": "qty", "operator": "", "values": "1"},
+        {"attribute": "", "operator": "prefix", "values": "x"},
+        {"attribute": "vip", "operator": "exists", "values": ""}])
+    assert [(e.row, e.field) for e in errors] == [(1, "operator"), (2, "attribute")]
+    assert all(isinstance(e, RowError) for e in errors)
+    assert data["conditions"] == [{"attribute": "vip", "operator": "exists", "values": []}]
+    assert origin == [3]
 
 
 @pytest.mark.parametrize("stored", [
@@ -79,7 +80,7 @@ def test_rows_to_filter_names_the_incomplete_row(row, field):
 ])
 def test_filter_rows_round_trip(stored):
     types, rows = filter_to_rows(parse_filter(stored))
-    data, _ = rows_to_filter(types, rows)
+    data, _, _ = rows_to_filter(types, rows)
     assert parse_filter(data) == parse_filter(stored)
 
 
@@ -93,30 +94,6 @@ def test_filter_rows_round_trip(stored):
 ])
 def test_locate(field, origin, expected):
     assert locate(field, origin) == expected
-
-
-def test_throttle_per_account_window(clock):
-    throttle = LoginThrottle(clock=clock)
-    for _ in range(5):
-        throttle.check("A@x.com", "1.1.1.1")
-        throttle.failed("a@x.com", "1.1.1.1")
-    with pytest.raises(AccountLockedError) as error:
-        throttle.check("a@x.com", "2.2.2.2")  # another address, the same account
-    assert error.value.retry_after == 900 and "15 minutes" in error.value.message
-    throttle.check("b@x.com", "1.1.1.1")  # the address is not exhausted yet
-    clock.advance(minutes=15)
-    throttle.check("a@x.com", "1.1.1.1")
-
-
-def test_throttle_success_resets_the_account_not_the_address(clock):
-    throttle = LoginThrottle(clock=clock)
-    throttle.per_address = 3
-    for name in ("a", "b"):
-        throttle.failed(f"{name}@x.com", "9.9.9.9")
-    throttle.succeeded("a@x.com", "9.9.9.9")
-    throttle.failed("c@x.com", "9.9.9.9")
-    with pytest.raises(AccountLockedError):
-        throttle.check("d@x.com", "9.9.9.9")
 
 
 @pytest.mark.parametrize("password, problems", [

@@ -183,8 +183,11 @@ def test_a_suspended_partner_gets_nothing_more(stack):
     stack.idle()
     assert delivered(stack, request_id) == []
     assert routes(stack, request_id) == {(globex["id"], "test", "poll")}
-    # Its API token no longer opens the partner API.
-    assert stack.as_partner("acme-logistics", "test", "GET", "/v1/requests").status_code == 403
+    # Its API token no longer opens the partner API, and the refusal says why (problem+json).
+    refused = stack.as_partner("acme-logistics", "test", "GET", "/v1/requests")
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["reason"] == "partner is suspended"
 
 
 def test_one_ctrl_c_stops_make_run(tmp_path):

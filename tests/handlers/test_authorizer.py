@@ -79,13 +79,19 @@ def test_revoked_and_expired_tokens_raise_unauthorized(world):
         authorize(world.handlers, f"Bearer {old}")
 
 
-@pytest.mark.parametrize("status", [PartnerStatus.SUSPENDED, PartnerStatus.PENDING_APPROVAL])
-def test_partners_that_are_not_approved_are_denied(world, status):
+@pytest.mark.parametrize("status, reason", [
+    (PartnerStatus.SUSPENDED, "partner is suspended"),
+    (PartnerStatus.PENDING_APPROVAL, "partner is awaiting approval"),
+])
+def test_partners_that_are_not_approved_are_denied(world, status, reason):
     partner = world.partner("acme", status=status)
     token = world.token(partner.id, "prod")
     result = authorize(world.handlers, f"Bearer {token}")
     assert [s["Effect"] for s in result["policyDocument"]["Statement"]] == ["Deny"]
     assert "usageIdentifierKey" not in result
+    # The ACCESS_DENIED gateway response reads the reason from the context.
+    assert result["context"]["deny_reason"] == reason
+    assert token not in repr(result)
 
 
 def test_a_token_of_a_removed_environment_is_denied(world):
@@ -93,6 +99,21 @@ def test_a_token_of_a_removed_environment_is_denied(world):
     token = world.token(partner.id, "dev")
     result = authorize(world.handlers, f"Bearer {token}")
     assert [s["Effect"] for s in result["policyDocument"]["Statement"]] == ["Deny"]
+    assert result["context"]["deny_reason"] == "environment dev is not configured"
+
+
+@pytest.mark.parametrize("status", list(PartnerStatus))
+def test_every_deny_reason_fits_in_a_json_string(world, status):
+    """The gateway response template puts the reason between quotes, unescaped."""
+    from partners.onboarding.models import Partner
+
+    partner = Partner(id="p1", slug="p", display_name="P", contact_email="a@b.co",
+                      status=status)
+    reason = world.handlers["authorizer"].deny_reason(partner, "prod")
+    if status is PartnerStatus.APPROVED:
+        assert reason == "environment prod is not configured"
+    else:
+        assert reason and not set(reason) & {'"', "\\", "\n"}
 
 
 def test_the_portal_token_allows_the_portal_routes_only(world):

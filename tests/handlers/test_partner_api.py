@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from urllib.parse import parse_qs, urlparse
 
@@ -334,3 +335,47 @@ def test_a_view_of_a_former_layout_is_a_503_to_retry_after_the_rebuild(setup, aw
     assert response.status == 503 and response.headers["Retry-After"] == "60"
     assert response.json()["type"] == "urn:pgw:problem:service-unavailable"
     assert request_id not in response.json()["detail"]
+
+
+# --- strict JSON (issue 14): NaN, Infinity, huge numbers, deep nesting -------------------------
+
+def _deep(depth: int, leaf: str = "1") -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+@pytest.mark.parametrize("text,pointer,detail", [
+    ('{"status": "accepted", "note": NaN}', "/note", "NaN is not a JSON number"),
+    ('{"status": Infinity}', "/status", "Infinity is not a JSON number"),
+    ('{"status": "accepted", "reference": -Infinity}', "/reference",
+     "-Infinity is not a JSON number"),
+    ('{"status": "accepted", "note": 1e400}', "/note", "beyond float range"),
+    ('{"status": "accepted", "note": ' + "9" * 400 + "}", "/note", "beyond float range"),
+    ('{"status": "accepted", "note": ' + _deep(5000) + "}", "/note" + "/0" * 31,
+     "at most 32 levels"),
+    ('{"status": "accepted", "note": ' + "{\"a\":" * 2000 + "1" + "}" * 2000 + "}",
+     "/note" + "/a" * 31, "at most 32 levels"),
+    (_deep(5000), "/0" * 32, "at most 32 levels"),
+])
+def test_non_finite_numbers_and_deep_nesting_are_422_with_a_pointer(setup, text, pointer,
+                                                                    detail):
+    world, _, token, request_id = setup
+    response = world.post_status(request_id, token, text,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 422, response.text
+    assert response.content_type == PROBLEM
+    problem = response.json()
+    assert problem["type"] == "urn:pgw:problem:validation-failed"
+    assert problem["errors"][0]["pointer"] == pointer
+    assert detail in problem["errors"][0]["detail"]
+    log = world.handlers["partner_api"].dependencies.get().log
+    assert "request.status_changed" not in [e.type for e in log.events(request_id)]
+
+
+@pytest.mark.parametrize("decoded", [_deep(5000), '{"pk": NaN}', "{\"a\":" * 3000 + "1" +
+                                     "}" * 3000])
+def test_a_cursor_that_decodes_to_deep_or_non_finite_json_is_422(setup, decoded):
+    world, _, token, _ = setup
+    cursor = base64.urlsafe_b64encode(decoded.encode()).decode().rstrip("=")
+    response = world.get("/v1/requests", token, query={"cursor": cursor})
+    assert response.status == 422, response.text
+    assert response.json()["errors"][0]["parameter"] == "cursor"

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from handlers.api import json_response
 from tests.handlers.conftest import PORTAL_TOKEN, shared_session
 
 
@@ -145,3 +146,52 @@ def test_iam_callers_need_no_token(world):
     assert response["statusCode"] == 202
     bare = proxy_event("POST", "/v1/portal/requests", body=BODY)
     assert world.handlers["portal_api"].lambda_handler(bare, LambdaContext())["statusCode"] == 401
+
+
+# --- strict JSON (issue 14): NaN, Infinity, huge numbers, deep nesting -------------------------
+
+@pytest.mark.parametrize("value,pointer,detail", [
+    ("NaN", "/attributes/qty", "NaN is not a JSON number"),
+    ("Infinity", "/attributes/qty", "Infinity is not a JSON number"),
+    ("-Infinity", "/attributes/qty", "-Infinity is not a JSON number"),
+    ("1e400", "/attributes/qty", "beyond float range"),
+    ("-1e999", "/attributes/qty", "beyond float range"),
+    ("1" + "0" * 400, "/attributes/qty", "beyond float range"),
+    ("[" * 5000 + "]" * 5000, "/attributes/qty" + "/0" * 30, "at most 32 levels"),
+    ('{"a":' * 5000 + "1" + "}" * 5000, "/attributes/qty" + "/a" * 30, "at most 32 levels"),
+])
+def test_non_finite_numbers_and_deep_nesting_are_refused_and_nothing_is_created(
+        world, value, pointer, detail, monkeypatch):
+    deps = world.handlers["portal_api"].dependencies.get()
+    put: list = []
+    bus = type("Bus", (), {"put_events": lambda _, **entry: put.append(entry)})
+    monkeypatch.setattr(deps, "events", bus())
+    text = json.dumps(BODY)[:-2] + ', "qty": ' + value + "}}"
+    response = world.portal.call("POST", "/v1/portal/requests", body=text,
+                                 headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status == 422, response.text[:300]
+    assert response.content_type == "application/problem+json"
+    assert response.json()["errors"][0]["pointer"] == pointer
+    assert detail in response.json()["errors"][0]["detail"]
+    assert put == []  # nothing on the bus
+
+
+def test_a_document_with_an_infinite_size_is_refused(world):
+    request_id = world.create_request()
+    response = world.portal.call("POST", f"/v1/portal/requests/{request_id}/documents",
+                                 body='{"content_type": "image/png", "size": Infinity}',
+                                 headers={**AUTH, "Content-Type": "application/json"})
+    assert response.status == 422
+    assert response.json()["errors"][0] == {"pointer": "/size",
+                                            "detail": "Infinity is not a JSON number"}
+
+
+def test_what_the_apis_serve_is_strict_json(world):
+    with pytest.raises(ValueError):
+        json_response({"qty": float("nan")})
+    # Large finite numbers are JSON like any other.
+    created = world.create_request(attributes={"qty": 1e308, "big": 10 ** 300})
+    world.pump.pump()
+    response = world.portal.call("GET", f"/v1/portal/requests/{created}", headers=AUTH)
+    assert response.status == 200
+    json.loads(response.text, parse_constant=lambda name: pytest.fail(name))

@@ -109,3 +109,20 @@ def test_only_the_portal_may_call(portal, world):
     response = portal.call("PUT", PATH, headers={"Authorization": f"Bearer {token}"},
                            body={"email": "ana@example.com"})
     assert response.status == 403
+
+
+@pytest.mark.parametrize("text,pointer,detail", [
+    ('{"email": "ana@example.com", "opted_out": NaN}', "/opted_out", "NaN is not a JSON number"),
+    ('{"channels": [Infinity]}', "/channels/0", "Infinity is not a JSON number"),
+    ('{"phone": -1e400}', "/phone", "beyond float range"),
+    ('{"email": ' + "[" * 1500 + "]" * 1500 + "}", "/email" + "/0" * 31, "at most 32 levels"),
+])
+def test_non_finite_numbers_and_deep_nesting_are_422_problems(portal, text, pointer, detail):
+    response = portal.call("PUT", PATH, headers={**PORTAL, "Content-Type": "application/json"},
+                           body=text)
+    assert response.status == 422, response.text[:300]
+    problem = response.json()
+    assert problem["type"] == "urn:pgw:problem:validation-failed"
+    assert problem["errors"][0]["pointer"] == pointer
+    assert detail in problem["errors"][0]["detail"]
+    assert portal.call("GET", PATH, headers=PORTAL).status == 404  # nothing stored

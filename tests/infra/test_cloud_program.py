@@ -206,6 +206,26 @@ def test_reconciler_and_console_get_their_wiring(stack: StackResources, spec: St
     assert console["FLASK_SECRET_KEY"] == "test-session-secret-not-for-use"
 
 
+def test_console_may_flush_the_partner_apis_authorizer_cache_and_nothing_more(
+        stack: StackResources, spec: StageSpec) -> None:
+    console = function(stack, spec, "console")
+    api = stack.one("aws:apigateway/restApi:RestApi", f"{spec.prefix}-partner-api")
+    variables = console.inputs["environment"]["variables"]
+    assert variables[Env.PARTNER_API_ID] == api.state["id"]
+    assert variables[Env.PARTNER_API_STAGE] == spec.stage
+    by_sid = {s["Sid"]: s for s in role_policy_of(stack, console)["Statement"] if "Sid" in s}
+    flush = by_sid["FlushAuthorizerCache"]
+    assert flush["Action"] in ("apigateway:DELETE", ["apigateway:DELETE"])
+    region = stack.config["aws:region"]
+    assert flush["Resource"] in (
+        f"arn:aws:apigateway:{region}::/restapis/{api.state['id']}/stages/{spec.stage}"
+        "/cache/authorizers",
+        [f"arn:aws:apigateway:{region}::/restapis/{api.state['id']}/stages/{spec.stage}"
+         "/cache/authorizers"])
+    deletes = [s for s in by_sid.values() if "apigateway:DELETE" in s["Action"]]
+    assert deletes == [flush]
+
+
 def test_secrets_stay_secret_in_the_state(stack: StackResources, spec: StageSpec) -> None:
     assert "environment" in function(stack, spec, "console").secret_inputs
     assert "environment" not in function(stack, spec, "partner_api").secret_inputs
@@ -548,3 +568,17 @@ def test_a_stage_can_leave_account_settings_to_another_stack() -> None:
     built = build_stack("dev", overrides={"partner-event-gateway:manageAccountSettings": False})
     assert not built.of_type("aws:sns/smsPreferences:SmsPreferences")
     assert not built.of_type("aws:apigateway/account:Account")
+
+
+def test_console_reaches_its_sessions_table_by_key_only(stack: StackResources,
+                                                        spec: StageSpec) -> None:
+    """The console's sessions and login counters: exactly the item actions it calls."""
+    document = role_policy_of(stack, function(stack, spec, "console"))
+    arn = stack.one("aws:dynamodb/table:Table",
+                    spec.tables["console_sessions"].name).state["arn"]
+    granted = [s for s in document["Statement"]
+               if any(r.split("/index/")[0] == arn for r in s["Resource"])]
+    assert len(granted) == 1 and granted[0]["Resource"] == [arn]
+    assert sorted(granted[0]["Action"]) == sorted([
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem"])

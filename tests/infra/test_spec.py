@@ -75,3 +75,15 @@ def test_stage_provisions_into_moto(stage, aws):
     assert "request_events" in stage.stream_arns
     assert aws.client("events").describe_event_bus(Name=stage.spec.bus_name)["Name"]
     assert set(stage.queue_urls) == set(stage.spec.queues)
+
+
+def test_console_sessions_table_expires_by_ttl_and_only_the_console_reaches_it(stage, aws):
+    """Issue 14 items 5 and 7: one shared table for sign-ins and login counters."""
+    table = stage.spec.tables["console_sessions"]
+    assert table.env_var == Env.CONSOLE_SESSIONS_TABLE and table.ttl_attribute == "expires_at"
+    assert stage.spec.environment_variables()[Env.CONSOLE_SESSIONS_TABLE] == table.name
+    assert [f.logical for f in stage.spec.functions.values()
+            if "console_sessions" in f.tables] == ["console"]
+    ttl = aws.client("dynamodb").describe_time_to_live(TableName=table.name)
+    assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED",
+                                            "AttributeName": "expires_at"}

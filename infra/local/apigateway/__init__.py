@@ -10,13 +10,15 @@ the handler functions, with the behaviours the product relies on:
   its policy evaluated against the method ARN (401 `Unauthorized`, 403 explicit deny,
   500 on a malformed answer), its context flattened to strings into
   `requestContext.authorizer`, results cached only when a TTL is configured (default 0:
-  a revoked token is refused on the very next call);
+  a revoked token is refused on the very next call), the cache emptied by
+  `flush_authorizer_cache` (what FlushStageAuthorizersCache does on AWS);
 - usage recorded against the authorizer's `usageIdentifierKey` (API key source AUTHORIZER);
 - REST-format (payload 1.0) Lambda proxy events and responses; a handler that raises or
   answers a malformed response gives 502 `Internal server error`.
 
 Gateway error bodies follow AWS's default gateway responses; `gateway_responses` overrides
-them per type exactly like `AWS::ApiGateway::GatewayResponse`.
+them per type exactly like `AWS::ApiGateway::GatewayResponse` (the embedded stack passes the
+program's own, `program_gateway_responses(problem_gateway_responses())`).
 
 AWS documentation followed:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
@@ -31,6 +33,7 @@ from infra.local.apigateway.responses import (
     DEFAULT_GATEWAY_RESPONSES,
     GatewayError,
     GatewayResponse,
+    program_gateway_responses,
 )
 from infra.local.apigateway.routes import (
     ACCOUNT_ID,
@@ -59,4 +62,5 @@ __all__ = [
     "evaluate_policy",
     "match_route",
     "partner_api_routes",
+    "program_gateway_responses",
 ]

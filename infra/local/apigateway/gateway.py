@@ -102,7 +102,7 @@ class ApiGateway:
         except GatewayError as error:
             if error.detail:
                 logger.warning("gateway response %s: %s", error.kind, error.detail)
-            return self.gateway_responses[error.kind].render(request_id)
+            return self.gateway_responses[error.kind].render(request_id, error.context)
 
     def _handle(self, request: Request, request_id: str) -> Response:
         method = request.method.upper()
@@ -220,9 +220,16 @@ class ApiGateway:
         if not evaluate_policy(result.policy, method_arn):
             logger.info("authorizer policy of %s does not allow %s", result.principal_id,
                         method_arn)
+            # The gateway response may read the authorizer's context (a Deny's reason).
             raise GatewayError("ACCESS_DENIED" if explicitly_denied(result.policy, method_arn)
-                               else "ACCESS_DENIED_IMPLICIT")
+                               else "ACCESS_DENIED_IMPLICIT", context=result.context)
         return result
+
+    def flush_authorizer_cache(self) -> None:
+        """Forget every cached authorizer result (FlushStageAuthorizersCache on the stage):
+        the next call with any token runs the authorizer again."""
+        with self._cache_lock:
+            self._cache.clear()
 
     def _cached(self, key: tuple[str, tuple[str, ...]], ttl: int) -> AuthorizerResult | None:
         if ttl <= 0:

@@ -18,9 +18,15 @@ process; nothing here patches at import time.
 from __future__ import annotations
 
 from infra.local.patches import moto_apigateway, moto_core, moto_dynamodb, moto_events
-from infra.local.patches import moto_lambda, powertools
+from infra.local.patches import moto_lambda, moto_sns, powertools
 from infra.local.patches.host import Host, attach, attached, detach
-from infra.local.patches.moto_apigateway import UsageRecorder, parse_usage_dates, usage_report
+from infra.local.patches.moto_apigateway import (
+    UsageRecorder,
+    parse_usage_dates,
+    serve_authorizer_cache,
+    usage_report,
+    withdraw_authorizer_cache,
+)
 from infra.local.patches.moto_events import send_with_moto, test_event_pattern
 from infra.local.patches.powertools import router_state_isolated
 from infra.local.patches.registry import (
@@ -32,7 +38,8 @@ from infra.local.patches.registry import (
 
 # Every patch, in the order it is installed.
 PATCHES = PatchSet(moto_core.PATCHES + moto_dynamodb.PATCHES + moto_events.PATCHES
-                   + moto_lambda.PATCHES + moto_apigateway.PATCHES + powertools.PATCHES)
+                   + moto_lambda.PATCHES + moto_apigateway.PATCHES + moto_sns.PATCHES
+                   + powertools.PATCHES)
 
 
 def apply() -> None:
@@ -59,6 +66,8 @@ __all__ = [
     "parse_usage_dates",
     "router_state_isolated",
     "send_with_moto",
+    "serve_authorizer_cache",
     "test_event_pattern",
     "usage_report",
+    "withdraw_authorizer_cache",
 ]

@@ -1,8 +1,11 @@
-"""Patch of moto's API Gateway: `GetUsage`, with the usage the embedded API Gateway metered.
+"""Patches of moto's API Gateway: `GetUsage`, with the usage the embedded API Gateway
+metered, and `FlushStageAuthorizersCache`, which empties the embedded API Gateway's cache.
 
 `UsageRecorder` counts calls per usage-plan key value per UTC day: the embedded API Gateway
 (`infra.local.apigateway`) records one call per authorised request against the authorizer's
 `usageIdentifierKey` (API key source AUTHORIZER), and GetUsage reports it as AWS does.
+The embedded API Gateway serves its stage's authorizer cache here (`serve_authorizer_cache`),
+so the console's flush after a revoke reaches it through the same API call as on AWS.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ from infra.local.patches.registry import MOTO_5_2, Patch
 
 GET_USAGE_DOC = "https://docs.aws.amazon.com/apigateway/latest/api/API_GetUsage.html"
 USAGE_PATH = "{0}/usageplans/(?P<usage_plan_id>[^/]+)/usage$"
+FLUSH_AUTHORIZERS_DOC = ("https://docs.aws.amazon.com/apigateway/latest/api/"
+                         "API_FlushStageAuthorizersCache.html")
+FLUSH_AUTHORIZERS_PATH = ("{0}/restapis/(?P<function_id>[^/]+)/stages/(?P<stage_name>[^/]+)"
+                          "/cache/authorizers$")
 # GetUsage answers at most this many days (a guard against a year-long loop per key).
 MAX_USAGE_DAYS = 366
 
@@ -150,6 +157,62 @@ def answer_get_usage() -> None:
     apigateway_urls.url_paths.setdefault(USAGE_PATH, APIGatewayResponse.dispatch)
 
 
+# (rest api id, stage name) -> empties that stage's cache of authorizer results.
+_authorizer_caches: dict[tuple[str, str], Callable[[], None]] = {}
+_caches_lock = threading.Lock()
+
+
+def serve_authorizer_cache(rest_api_id: str, stage_name: str, flush: Callable[[], None]) -> None:
+    """FlushStageAuthorizersCache on `rest_api_id`/`stage_name` calls `flush` from now on."""
+    with _caches_lock:
+        _authorizer_caches[(rest_api_id, stage_name)] = flush
+
+
+def withdraw_authorizer_cache(rest_api_id: str, stage_name: str) -> None:
+    """The stage's cache is gone (its API Gateway stopped)."""
+    with _caches_lock:
+        _authorizer_caches.pop((rest_api_id, stage_name), None)
+
+
+def _apigateway_flush_stage_authorizers_cache(self: Any) -> tuple[int, dict[str, Any], str]:
+    # /restapis/{restapi_id}/stages/{stage_name}/cache/authorizers
+    parts = self.path.split("/")
+    rest_api_id, stage_name = parts[2], parts[4]
+    with _caches_lock:
+        flush = _authorizer_caches.get((rest_api_id, stage_name))
+    if flush is None:
+        # A stage moto stores has no authorizer cache to empty; any other is NotFound, as
+        # on AWS ("Invalid Rest API Id specified" / "Invalid stage identifier specified").
+        self.backend.get_stage(rest_api_id, stage_name)
+    else:
+        flush()
+    # moto reads the status from the headers' `status`, not the tuple's first item.
+    return 202, {"status": 202}, ""
+
+
+def answer_flush_stage_authorizers_cache() -> None:
+    """API Gateway `FlushStageAuthorizersCache` empties the embedded API Gateway's cache.
+
+    Targets moto >=5.2.5,<5.3: `moto.apigateway.responses.APIGatewayResponse` (a new
+    `flush_stage_authorizers_cache`) and `moto.apigateway.urls.url_paths` (the
+    `DELETE /restapis/{id}/stages/{stage}/cache/authorizers` route).
+    AWS: answers 202 with no body and empties the stage's cache of authorizer results, so
+    the next call with any token runs the authorizer again; NotFoundException for an
+    unknown API or stage.
+    Why: moto 5.2 does not implement it (and runs no API, so caches nothing); the embedded
+    API Gateway registers its cache with `serve_authorizer_cache`. Like GetUsage's route,
+    `apply()` must run before the first API Gateway request.
+    Follows: https://docs.aws.amazon.com/apigateway/latest/api/API_FlushStageAuthorizersCache.html
+    """
+    from moto.apigateway import urls as apigateway_urls
+    from moto.apigateway.responses import APIGatewayResponse
+
+    APIGatewayResponse.flush_stage_authorizers_cache = (  # type: ignore[attr-defined]
+        _apigateway_flush_stage_authorizers_cache)
+    apigateway_urls.url_paths.setdefault(FLUSH_AUTHORIZERS_PATH, APIGatewayResponse.dispatch)
+
+
 PATCHES = (
     Patch(answer_get_usage, (MOTO_5_2,), GET_USAGE_DOC),
+    Patch(answer_flush_stage_authorizers_cache, (MOTO_5_2,), FLUSH_AUTHORIZERS_DOC),
 )

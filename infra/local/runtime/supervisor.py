@@ -1,8 +1,9 @@
 """The local runtime: what AWS does at the points where moto stops, wired into moto in-process.
 
-moto runs in this process (ThreadedMotoServer, or `mock_aws` in tests), so its backends can
-be reached directly. The patches in `infra.local.patches` hook moto at the narrowest points
-and hand those calls to the runtime attached to them (`start()` attaches, `stop()` detaches):
+moto runs in this process (its server app in a thread, or `mock_aws` in tests), so its
+backends can be reached directly. The patches in `infra.local.patches` hook moto at the
+narrowest points and hand those calls to the runtime attached to them (`start()` attaches,
+`stop()` detaches):
 
 - `Rule.send_to_targets` (called by PutEvents, replays and cross-bus events, once per rule):
   the event is shaped as AWS sends it (ISO 8601 `time`), matched by moto's own pattern
@@ -214,12 +215,21 @@ class LocalRuntime:
         self.scheduler.start()
         return self
 
-    def stop(self) -> None:
-        """Detach from moto's patches and stop every thread this runtime started."""
+    def stop(self, timeout: float = 15.0) -> None:
+        """Detach from moto's patches and stop every thread this runtime started.
+
+        Waits at most `timeout` seconds in all for work in flight (a delivery, an
+        invocation); threads still busy then are daemons and end with the process.
+        """
         global _active
-        self.scheduler.stop()
-        self.streams.stop()
-        self.dispatcher.stop()
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        self.scheduler.stop(left())
+        self.streams.stop(left())
+        self.dispatcher.stop(left())
         patches.detach(self)
         self.lambdas.close()
         with _active_lock:

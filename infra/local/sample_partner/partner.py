@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import hmac
 import itertools
+import json
 import logging
 import threading
 import time
@@ -16,19 +17,49 @@ import requests
 
 from infra.local.sample_partner.deliveries import (
     DEFAULT_API_KEY_HEADER,
+    DELIVERY_PATH,
+    HOOK_NAME,
+    MAX_BODY_CHARS,
     MAX_FOR_SECONDS,
     MODES,
     RETRYABLE_STATUS,
     STATUS_SEQUENCE,
     Account,
     Delivery,
+    HookTokenError,
     ModeError,
     check_cloudevent,
+    describe_credential,
+    hook_token_environment,
+    masked_headers,
 )
 from infra.local.sample_partner.web import create_app
 
 # The package's name, as the sample partner's log lines always carried.
 logger = logging.getLogger(__package__)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """A request as it arrived, before it is judged."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    raw: str
+
+    def delivery(self, event_id: str, account: str, *, type: str, data: Mapping[str, Any],
+                 answer: int = 200, note: str | None = None) -> Delivery:
+        pairs = list(self.headers.items())
+        request_id = data.get("request_id") if isinstance(data, Mapping) else None
+        environment = data.get("environment") if isinstance(data, Mapping) else None
+        return Delivery(id=event_id, account=account, received_at=_now_iso(), type=type,
+                        request_id=request_id if isinstance(request_id, str) else None,
+                        environment=environment if isinstance(environment, str) else None,
+                        data=data, user_agent=self.headers.get("User-Agent"), note=note,
+                        method=self.method, path=self.path, headers=masked_headers(pairs),
+                        body=self.raw[:MAX_BODY_CHARS], credential=describe_credential(pairs),
+                        answer=answer)
 
 
 @dataclass(order=True)
@@ -55,6 +86,8 @@ class SamplePartner:
     status_delay: seconds between a delivery and its first status, and between statuses.
     hang_seconds: how long a delivery hangs in `timeout` mode (EventBridge gives up at 5 s).
     post_statuses: False for a partner that only receives (the benchmark's direct posts).
+    developer_endpoint: the AWS endpoint whose `/_aws/sns/...` developer endpoints list what
+        SNS would have sent to end users (the `/end-users` page reads them); None: no page.
     workers: threads posting statuses.
     clock: monotonic seconds, for modes and the status schedule.
     """
@@ -67,14 +100,17 @@ class SamplePartner:
                  api_key_header: str = DEFAULT_API_KEY_HEADER, status_delay: float = 1.0,
                  hang_seconds: float = 6.0, workers: int = 4,
                  clock: Callable[[], float] = time.monotonic,
-                 statuses: tuple[str, ...] = STATUS_SEQUENCE):
+                 statuses: tuple[str, ...] = STATUS_SEQUENCE,
+                 developer_endpoint: str | None = None):
         self.partner_api_url = partner_api_url.rstrip("/")
+        self.developer_endpoint = developer_endpoint.rstrip("/") if developer_endpoint else None
         self.api_key_header = api_key_header
         self.status_delay = status_delay
         self.hang_seconds = hang_seconds
         self.statuses = statuses
         self._clock = clock
         self._accounts: list[Account] = list(accounts or [])
+        self._hook_tokens: dict[str, dict[str, str]] = {}  # hook -> environment -> API token
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
         self._seen: set[tuple[str, str]] = set()
@@ -155,8 +191,11 @@ class SamplePartner:
         with self._lock:
             return {**self.counts, "pending_statuses": len(self._jobs) + self._in_flight}
 
-    def receive(self, headers: Mapping[str, str], body: Any) -> tuple[int, dict[str, Any]]:
-        """Handle one delivery; returns the HTTP status and JSON body to answer."""
+    def receive(self, headers: Mapping[str, str], body: Any, *, raw: str | None = None,
+                method: str = "POST", path: str = DELIVERY_PATH
+                ) -> tuple[int, dict[str, Any]]:
+        """Handle one delivery to `/deliveries` (the demo partners' API keys); returns the
+        HTTP status and JSON body to answer. `raw` is the body as received."""
         key = headers.get(self.api_key_header, "")
         account = self._account_for(key) if key else None
         if account is None:
@@ -164,29 +203,77 @@ class SamplePartner:
                 self.counts["rejected"] += 1
             return 401, {"title": "Unauthorized", "status": 401,
                          "detail": f"missing or wrong {self.api_key_header} header"}
+        seen = _Seen(method, path, headers, raw if raw is not None else json.dumps(body))
+        return self._accept(account.name, account.name, account.tokens, seen, body,
+                            record_invalid=False)
+
+    def receive_hook(self, hook: str, headers: Mapping[str, str], raw: str, *,
+                     method: str = "POST") -> tuple[int, dict[str, Any]]:
+        """Handle one request to `/hooks/<hook>`: any credential is accepted and every
+        request is recorded as received (a body that is not a CloudEvent is answered 400)."""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        with self._lock:
+            tokens = dict(self._hook_tokens.get(hook, {}))
+        seen = _Seen(method, f"/hooks/{hook}", headers, raw)
+        return self._accept(hook, f"hook:{hook}", tokens, seen, body, record_invalid=True,
+                            no_token_hint=" (paste your API token on the sample partner's "
+                                          "page to get statuses back)")
+
+    def set_hook_token(self, hook: str, token: str) -> str:
+        """Post statuses back for deliveries to `/hooks/<hook>` with `token` (a partner API
+        token, of the environment it names); returns that environment.
+
+        Raises
+        ------
+        HookTokenError: a hook name or a token the sample partner cannot use.
+        """
+        if not HOOK_NAME.fullmatch(hook):
+            raise HookTokenError("a hook name has 1-64 letters, digits, '.', '_' or '-'")
+        environment = hook_token_environment(token)
+        with self._lock:
+            self._hook_tokens.setdefault(hook, {})[environment] = token.strip()
+        return environment
+
+    def hooks(self) -> list[dict[str, Any]]:
+        """Hooks that received a request or hold a token: name, environments with a token."""
+        with self._lock:
+            names = sorted(set(self._hook_tokens) | {
+                d.path.removeprefix("/hooks/") for d in self._deliveries
+                if d.path.startswith("/hooks/")})
+            return [{"name": name, "path": f"/hooks/{name}",
+                     "token_environments": sorted(self._hook_tokens.get(name, {}))}
+                    for name in names]
+
+    def _accept(self, account: str, dedupe: str, tokens: Mapping[str, str], seen: _Seen,
+                body: Any, *, record_invalid: bool, no_token_hint: str = ""
+                ) -> tuple[int, dict[str, Any]]:
         problem = check_cloudevent(body)
         if problem:
             with self._lock:
                 self.counts["invalid"] += 1
+                if record_invalid:
+                    self._deliveries.append(seen.delivery(
+                        "", account, type="", data={}, answer=400,
+                        note=f"refused (400): {problem}"))
             return 400, {"title": "Bad Request", "status": 400, "detail": problem}
         data = body["data"]
-        request_id = data.get("request_id") if isinstance(data, Mapping) else None
-        environment = data.get("environment") if isinstance(data, Mapping) else None
-        delivery = Delivery(id=body["id"], account=account.name, received_at=_now_iso(),
-                            type=body["type"], request_id=request_id, environment=environment,
-                            data=data if isinstance(data, Mapping) else {"value": data},
-                            user_agent=headers.get("User-Agent"))
-        token = account.tokens.get(environment or "")
+        delivery = seen.delivery(body["id"], account, type=body["type"],
+                                 data=data if isinstance(data, Mapping) else {"value": data})
+        token = tokens.get(delivery.environment or "")
         with self._wakeup:
-            if (account.name, delivery.id) in self._seen:
+            if (dedupe, delivery.id) in self._seen:
                 self.counts["duplicates"] += 1
                 return 200, {"received": delivery.id, "duplicate": True}
-            self._seen.add((account.name, delivery.id))
+            self._seen.add((dedupe, delivery.id))
             self._deliveries.append(delivery)
             self.counts["received"] += 1
-            if not token or not request_id or not self.statuses:
+            if not token or not delivery.request_id or not self.statuses:
                 delivery.note = ("no API token for this environment: statuses not posted"
-                                 if not token else "no request id: statuses not posted")
+                                 + no_token_hint if not token
+                                 else "no request id: statuses not posted")
             else:
                 heapq.heappush(self._jobs, _Job(self._clock() + self.status_delay,
                                                 next(self._job_ids), delivery, token))
@@ -211,13 +298,16 @@ class SamplePartner:
                 self._wakeup.wait(timeout=min(remaining, 0.05))
         return True
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop posting statuses; waits at most `timeout` seconds in all for posts in flight
+        (the posters are daemon threads: one still posting ends after its post)."""
         with self._wakeup:
             self._stopping = True
             self._wakeup.notify_all()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
             if thread.is_alive():
-                thread.join(timeout=5)
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _work(self) -> None:
         while True:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any, Mapping
 
+import requests
 from flask import Flask, jsonify, redirect, render_template_string, request
 
-from infra.local.sample_partner.deliveries import DELIVERY_PATH, ModeError
+from infra.local.sample_partner.deliveries import (
+    DELIVERY_PATH,
+    HOOK_NAME,
+    HOOK_PATH,
+    HookTokenError,
+    ModeError,
+)
+from infra.local.sns_messages import EMAIL_PATH, SMS_PATH
 
 
 def create_app(partner: Any) -> Flask:
@@ -16,25 +25,77 @@ def create_app(partner: Any) -> Flask:
     # The package's name, as the app always had (`infra.local.sample_partner`).
     app = Flask(__package__)
 
+    def refusal():
+        """The answer of the current failure mode, or None in mode `ok`."""
+        mode = partner.mode()["mode"]
+        if mode == "ok":
+            return None
+        partner.count_refusal()
+        if mode == "fail500":
+            return jsonify(title="Internal Server Error", status=500,
+                           detail="sample partner switched to fail500"), 500
+        if mode == "fail429":
+            return (jsonify(title="Too Many Requests", status=429,
+                            detail="sample partner switched to fail429"),
+                    429, {"Retry-After": "1"})
+        time.sleep(partner.hang_seconds)
+        return jsonify(title="Gateway Timeout", status=504,
+                       detail="sample partner switched to timeout"), 504
+
     @app.post(DELIVERY_PATH)
     def deliver():
-        mode = partner.mode()["mode"]
-        if mode != "ok":
-            partner.count_refusal()
-            if mode == "fail500":
-                return jsonify(title="Internal Server Error", status=500,
-                               detail="sample partner switched to fail500"), 500
-            if mode == "fail429":
-                return (jsonify(title="Too Many Requests", status=429,
-                                detail="sample partner switched to fail429"),
-                        429, {"Retry-After": "1"})
-            time.sleep(partner.hang_seconds)
-            return jsonify(title="Gateway Timeout", status=504,
-                           detail="sample partner switched to timeout"), 504
+        refused = refusal()
+        if refused is not None:
+            return refused
         body = request.get_json(silent=True)
-        status, answer = partner.receive(request.headers, body)
+        status, answer = partner.receive(request.headers, body,
+                                         raw=request.get_data(as_text=True),
+                                         method=request.method, path=request.path)
         content_type = "application/json" if status < 300 else "application/problem+json"
         return jsonify(answer), status, {"Content-Type": content_type}
+
+    @app.route(HOOK_PATH, methods=["POST", "PUT", "PATCH"])
+    def hook(hook: str):
+        if not HOOK_NAME.fullmatch(hook):
+            return problem(404, "Not Found", "a hook name has 1-64 letters, digits, '.', "
+                                             "'_' or '-'")
+        refused = refusal()
+        if refused is not None:
+            return refused
+        status, answer = partner.receive_hook(hook, request.headers,
+                                              request.get_data(as_text=True),
+                                              method=request.method)
+        content_type = "application/json" if status < 300 else "application/problem+json"
+        return jsonify(answer), status, {"Content-Type": content_type}
+
+    @app.post(HOOK_PATH + "/oauth/token")
+    def hook_token_endpoint(hook: str):
+        # An OAuth client-credentials connection's authorization endpoint: any client id
+        # and secret get a token (the sample partner checks no credential on its hooks).
+        if not HOOK_NAME.fullmatch(hook):
+            return problem(404, "Not Found", "no such hook")
+        return jsonify(access_token=secrets.token_urlsafe(24), token_type="Bearer",
+                       expires_in=3600)
+
+    @app.post(HOOK_PATH + "/token")
+    @app.post("/hook-tokens")
+    def hook_api_token(hook: str | None = None):
+        from_form = not request.is_json
+        if from_form and not same_origin():
+            return problem(403, "Forbidden", "cross-site form posts are refused")
+        payload = request.get_json(silent=True) if not from_form else request.form
+        if not isinstance(payload, Mapping):
+            return problem(400, "Bad Request", "send {\"api_token\": \"pgw_<environment>_...\"}")
+        hook = hook or str(payload.get("hook") or "")
+        try:
+            environment = partner.set_hook_token(hook, str(payload.get("api_token") or ""))
+        except HookTokenError as error:
+            if from_form:
+                return render_template_string(PAGE, partner=partner, error=str(error)), 400
+            return problem(400, "Bad Request", str(error))
+        if from_form:
+            return redirect("/", code=303)
+        return jsonify(hook=hook, environment=environment, statuses="posted back")
 
     @app.get("/received")
     def received():
@@ -80,6 +141,21 @@ def create_app(partner: Any) -> Flask:
     def index():
         return render_template_string(PAGE, partner=partner, error=None)
 
+    @app.get("/end-users")
+    def end_users():
+        sms, emails, error = {}, {}, None
+        if partner.developer_endpoint is None:
+            error = "no AWS endpoint configured: nothing to show"
+        else:
+            try:
+                sms = _get_json(partner.developer_endpoint + SMS_PATH)["sms_messages"]
+                emails = _get_json(partner.developer_endpoint + EMAIL_PATH)["email_messages"]
+            except (requests.RequestException, ValueError, KeyError, TypeError) as failure:
+                error = f"the AWS endpoint did not answer: {type(failure).__name__}"
+        return render_template_string(END_USERS_PAGE, sms=sms, emails=emails, error=error,
+                                      endpoint=partner.developer_endpoint,
+                                      sms_path=SMS_PATH, email_path=EMAIL_PATH)
+
     @app.get("/health")
     def health():
         return jsonify(status="ok")
@@ -95,6 +171,17 @@ def create_app(partner: Any) -> Flask:
     return app
 
 
+def _get_json(url: str) -> Any:
+    response = requests.get(url, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def problem(status: int, title: str, detail: str):
+    return (jsonify(title=title, status=status, detail=detail), status,
+            {"Content-Type": "application/problem+json"})
+
+
 def same_origin() -> bool:
     origin = request.headers.get("Origin")
     return origin is None or origin.rstrip("/") == request.host_url.rstrip("/")
@@ -102,18 +189,42 @@ def same_origin() -> bool:
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Sample partner</title>
-<meta http-equiv="refresh" content="3">
+<meta http-equiv="refresh" content="5">
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3rem;
-text-align:left;vertical-align:top;font-size:.9rem}code{font-size:.85rem}
+text-align:left;vertical-align:top;font-size:.9rem}code,pre{font-size:.85rem}
+pre{white-space:pre-wrap;word-break:break-all;max-width:60rem;margin:.2rem 0}
 .mode{padding:.5rem 1rem;background:#f3f4f6;display:inline-block;border-radius:.3rem}
-.bad{color:#b42318}.ok{color:#067647}
+.bad{color:#b42318}.ok{color:#067647}.box{background:#f3f4f6;padding:.5rem 1rem}
 </style></head><body>
+{% set base = request.host_url.rstrip('/') %}
 <h1>Sample partner</h1>
-<p>Deliveries are POSTed to <code>{{ request.host_url.rstrip('/') }}/deliveries</code> with the
+<p><a href="/end-users">What end users received (SMS and email)</a></p>
+<div class="box">
+<p><strong>Your own partner:</strong> in the console, set an environment's endpoint to
+<code>{{ base }}/hooks/&lt;any name&gt;</code> (e.g. <code>{{ base }}/hooks/my-company</code>)
+with any credential: an API key header of any name and value, Basic auth, or OAuth client
+credentials with the authorization endpoint
+<code>{{ base }}/hooks/&lt;name&gt;/oauth/token</code> and any client id and secret. Every
+request is answered 200 and shown below as received. To get statuses back, paste that
+environment's API token (from the console) here:</p>
+<form method="post" action="/hook-tokens">
+  <label>hook name <input name="hook" required pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+   placeholder="my-company"></label>
+  <label>API token <input name="api_token" type="password" required autocomplete="off"
+   placeholder="pgw_test_..."></label>
+  <button type="submit">Post statuses back</button>
+</form>
+{% for h in partner.hooks() %}<p><code>/hooks/{{ h.name }}</code>: statuses posted back for
+{{ h.token_environments | join(', ') if h.token_environments else 'no environment yet' }}</p>
+{% endfor %}
+</div>
+<p>The demo partners' deliveries go to <code>{{ base }}/deliveries</code> with the
 <code>{{ partner.api_key_header }}</code> header; statuses go back to
-<code>{{ partner.partner_api_url }}/v1</code>.</p>
+<code>{{ partner.partner_api_url }}/v1</code>. JSON of everything below:
+<a href="/received"><code>/received</code></a>.</p>
+{% if error %}<p class="bad">{{ error }}</p>{% endif %}
 {% set m = partner.mode() %}{% set s = partner.summary() %}
 <p class="mode">Mode: <strong class="{{ 'ok' if m.mode == 'ok' else 'bad' }}">{{ m.mode }}</strong>
 {% if m.remaining_seconds %} for {{ m.remaining_seconds }} s more{% endif %}</p>
@@ -123,20 +234,55 @@ text-align:left;vertical-align:top;font-size:.9rem}code{font-size:.85rem}
     <option value="{{ name }}">{{ name }}</option>{% endfor %}</select></label>
   <label>for <input name="for_seconds" type="number" min="1" max="3600" value="60"> seconds</label>
   <button type="submit">Switch</button>
-  {% if error %}<p class="bad">{{ error }}</p>{% endif %}
 </form>
 <p>Received {{ s.received }} · duplicates {{ s.duplicates }} · refused {{ s.refused }} ·
-rejected (bad key) {{ s.rejected }} · statuses posted {{ s.statuses_posted }} ·
-failed {{ s.statuses_failed }} · pending {{ s.pending_statuses }}</p>
-<table><thead><tr><th>Received</th><th>Account</th><th>Environment</th><th>Request</th>
-<th>Type</th><th>Attributes</th><th>Statuses posted</th></tr></thead><tbody>
+rejected (bad key) {{ s.rejected }} · not CloudEvents {{ s.invalid }} ·
+statuses posted {{ s.statuses_posted }} · failed {{ s.statuses_failed }} ·
+pending {{ s.pending_statuses }}</p>
+<table><thead><tr><th>Received</th><th>Request as received</th><th>Account</th>
+<th>Environment</th><th>Request</th><th>Type</th><th>Statuses posted</th></tr></thead><tbody>
 {% for d in partner.deliveries(limit=100) %}
-<tr><td>{{ d.received_at }}</td><td>{{ d.account }}</td><td>{{ d.environment }}</td>
-<td><code>{{ d.request_id }}</code></td><td>{{ d.data.get('request_type', d.type) }}</td>
-<td><code>{{ d.data.get('attributes', {}) | tojson }}</code></td>
+<tr><td>{{ d.received_at }}<br>answered {{ d.answer }}</td>
+<td><code>{{ d.method }} {{ d.path }}</code><br>credential: {{ d.credential }}
+<details><summary>headers and body</summary>
+<pre>{% for name, value in d.headers.items() %}{{ name }}: {{ value }}
+{% endfor %}</pre><pre>{{ d.body }}</pre></details></td>
+<td>{{ d.account }}</td><td>{{ d.environment or '' }}</td>
+<td><code>{{ d.request_id or '' }}</code></td><td>{{ d.data.get('request_type', d.type) }}</td>
 <td>{% for st in d.statuses %}<span class="{{ 'bad' if st.error else 'ok' }}">{{ st.status }}
 ({{ st.http_status }})</span>{% if not loop.last %} → {% endif %}{% endfor %}
 {% if d.note %}<em>{{ d.note }}</em>{% endif %}</td></tr>
 {% else %}<tr><td colspan="7">Nothing received yet.</td></tr>{% endfor %}
+</tbody></table></body></html>
+"""
+
+END_USERS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>What end users received</title>
+<meta http-equiv="refresh" content="5">
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1f24}
+table{border-collapse:collapse;width:100%;margin-bottom:2rem}td,th{border-bottom:1px solid #ddd;
+padding:.3rem;text-align:left;vertical-align:top;font-size:.9rem}
+pre{white-space:pre-wrap;margin:0;font-size:.85rem}.bad{color:#b42318}
+</style></head><body>
+<p><a href="/">Sample partner</a></p>
+<h1>What end users received</h1>
+<p>The SMS and emails SNS would have sent on this machine (moto sends none). JSON:
+<a href="{{ endpoint }}{{ sms_path }}"><code>{{ endpoint }}{{ sms_path }}</code></a> and
+<a href="{{ endpoint }}{{ email_path }}"><code>{{ endpoint }}{{ email_path }}</code></a>.</p>
+{% if error %}<p class="bad">{{ error }}</p>{% endif %}
+<h2>SMS</h2>
+<table><thead><tr><th>Phone number</th><th>Message</th><th>Message id</th></tr></thead><tbody>
+{% for phone, messages in sms.items() %}{% for m in messages %}
+<tr><td>{{ phone }}</td><td><pre>{{ m.Message }}</pre></td><td><code>{{ m.MessageId }}</code></td></tr>
+{% endfor %}{% else %}<tr><td colspan="3">No SMS yet.</td></tr>{% endfor %}
+</tbody></table>
+<h2>Email</h2>
+<table><thead><tr><th>Address</th><th>Subject</th><th>Message</th><th>Message id</th></tr>
+</thead><tbody>
+{% for address, messages in emails.items() %}{% for m in messages %}
+<tr><td>{{ address }}</td><td>{{ m.Subject or '' }}</td><td><pre>{{ m.Message }}</pre></td>
+<td><code>{{ m.MessageId }}</code></td></tr>
+{% endfor %}{% else %}<tr><td colspan="4">No email yet.</td></tr>{% endfor %}
 </tbody></table></body></html>
 """

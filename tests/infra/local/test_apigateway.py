@@ -29,7 +29,9 @@ from infra.local.apigateway import (
     evaluate_policy,
     match_route,
     partner_api_routes,
+    program_gateway_responses,
 )
+from infra.spec import problem_gateway_responses
 
 PORTAL_TOKEN = "portal-secret-token-0123456789"
 GOOD = "Bearer pgw_test_good"
@@ -366,6 +368,73 @@ def test_gateway_responses_can_be_overridden(functions):
     assert response.status_code == 401
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.json["detail"] == "Unauthorized"
+
+
+def _cached_gateway(functions, now):
+    routes = partner_api_routes(NAMES, portal_token=PORTAL_TOKEN, authorizer_ttl_seconds=60)
+    return ApiGateway(routes, functions.invoke, clock=lambda: now[0])
+
+
+def test_a_flush_empties_the_authorizer_cache(functions):
+    """FlushStageAuthorizersCache: a revoked token is refused on its next call, not when
+    the cached Allow expires."""
+    now = [1000.0]
+    gateway = _cached_gateway(functions, now)
+    client = Client(gateway)
+    headers = {"Authorization": GOOD}
+    assert client.get("/v1/requests", headers=headers).status_code == 200
+    functions.answers["auth-fn"] = lambda e: (_ for _ in ()).throw(Exception("Unauthorized"))
+    now[0] += 1
+    assert client.get("/v1/requests", headers=headers).status_code == 200  # cached, as on AWS
+    gateway.flush_authorizer_cache()
+    assert client.get("/v1/requests", headers=headers).status_code == 401
+
+
+def _program_gateway(functions) -> Client:
+    return Client(ApiGateway(ROUTES, functions.invoke,
+                             gateway_responses=program_gateway_responses(
+                                 problem_gateway_responses())))
+
+
+def test_a_deny_answers_problem_json_with_the_authorizers_reason(functions):
+    functions.answers["auth-fn"] = lambda e: {
+        "principalId": "p1", "policyDocument": allow_policy(e, "Deny"),
+        "context": {"partner_id": "p1", "deny_reason": "partner is suspended"}}
+    response = _program_gateway(functions).get("/v1/requests", headers={"Authorization": GOOD})
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json
+    assert problem["status"] == 403 and problem["reason"] == "partner is suspended"
+    assert problem["type"] == "about:blank" and problem["title"]
+    assert problem["detail"] == \
+        "User is not authorized to access this resource with an explicit deny"
+    assert problem["instance"] == response.headers["x-amzn-RequestId"]
+
+
+def test_a_deny_without_a_reason_has_an_empty_one(functions):
+    functions.answers["auth-fn"] = lambda e: {"principalId": "p1",
+                                              "policyDocument": allow_policy(e, "Deny")}
+    response = _program_gateway(functions).get("/v1/requests", headers={"Authorization": GOOD})
+    assert response.status_code == 403 and response.json["reason"] == ""
+
+
+@pytest.mark.parametrize("path, headers, status", [
+    ("/v1/requests", {}, 401),
+    ("/elsewhere", {}, 404),  # the program answers MISSING_AUTHENTICATION_TOKEN with 404
+])
+def test_the_programs_gateway_responses_apply(functions, path, headers, status):
+    response = _program_gateway(functions).get(path, headers=headers)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json["status"] == status
+
+
+def test_types_without_their_own_response_fall_back_to_the_program_defaults(functions):
+    functions.answers["partner-fn"] = {"statusCode": "not a number"}
+    response = _program_gateway(functions).get("/v1/requests", headers={"Authorization": GOOD})
+    assert response.status_code == 502  # INTEGRATION_FAILURE keeps its status under DEFAULT_5XX
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json["title"] == "The gateway failed to serve the request"
 
 
 def test_request_counts_are_kept_per_function(gateway, client):

@@ -136,3 +136,50 @@ def test_get_usage_of_an_unknown_plan_is_not_found(aws, runtime):
 ])
 def test_quota_period_start(day, quota, expected):
     assert _period_start(day, quota) == expected
+
+
+# --- FlushStageAuthorizersCache ----------------------------------------------------------------
+
+
+def test_flush_stage_authorizers_cache_reaches_the_embedded_api_gateway(aws):
+    """AWS documentation "FlushStageAuthorizersCache": 202, the stage's cache emptied; here
+    the API Gateway stand-in's, so a revoked token is refused right after the flush."""
+    from werkzeug.test import Client
+
+    from infra.local import patches
+    from infra.local.apigateway import ApiGateway, partner_api_routes
+
+    allowed = {"Bearer pgw_test_good": True}
+
+    def invoke(function, event):
+        if function == "auth-fn":
+            if not allowed.get(event["headers"]["Authorization"]):
+                raise Exception("Unauthorized")
+            return {"principalId": "p1", "policyDocument": {"Statement": [{
+                "Effect": "Allow", "Action": "execute-api:Invoke",
+                "Resource": event["methodArn"]}]}}
+        return {"statusCode": 200, "body": "{}"}
+
+    routes = partner_api_routes({"partner_api": "api-fn", "portal_api": "portal-fn",
+                                 "authorizer": "auth-fn"}, authorizer_ttl_seconds=60)
+    gateway = ApiGateway(routes, invoke, stage="local", api_id="localapi01")
+    client = Client(gateway)
+    headers = {"Authorization": "Bearer pgw_test_good"}
+    patches.serve_authorizer_cache("localapi01", "local", gateway.flush_authorizer_cache)
+    try:
+        assert client.get("/v1/requests", headers=headers).status_code == 200
+        allowed.clear()  # the token is revoked
+        assert client.get("/v1/requests", headers=headers).status_code == 200  # cached
+        answer = aws.client("apigateway").flush_stage_authorizers_cache(
+            restApiId="localapi01", stageName="local")
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 202
+        assert client.get("/v1/requests", headers=headers).status_code == 401
+    finally:
+        patches.withdraw_authorizer_cache("localapi01", "local")
+
+
+def test_flush_of_an_unknown_stage_is_not_found(aws):
+    with pytest.raises(ClientError) as raised:
+        aws.client("apigateway").flush_stage_authorizers_cache(restApiId="nope",
+                                                               stageName="local")
+    assert raised.value.response["Error"]["Code"] == "NotFoundException"

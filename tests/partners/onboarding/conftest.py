@@ -8,6 +8,7 @@ import pytest
 
 from partners.onboarding.audit import AuditLog
 from partners.onboarding.credentials import CredentialStore
+from partners.onboarding.endpoint_check import CheckStep
 from partners.onboarding.registry import PartnerRegistry
 from partners.onboarding.service import Onboarding
 from partners.onboarding.tokens import TokenStore
@@ -37,15 +38,32 @@ def triggers() -> Triggers:
     return Triggers()
 
 
+@dataclass
+class Flushes:
+    """The authorizer-cache flush as the tests see it: how often it was asked."""
+
+    calls: int = 0
+    succeed: bool = True
+
+    def __call__(self) -> bool:
+        self.calls += 1
+        return self.succeed
+
+
 @pytest.fixture
-def onboarding(stage, aws, clock, triggers) -> Onboarding:
+def flushes() -> Flushes:
+    return Flushes()
+
+
+@pytest.fixture
+def onboarding(stage, aws, clock, triggers, flushes) -> Onboarding:
     tables = stage.spec.tables
     return Onboarding(
         PartnerRegistry(tables["partners"].name, boto3_session=aws, clock=clock),
         TokenStore(tables["tokens"].name, boto3_session=aws, clock=clock),
         CredentialStore(stage.spec.secret_prefix, boto3_session=aws),
         AuditLog(tables["audit"].name, boto3_session=aws, clock=clock),
-        triggers, clock=clock, environments=("prod", "test"), resolver=public_resolver)
+        triggers, clock=clock, flush_authorizers=flushes, environments=("prod", "test"), resolver=public_resolver)
 
 
 def audit_actions(onboarding: Onboarding, partner_id: str) -> list[str]:
@@ -60,3 +78,20 @@ def audit_record(onboarding: Onboarding, partner_id: str, action: str):
     records = onboarding.audit.for_target(f"partner:{partner_id}", limit=100).items
     [record] = [r for r in records if r.action == action]
     return record
+
+
+@dataclass
+class EndpointAnswers:
+    """Stands in for `check_endpoint` where approval runs it: the tests' endpoints are not on
+    the network. Every check passes unless a test sets `failing` (the failed step's detail);
+    `checked` lists each environment checked."""
+
+    failing: str | None = None
+    checked: list[str] = field(default_factory=list)
+
+    def __call__(self, environment, secret, **kwargs):
+        self.checked.append(environment.name)
+        steps = [CheckStep("Resolves publicly", True, "an allowed address")]
+        if self.failing:
+            return [*steps, CheckStep("TLS handshake", False, self.failing)]
+        return [*steps, CheckStep("Answers with the configured auth", True, "HTTP 200")]

@@ -29,12 +29,22 @@ from partners.onboarding.models import (
     PartnerStatus,
 )
 from partners.onboarding.organisations import create_organisation, submit_for_approval
-from tests.partners.onboarding.conftest import ACTOR, audit_record
+from tests.partners.onboarding.conftest import ACTOR, EndpointAnswers, audit_record
 
 ADMIN = "user:admin@gateway.example.com"
 PUSH = PartnerEnvironment("test", mode=DeliveryMode.PUSH,
                           endpoint_url="https://hooks.acme.example.com/pgw",
                           auth=EndpointAuth(AuthType.API_KEY, header_name="x-api-key"))
+
+
+@pytest.fixture(autouse=True)
+def endpoint_answers(monkeypatch) -> EndpointAnswers:
+    """Approval runs the endpoint check; here it answers without the network."""
+    import partners.onboarding.decisions as decisions
+
+    answers = EndpointAnswers()
+    monkeypatch.setattr(decisions, "check_endpoint", answers)
+    return answers
 
 
 @pytest.fixture
@@ -75,9 +85,21 @@ def test_reject_keeps_the_reason(onboarding, triggers, pending):
     assert triggers.calls == [pending.id]
 
 
-def test_suspend_then_reinstate(onboarding, triggers, pending):
+def test_a_suspension_stands_when_the_cache_flush_fails(onboarding, flushes, pending):
     approved = approve_partner(onboarding, ADMIN, pending).partner
-    suspended = suspend_partner(onboarding, ADMIN, approved, "abuse report").partner
+    flushes.succeed = False
+    saved = suspend_partner(onboarding, ADMIN, approved, "abuse report")
+    assert saved.partner.status is PartnerStatus.SUSPENDED and not saved.authorizers_flushed
+    assert onboarding.registry.get_partner(pending.id).status is PartnerStatus.SUSPENDED
+
+
+def test_suspend_then_reinstate(onboarding, triggers, flushes, pending):
+    approved = approve_partner(onboarding, ADMIN, pending).partner
+    assert flushes.calls == 0
+    saved = suspend_partner(onboarding, ADMIN, approved, "abuse report")
+    suspended = saved.partner
+    # Its tokens are refused from now on, so the API's cached Allows are emptied, once.
+    assert flushes.calls == 1 and saved.authorizers_flushed
     assert suspended.status is PartnerStatus.SUSPENDED
     assert audit_record(onboarding, pending.id, "partner.suspended").reason == "abuse report"
     reinstated = reinstate_partner(onboarding, ADMIN, suspended).partner
@@ -96,11 +118,12 @@ def test_suspend_then_reinstate(onboarding, triggers, pending):
     (PartnerStatus.PENDING_APPROVAL, lambda o, p: reinstate_partner(o, ADMIN, p)),
     (PartnerStatus.APPROVED, lambda o, p: reinstate_partner(o, ADMIN, p)),
 ])
-def test_illegal_decisions_write_nothing(onboarding, triggers, pending, status, decision):
+def test_illegal_decisions_write_nothing(onboarding, triggers, flushes, pending, status,
+                                         decision):
     with pytest.raises(IllegalTransitionError):
         decision(onboarding, replace(pending, status=status))
     assert onboarding.registry.get_partner(pending.id) == pending
-    assert triggers.calls == []
+    assert triggers.calls == [] and flushes.calls == 0
 
 
 def test_a_decision_on_a_stale_partner_is_a_conflict(onboarding, triggers, pending):
@@ -125,7 +148,70 @@ def test_check_partner_endpoint_uses_the_stored_credential_and_audits(onboarding
     assert [s.ok for s in steps] == [True, False]
     assert seen["secret"] == "k" and seen["resolver"] is onboarding.resolver
     record = audit_record(onboarding, pending.id, "partner.endpoint_checked")
-    assert record.after == {"environment": "test", "passed": False, "steps": [
-        {"name": "Resolves publicly", "ok": True}, {"name": "TLS handshake", "ok": False}]}
+    assert record.after == {"environment": "test", "passed": False, "version": pending.version,
+                            "steps": [{"name": "Resolves publicly", "ok": True},
+                                      {"name": "TLS handshake", "ok": False}]}
     with pytest.raises(EnvironmentNotFoundError):
         check_partner_endpoint(onboarding, ADMIN, pending, "prod")
+
+
+# --- approval re-checks the endpoints ----------------------------------------------------
+
+
+def test_approve_after_a_failed_check_is_refused(onboarding, triggers, pending,
+                                                 endpoint_answers):
+    endpoint_answers.failing = "certificate not trusted"
+    check_partner_endpoint(onboarding, ADMIN, pending, "test")
+    with pytest.raises(PartnerNotReadyError) as caught:
+        approve_partner(onboarding, ADMIN, pending)
+    assert "test: the endpoint check failed at 'TLS handshake'" in caught.value.problems[0]
+    assert "certificate not trusted" in caught.value.problems[0]
+    assert onboarding.registry.get_partner(pending.id).status is PartnerStatus.PENDING_APPROVAL
+    assert triggers.calls == [] and endpoint_answers.checked == ["test", "test"]
+
+
+def test_approve_with_an_override_reason_is_audited(onboarding, triggers, pending,
+                                                    endpoint_answers):
+    endpoint_answers.failing = "no TLS connection"
+    saved = approve_partner(onboarding, ADMIN, pending, "Partner fixes TLS today; ticket 42")
+    assert saved.partner.status is PartnerStatus.APPROVED and triggers.calls == [pending.id]
+    assert saved.partner.status_reason is None  # the admins' note, not the partner's
+    record = audit_record(onboarding, pending.id, "partner.approved")
+    assert record.reason == "Partner fixes TLS today; ticket 42"
+    assert record.after["override_reason"] == "Partner fixes TLS today; ticket 42"
+    assert "no TLS connection" in record.after["failed_checks"][0]
+
+
+def test_an_override_does_not_pass_refused_settings(onboarding, pending):
+    onboarding.resolver = lambda host: ["10.1.2.3"]
+    with pytest.raises(PartnerNotReadyError):
+        approve_partner(onboarding, ADMIN, pending, "trust me")
+
+
+def test_a_recent_passing_check_stands_for_the_approval(onboarding, clock, pending,
+                                                        endpoint_answers):
+    check_partner_endpoint(onboarding, ADMIN, pending, "test")
+    clock.advance(minutes=10)
+    approve_partner(onboarding, ADMIN, pending)
+    assert endpoint_answers.checked == ["test"]  # not run again
+
+
+def test_a_stale_passing_check_is_run_again(onboarding, clock, pending, endpoint_answers):
+    check_partner_endpoint(onboarding, ADMIN, pending, "test")
+    clock.advance(minutes=16)
+    endpoint_answers.failing = "connection refused"
+    with pytest.raises(PartnerNotReadyError):
+        approve_partner(onboarding, ADMIN, pending)
+    assert endpoint_answers.checked == ["test", "test"]
+
+
+def test_a_pass_on_earlier_settings_does_not_count(onboarding, clock, pending,
+                                                   endpoint_answers):
+    check_partner_endpoint(onboarding, ADMIN, pending, "test")
+    clock.advance(seconds=1)
+    changed = save_environment(onboarding, ACTOR, pending,
+                               replace(pending.environments["test"],
+                                       endpoint_url="https://other.acme.example.com/")).partner
+    endpoint_answers.failing = "connection refused"
+    with pytest.raises(PartnerNotReadyError):
+        approve_partner(onboarding, ADMIN, changed)

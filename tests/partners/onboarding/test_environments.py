@@ -13,7 +13,11 @@ from partners.onboarding.environments import (
     save_environment,
     save_filter,
 )
-from partners.onboarding.exceptions import InvalidEndpointError, PartnerConflictError
+from partners.onboarding.exceptions import (
+    InvalidEndpointError,
+    InvalidSettingsError,
+    PartnerConflictError,
+)
 from partners.onboarding.filters import parse_filter
 from partners.onboarding.models import (
     AuthType,
@@ -138,3 +142,26 @@ def test_a_filter_alone_does_not_create_an_environment(onboarding, triggers, par
     with pytest.raises(ValidationError, match="Set up delivery"):
         save_filter(onboarding, ACTOR, partner, "test", parse_filter({}))
     assert triggers.calls == []
+
+
+@pytest.mark.parametrize("secret", ["s3cr3t\r\nX-Injected: yes", "s3cr3t\ttab", "s3cr3t\x00"])
+def test_a_credential_with_control_characters_is_refused_unquoted(onboarding, triggers, partner,
+                                                                  aws, secret):
+    with pytest.raises(ValidationError) as caught:
+        save_environment(onboarding, ACTOR, partner, PUSH, secret=secret)
+    assert caught.value.field == "secret" and "control characters" in caught.value.message
+    assert "s3cr3t" not in str(caught.value)
+    assert onboarding.registry.get_partner(partner.id).environments == {}
+    assert not aws.client("secretsmanager").list_secrets()["SecretList"]
+    assert triggers.calls == []
+
+
+def test_save_refuses_every_bad_setting_at_once(onboarding, partner):
+    candidate = replace(PUSH, endpoint_url="https://api.internal.example/x",
+                        rate_limit_per_second=0,
+                        auth=EndpointAuth(AuthType.API_KEY, header_name="bad header"))
+    with pytest.raises(InvalidSettingsError) as caught:
+        save_environment(onboarding, ACTOR, partner, candidate, secret="s3cr3t\n")
+    assert [error.field for error in caught.value.errors] == [
+        "rate_limit_per_second", "endpoint_url", "header_name", "secret"]
+    assert "s3cr3t" not in str(caught.value)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from partners.core.exceptions import ValidationError
-from partners.onboarding.exceptions import InvalidEndpointError, InvalidFilterError
-from partners.onboarding.filters import Operator, parse_filter
+from partners.onboarding.exceptions import (
+    InvalidEndpointError,
+    InvalidFilterError,
+    InvalidSettingsError,
+)
+from partners.onboarding.filters import MAX_CONDITIONS, Operator, parse_filter
 from partners.onboarding.models import (
     AuthType,
     DeliveryMode,
@@ -14,7 +18,13 @@ from partners.onboarding.models import (
     PartnerEnvironment,
     RetryPolicy,
 )
-from partners.onboarding.validation import validate_endpoint_url, validate_environment
+from partners.onboarding.validation import (
+    environment_errors,
+    resolve_endpoint,
+    secret_error,
+    validate_endpoint_url,
+    validate_environment,
+)
 
 PUBLIC = {"hooks.example.com": ["93.184.215.14"], "api.partner.io": ["2606:4700::6810:85e5"]}
 
@@ -156,7 +166,7 @@ def test_insecure_mode_refuses_hostnames_resolving_to_private_ranges():
     ("data", "field", "message"),
     [
         ("nope", "filter", "an object"),
-        ({"request_types": []}, "request_types", "non-empty"),
+        ({"request_types": []}, "request_types", "at least one request type"),
         ({"request_types": ["*", "stock.check"]}, "request_types[0]", "stand alone"),
         ({"request_types": ["Stock Check"]}, "request_types[0]", "lower-case"),
         ({"colour": 1}, "filter", "unknown keys"),
@@ -165,21 +175,21 @@ def test_insecure_mode_refuses_hostnames_resolving_to_private_ranges():
         ({"conditions": [{"attribute": "region", "operator": "any_of", "values": []}]},
          "conditions[0].values", "at least one value"),
         ({"conditions": [{"attribute": "region", "operator": "prefix", "values": [""]}]},
-         "conditions[0].values[0]", "non-empty strings"),
+         "conditions[0].values[0]", "Enter non-empty text for 'starts with'"),
         ({"conditions": [{"attribute": "amount", "operator": "between", "values": [5]}]},
-         "conditions[0].values", "exactly two numbers"),
+         "conditions[0].values", "Enter two numbers for 'between'"),
         ({"conditions": [{"attribute": "amount", "operator": "between", "values": [9, 1]}]},
-         "conditions[0].values", "low <= high"),
+         "conditions[0].values", "lower number first"),
         ({"conditions": [{"attribute": "amount", "operator": "greater_than",
-                          "values": ["5"]}]}, "conditions[0].values", "one number"),
+                          "values": ["5"]}]}, "conditions[0].values", "Enter one number for 'greater than'"),
         ({"conditions": [{"attribute": "amount", "operator": "less_than",
-                          "values": [True]}]}, "conditions[0].values", "one number"),
+                          "values": [True]}]}, "conditions[0].values", "Enter one number for 'less than'"),
         ({"conditions": [{"attribute": "vip", "operator": "exists", "values": [1]}]},
-         "conditions[0].values", "takes no values"),
+         "conditions[0].values", "'is present' takes no values"),
         ({"conditions": [{"attribute": "a.b", "operator": "exists"}]},
-         "conditions[0].attribute", "attribute must be"),
+         "conditions[0].attribute", "An attribute name is"),
         ({"conditions": [{"attribute": "x", "operator": "any_of", "values": [{"a": 1}]}]},
-         "conditions[0].values[0]", "strings or numbers"),
+         "conditions[0].values[0]", "text or a number"),
     ],
 )
 def test_filter_errors_name_the_field(data, field, message):
@@ -243,3 +253,75 @@ def test_bad_environment_settings_name_the_field(changes, field):
 def test_poll_environment_needs_no_endpoint():
     env = PartnerEnvironment(name="test", mode=DeliveryMode.POLL)
     assert validate_environment(env, allowed_names=["test"]) is env
+
+
+def test_every_filter_problem_is_collected_in_a_partners_words():
+    with pytest.raises(InvalidFilterError) as caught:
+        parse_filter({"request_types": ["Stock Check", "price.quote"], "conditions": [
+            {"attribute": "amount", "operator": "greater_than", "values": [1, 2]},
+            {"attribute": "region", "operator": "prefix", "values": ["eu-"]},
+            {"attribute": "a.b", "operator": "between", "values": [9, 1]}]})
+    found = [(error.field, error.message) for error in caught.value.errors]
+    assert [field for field, _ in found] == [
+        "request_types[0]", "conditions[0].values", "conditions[2].attribute",
+        "conditions[2].values"]
+    assert found[1][1] == "Enter one number for 'greater than'."
+    assert "greater_than" not in str(caught.value) and "Stock Check" in str(caught.value)
+
+
+def test_more_conditions_than_the_maximum_are_refused_not_cut():
+    conditions = [{"attribute": f"a{i}", "operator": "exists"} for i in range(MAX_CONDITIONS + 1)]
+    with pytest.raises(InvalidFilterError) as caught:
+        parse_filter({"conditions": conditions})
+    assert caught.value.field == "conditions"
+    assert f"at most {MAX_CONDITIONS} conditions; this one has {MAX_CONDITIONS + 1}" in str(
+        caught.value)
+    assert len(parse_filter({"conditions": conditions[:MAX_CONDITIONS]}).conditions) == 20
+
+
+def test_every_refused_setting_is_collected():
+    oauth = EndpointAuth(AuthType.OAUTH_CLIENT_CREDENTIALS)  # no client id, no token URL
+    env = push_env(rate_limit_per_second=0, endpoint_url="https://internal.example.com/x",
+                   auth=oauth)
+    _, errors = environment_errors(env, allowed_names=["prod"], resolver=public)
+    assert [error.field for error in errors] == [
+        "rate_limit_per_second", "endpoint_url", "client_id", "token_url"]
+    assert "token URL" in errors[-1].message
+    with pytest.raises(InvalidSettingsError) as caught:
+        validate_environment(env, allowed_names=["prod"], resolver=public)
+    assert [error.field for error in caught.value.errors] == [e.field for e in errors]
+
+
+def test_an_empty_oauth_token_url_is_flagged():
+    env = push_env(auth=EndpointAuth(AuthType.OAUTH_CLIENT_CREDENTIALS, client_id="c"))
+    with pytest.raises(ValidationError) as caught:
+        validate_environment(env, allowed_names=["prod"], resolver=public)
+    assert caught.value.field == "token_url" and "Enter the token URL" in caught.value.message
+
+
+@pytest.mark.parametrize("secret", ["abc\r\nX-Injected: 1", "tab\there", "nul\x00", "del\x7f",
+                                    "c1\x85"])
+def test_a_secret_with_control_characters_is_refused_without_quoting_it(secret):
+    error = secret_error(secret)
+    assert error is not None and error.field == "secret"
+    assert secret not in error.message and secret.strip() not in error.message
+    assert secret_error("an ordinary-Secret_value/with+symbols=") is None
+
+
+@pytest.mark.parametrize("auth, field", [
+    (EndpointAuth(AuthType.BASIC, username="acme\r\nX: 1"), "username"),
+    (EndpointAuth(AuthType.OAUTH_CLIENT_CREDENTIALS, client_id="c\n",
+                  token_url="https://hooks.example.com/t"), "client_id"),
+])
+def test_control_characters_in_auth_settings_are_refused(auth, field):
+    with pytest.raises(ValidationError) as caught:
+        validate_environment(push_env(auth=auth), allowed_names=["prod"], resolver=public)
+    assert caught.value.field == field
+
+
+def test_resolve_endpoint_names_the_checked_address():
+    target = resolve_endpoint("https://Hooks.example.com:8443/in?x=1", resolver=public)
+    assert (target.url, target.host, target.port, target.address) == (
+        "https://hooks.example.com:8443/in?x=1", "hooks.example.com", 8443, "93.184.215.14")
+    local = resolve_endpoint("http://localhost:8002/x", allow_insecure=True)
+    assert (local.host, local.port, local.address) == ("localhost", 8002, "127.0.0.1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from partners.core.exceptions import ContractViolationError
+from partners.core.strict_json import UnsafeJsonError
 from partners.onboarding import AuditLog
 from partners.routing.exceptions import EventRefusedError
 from partners.routing.test_events import is_probe_of, put_test_event, recent_probes
@@ -44,7 +45,8 @@ def test_put_sends_an_addressed_event_and_audits_it(stage, aws, audit, clock):
     assert (record.actor, record.action) == (ACTOR, "test_event.sent")
     assert record.after == {"environment": "test", "request_id": sent.detail["request_id"],
                             "request_type": "test.ping", "event_id": sent.event_id,
-                            "sent_at": "2026-11-23T10:00:00Z"}
+                            "sent_at": "2026-11-23T10:00:00Z",
+                            "attributes": {"region": "eu-west"}}
 
 
 def test_recent_probes_are_this_environments_newest_first(stage, aws, audit, clock):
@@ -73,4 +75,18 @@ def test_a_detail_that_breaks_the_contract_is_not_sent(stage, audit, clock):
     bus = RefusingBus()
     with pytest.raises(ContractViolationError):
         send(bus, audit, clock, stage, request_type="Not A Type")
+    assert bus.entries == [] and audit.for_target("partner:p1").items == []
+
+
+@pytest.mark.parametrize("attributes,pointer", [
+    ({"qty": float("nan")}, "/qty"),
+    ({"region": "eu", "qty": float("-inf")}, "/qty"),
+    ({"qty": 10 ** 400}, "/qty"),
+])
+def test_attributes_strict_json_cannot_carry_are_refused_and_nothing_is_sent(
+        stage, audit, clock, attributes, pointer):
+    bus = RefusingBus()
+    with pytest.raises(UnsafeJsonError) as caught:
+        send(bus, audit, clock, stage, attributes=attributes)
+    assert caught.value.pointer == pointer
     assert bus.entries == [] and audit.for_target("partner:p1").items == []
