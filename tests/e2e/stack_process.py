@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from werkzeug.wrappers import Request, Response
 
 from infra.local.servers import ServerThread
 from infra.local.stack import EmbeddedStack, Ports, StackOptions
+from infra.local.stopping import StopSignals
 
 
 def inspector(stack: EmbeddedStack):
@@ -63,9 +62,8 @@ def main() -> int:
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("infra.local.apigateway").setLevel(logging.INFO)
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    # The handler takes no lock (infra/local/stopping.py says why an Event.set() can hang).
+    signals = StopSignals().install()
     ports = Ports(aws=arguments.aws_port, console=arguments.console_port,
                   api=arguments.api_port, sample_partner=arguments.sample_partner_port)
     # No authorizer cache: the tests check that a suspended partner's token is refused on the
@@ -80,7 +78,7 @@ def main() -> int:
 
         write_demo_file(arguments.demo_file, {**stack.demo,
                                               "inspector": server.url})
-        stopped.wait()
+        signals.wait()
     finally:
         server.stop()
         stack.stop()
