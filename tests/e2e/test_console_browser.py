@@ -287,11 +287,11 @@ def test_a_partner_onboards_is_approved_and_receives_a_test_event(stack, browser
     deadline = time.monotonic() + 10
     while True:
         page.get_by_role("button", name="Preview").click()
-        if "1 of the last 1" in page.locator("#preview").inner_text() or \
+        if "1 of your last 1" in page.locator("#preview").inner_text() or \
                 time.monotonic() > deadline:
             break
         page.wait_for_timeout(500)
-    expect(page.locator("#preview")).to_contain_text("1 of the last 1")
+    expect(page.locator("#preview")).to_contain_text("1 of your last 1")
     _shot(page, "10-filter-preview-matches")
 
     # The endpoint fails: the test event is retried, dead-lettered, shown, and redriven.

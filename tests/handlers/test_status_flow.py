@@ -8,6 +8,8 @@ the archive provisioned; the local runtime polls the stream and runs the handler
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
 from datetime import datetime, timezone
 
@@ -25,21 +27,26 @@ from partners.notifications.contacts import ContactStore
 from partners.requests.log import RequestLog
 
 PHONE = "+14155550123"
+STAGE_HANDLERS = ("handlers.notifier", "handlers.projector", "handlers.routing_recorder",
+                  "handlers.partner_api", "handlers.portal_api", "handlers.authorizer",
+                  "handlers.reconciler")
 TAP = "pgw-test-status-tap"
 
 
 @pytest.fixture
 def flow(aws, spec, stage, monkeypatch):
-    import handlers.notifier
-
     environment = {**stage.environment_variables(),
                    **wiring_environment(spec, stage, "us-east-1"),
                    "PGW_SMS_SENDER_ID": "Marketplace", "POWERTOOLS_TRACE_DISABLED": "true"}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    # The runtime invokes the process's `handlers.notifier` (and copies of it): nothing
-    # built, so its first invocation builds on this test's stage, from the variables just set.
-    with handlers.notifier.dependencies.override():
+    # The runtime invokes the process's handler modules (and copies of them): nothing built,
+    # so each first invocation builds on this test's stage, from the variables just set, and
+    # nothing built here outlives the test (the stream mappings reach the projector too).
+    with contextlib.ExitStack() as built_here:
+        for name in STAGE_HANDLERS:
+            module = importlib.import_module(name)
+            built_here.enter_context(module.dependencies.override())
         provision_archive(spec, stage, session=aws)
         tapped: list[dict] = []
         runtime = LocalRuntime(RuntimeSettings(backoff_scale=0.0001, workers=2,

@@ -218,9 +218,9 @@ class LambdaRunner:
 
     Each function has up to `environments` execution environments, each running one
     invocation at a time (handler modules keep per-invocation state at module level: the
-    resolver on `app`, per-batch dicts). The first is the module as the process imports it,
-    the others are copies of it (`copy_handler`). A callable override is one object, so one
-    environment: its calls never overlap.
+    resolver on `app`, per-batch dicts). Each is a copy of the module (`copy_handler`); the
+    first falls back to the module as the process imports it when no copy can be made. A
+    callable override is one object, so one environment: its calls never overlap.
     """
 
     def __init__(self, *, overrides: Mapping[str, str | Handler] | None = None,
@@ -300,7 +300,13 @@ class LambdaRunner:
             if callable(handler):
                 return Environment(handler)
             if primary:
-                return Environment(import_handler(name, handler))
+                # Every environment starts with its own init, as on Lambda: nothing the
+                # process built with the module before (a test's, an earlier stack's)
+                # reaches it. Only a module that cannot be copied runs as the process's.
+                try:
+                    return copy_handler(name, handler)
+                except NoMoreEnvironments:
+                    return Environment(import_handler(name, handler))
             return copy_handler(name, handler)
         return create
 
