@@ -165,7 +165,7 @@ def put_events_entry(bus_name: str, detail_type: str, detail: Mapping[str, Any])
         "EventBusName": bus_name,
         "Source": SOURCES[detail_type],
         "DetailType": detail_type,
-        "Detail": json.dumps(detail, separators=(",", ":")),
+        "Detail": json.dumps(detail, separators=(",", ":"), allow_nan=False),
     }
 
 

@@ -33,6 +33,12 @@ def _decide(onboarding: Onboarding, actor: Actor, partner: Partner, target: Part
                                after={"status": updated.status.value})
 
 
+def _allow_at_once(onboarding: Onboarding, saved: Saved) -> Saved:
+    # The authorizer may hold a cached Deny ("awaiting approval", "suspended") for its TTL:
+    # an approved partner's tokens work from the next call.
+    return replace(saved, authorizers_flushed=onboarding.flush_authorizers())
+
+
 def _passed_recently(onboarding: Onboarding, partner: Partner, environment: str) -> bool:
     """Whether the latest check of `environment` within `CHECK_FRESH_FOR` passed, on the
     settings as they are now (a save since then changed the partner's version)."""
@@ -84,7 +90,8 @@ def approve_partner(onboarding: Onboarding, actor: Actor, partner: Partner,
 
     Returns
     -------
-    The approved partner and whether routing was asked to update.
+    The approved partner, whether routing was asked to update and whether the partner API's
+    authorizer cache was emptied (a cached "awaiting approval" deny ends at once).
 
     Raises
     ------
@@ -100,16 +107,18 @@ def approve_partner(onboarding: Onboarding, actor: Actor, partner: Partner,
     failures = _check_failures(onboarding, actor, partner)
     override = (override_reason or "").strip()
     if not failures:
-        return _decide(onboarding, actor, partner, PartnerStatus.APPROVED, "partner.approved")
+        saved = _decide(onboarding, actor, partner, PartnerStatus.APPROVED, "partner.approved")
+        return _allow_at_once(onboarding, saved)
     if not override:
         raise PartnerNotReadyError(partner.id, [
             *failures, "Ask the partner to fix it, or approve anyway with an override reason."])
     # The override reason is the admins' note, not a status reason the partner reads.
     updated = onboarding.registry.transition(partner, PartnerStatus.APPROVED)
-    return onboarding.conclude(actor, updated, "partner.approved", reason=override,
-                               before={"status": partner.status.value},
-                               after={"status": updated.status.value,
-                                      "override_reason": override, "failed_checks": failures})
+    saved = onboarding.conclude(actor, updated, "partner.approved", reason=override,
+                                before={"status": partner.status.value},
+                                after={"status": updated.status.value,
+                                       "override_reason": override, "failed_checks": failures})
+    return _allow_at_once(onboarding, saved)
 
 
 def reject_partner(onboarding: Onboarding, actor: Actor, partner: Partner, reason: str) -> Saved:
@@ -185,7 +194,8 @@ def reinstate_partner(onboarding: Onboarding, actor: Actor, partner: Partner) ->
     if partner.status is not PartnerStatus.SUSPENDED:
         raise IllegalTransitionError(partner.id, partner.status.value,
                                      PartnerStatus.APPROVED.value)
-    return _decide(onboarding, actor, partner, PartnerStatus.APPROVED, "partner.reinstated")
+    saved = _decide(onboarding, actor, partner, PartnerStatus.APPROVED, "partner.reinstated")
+    return _allow_at_once(onboarding, saved)
 
 
 def check_partner_endpoint(onboarding: Onboarding, actor: Actor, partner: Partner,

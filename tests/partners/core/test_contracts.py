@@ -75,3 +75,12 @@ def test_cloudevents_template_renders_to_the_reference_cloudevent():
     assert json.loads(rendered) == cloudevent_for(event)
     assert {"specversion", "id", "source", "type", "time", "datacontenttype", "data"} <= set(
         cloudevent_for(event))
+
+
+def test_an_entry_is_strict_json_or_nothing():
+    """Inputs refuse non-finite numbers (core.strict_json); an entry never carries one either."""
+    detail = {"environment": "prod", "request_id": "r-1", "request_type": "stock.check",
+              "occurred_at": "2026-12-01T00:00:00Z", "schema_version": "1",
+              "attributes": {"qty": float("nan")}}
+    with pytest.raises(ValueError):
+        put_events_entry("marketplace", "Request Created", detail)

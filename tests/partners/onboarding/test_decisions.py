@@ -94,15 +94,19 @@ def test_a_suspension_stands_when_the_cache_flush_fails(onboarding, flushes, pen
 
 
 def test_suspend_then_reinstate(onboarding, triggers, flushes, pending):
-    approved = approve_partner(onboarding, ADMIN, pending).partner
-    assert flushes.calls == 0
+    approval = approve_partner(onboarding, ADMIN, pending)
+    approved = approval.partner
+    # A cached "awaiting approval" deny must not outlive the approval.
+    assert flushes.calls == 1 and approval.authorizers_flushed
     saved = suspend_partner(onboarding, ADMIN, approved, "abuse report")
     suspended = saved.partner
     # Its tokens are refused from now on, so the API's cached Allows are emptied, once.
-    assert flushes.calls == 1 and saved.authorizers_flushed
+    assert flushes.calls == 2 and saved.authorizers_flushed
     assert suspended.status is PartnerStatus.SUSPENDED
     assert audit_record(onboarding, pending.id, "partner.suspended").reason == "abuse report"
-    reinstated = reinstate_partner(onboarding, ADMIN, suspended).partner
+    reinstatement = reinstate_partner(onboarding, ADMIN, suspended)
+    reinstated = reinstatement.partner
+    assert flushes.calls == 3 and reinstatement.authorizers_flushed
     assert reinstated.status is PartnerStatus.APPROVED
     assert audit_record(onboarding, pending.id, "partner.reinstated").after == {
         "status": "approved"}
