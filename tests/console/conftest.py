@@ -9,13 +9,13 @@ page the way a browser would.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
 from console.identity import ADMINS
+from tests.recorders import RecordedFlush, RecordedTrigger
 
 PASSWORD = "Correct-Horse-42"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
@@ -48,46 +48,22 @@ class ConsoleClient(FlaskClient):
         return super().post(*args, **kwargs)
 
 
-@dataclass
-class Reconciles:
-    """The reconcile trigger as the tests see it: every partner id it was asked for."""
-
-    calls: list[str] = field(default_factory=list)
-    succeed: bool = True
-
-    def __call__(self, partner_id: str) -> bool:
-        self.calls.append(partner_id)
-        return self.succeed
+@pytest.fixture
+def reconciles() -> RecordedTrigger:
+    return RecordedTrigger()
 
 
 @pytest.fixture
-def reconciles() -> Reconciles:
-    return Reconciles()
-
-
-@dataclass
-class Flushes:
-    """The authorizer-cache flush as the tests see it: how often it was asked."""
-
-    calls: int = 0
-    succeed: bool = True
-
-    def __call__(self) -> bool:
-        self.calls += 1
-        return self.succeed
-
-
-@pytest.fixture
-def flushes() -> Flushes:
-    return Flushes()
+def flushes() -> RecordedFlush:
+    return RecordedFlush()
 
 
 @pytest.fixture
 def app(stage, aws, clock, reconciles, flushes):
     from console import create_app
-    from infra.local.runtime.supervisor import install_api_patches
+    from infra.local import patches
 
-    install_api_patches()
+    patches.apply()
     config = dict(stage.environment_variables())
     config.update({
         "TESTING": True,

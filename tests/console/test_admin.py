@@ -11,6 +11,7 @@ from partners.onboarding.endpoint_check import check_endpoint
 from partners.onboarding.models import AuthType, DeliveryMode, EndpointAuth, PartnerEnvironment
 from tests.console.conftest import PUSH_SETTINGS, public_resolver
 from tests.partners.onboarding.conftest import EndpointAnswers
+from tests.recorders import FakeHttp
 
 
 def _text(response) -> str:
@@ -235,16 +236,6 @@ def test_quota_headroom(aws, stage, auth):
 def _push(url="https://hooks.acme.example.com/pgw", auth=None) -> PartnerEnvironment:
     return PartnerEnvironment("test", mode=DeliveryMode.PUSH, endpoint_url=url,
                               auth=auth or EndpointAuth(AuthType.API_KEY, header_name="x-key"))
-
-
-class FakeHttp:
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.calls = []
-
-    def __call__(self, url, body, headers):
-        self.calls.append((url, body, headers))
-        return self.answers.pop(0)
 
 
 def test_check_refuses_private_endpoints():

@@ -20,7 +20,6 @@ from infra.local.runtime.supervisor import (
     LocalRuntime,
     RuntimeSettings,
     active_runtime,
-    install_api_patches,
 )
 
 __all__ = [
@@ -32,6 +31,5 @@ __all__ = [
     "RuntimeSettings",
     "UsageRecorder",
     "active_runtime",
-    "install_api_patches",
     "test_event_pattern",
 ]

@@ -384,11 +384,3 @@ def _moto_delivers(arn: str) -> bool:
         return True
     return service == "events" and (resource.startswith("event-bus/") or "/" not in resource
                                     and not resource.startswith("api-destination"))
-
-
-def install_api_patches() -> None:
-    """Apply every moto and Powertools patch (`infra.local.patches.apply`).
-
-    The name callers used before the patches had a package of their own.
-    """
-    patches.apply()

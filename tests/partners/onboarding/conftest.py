@@ -12,6 +12,7 @@ from partners.onboarding.endpoint_check import CheckStep
 from partners.onboarding.registry import PartnerRegistry
 from partners.onboarding.service import Onboarding
 from partners.onboarding.tokens import TokenStore
+from tests.recorders import RecordedFlush, RecordedTrigger
 
 ACTOR = "user:ops@acme.example.com"
 
@@ -21,38 +22,14 @@ def public_resolver(hostname: str) -> list[str]:
     return ["10.0.0.7"] if "internal" in hostname else ["93.184.216.34"]
 
 
-@dataclass
-class Triggers:
-    """The reconcile trigger as the tests see it: every partner id it was asked for."""
-
-    calls: list[str] = field(default_factory=list)
-    succeed: bool = True
-
-    def __call__(self, partner_id: str) -> bool:
-        self.calls.append(partner_id)
-        return self.succeed
+@pytest.fixture
+def triggers() -> RecordedTrigger:
+    return RecordedTrigger()
 
 
 @pytest.fixture
-def triggers() -> Triggers:
-    return Triggers()
-
-
-@dataclass
-class Flushes:
-    """The authorizer-cache flush as the tests see it: how often it was asked."""
-
-    calls: int = 0
-    succeed: bool = True
-
-    def __call__(self) -> bool:
-        self.calls += 1
-        return self.succeed
-
-
-@pytest.fixture
-def flushes() -> Flushes:
-    return Flushes()
+def flushes() -> RecordedFlush:
+    return RecordedFlush()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 
 from partners.onboarding.endpoint_check import HIDDEN, check_endpoint
 from partners.onboarding.models import AuthType, DeliveryMode, EndpointAuth, PartnerEnvironment
+from tests.recorders import FakeHttp
 
 PUBLIC, PRIVATE = "93.184.216.34", "10.0.0.7"
 
@@ -64,19 +65,6 @@ def endpoint():
 def push(url="http://hooks.acme.example.com:8080/pgw?x=1", auth=None) -> PartnerEnvironment:
     return PartnerEnvironment("test", mode=DeliveryMode.PUSH, endpoint_url=url,
                               auth=auth or EndpointAuth(AuthType.API_KEY, header_name="x-key"))
-
-
-class FakeHttp:
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.calls = []
-
-    def __call__(self, target, body, headers):
-        self.calls.append((target, body, headers))
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
 
 def test_the_check_connects_to_the_address_it_validated(endpoint):
