@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install chromium lint bench lambda-archive clean
+.PHONY: run test install chromium lint bench lambda-archive preflight clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test: install chromium
 
 lint: install
 	$(BIN)/python -m mypy infra
+
+# Read-only checks of the AWS account before the first `pulumi up` of a stage (README "Deploy a
+# stage"): `make preflight STACK=prod` (STAGE and REGION default to the stack's). Needs AWS
+# credentials for the stage's account; exits non-zero when a check FAILs.
+STACK ?= dev
+preflight: install
+	$(BIN)/python -m infra.cloud.preflight --stack $(STACK) $(if $(STAGE),--stage $(STAGE)) $(if $(REGION),--region $(REGION))
 
 # The deterministic Lambda archive the Pulumi program deploys (build/lambda.zip).
 lambda-archive: install

@@ -31,6 +31,11 @@ Measured:
   what it prices by volume (Firehose ingestion per GB, in 5 KB steps per record; email
   deliveries) is in the cost, not in the operation count. DynamoDB calls are counted one per
   item (a GSI's replicated writes are billed on top, and not counted here).
+- the delivery log's share: the bus log records the runtime writes per request (by message
+  type) and their bytes, the indexer's invocations and its DynamoDB calls on `deliveries`,
+  with the cost per million requests of CloudWatch Logs vended ingestion (the chosen
+  destination, with the subscription filter) and, for comparison, of vended delivery to
+  Firehose (the alternative: Firehose -> S3 -> indexer).
 
 Everything runs in this process (moto server, runtime, API, sample partner): the numbers are
 relative, not a forecast of AWS latency.
@@ -80,10 +85,18 @@ PRICES = {
     "firehose": ("record into Firehose (volume: $0.029/GB, 5 KB steps)", 0.029 * 5 / 1e6),
     "s3": ("S3 request", 5.00 / 1e6),
     "sqs": ("SQS request", 0.40 / 1e6),
+    # The bus's own logs, per byte: CloudWatch vended logs delivered to CloudWatch Logs,
+    # first 10 TB/month, Standard class (aws.amazon.com/cloudwatch/pricing, "Vended Logs").
+    "logs:vended": ("byte of bus logs into CloudWatch Logs ($0.50/GB vended)", 0.50 / 2**30),
     "other": ("other call", 0.0),
 }
+# The alternative destination, for the comparison printed with the delivery log's figures:
+# vended logs delivered to Firehose ($0.25/GB, aws.amazon.com/cloudwatch/pricing) plus
+# Firehose ingestion of vended logs (~$0.13/GB, aws.amazon.com/firehose/pricing), before S3
+# requests and the indexer reading the objects.
+FIREHOSE_VENDED_PER_GB = 0.25 + 0.13
 # Priced by volume, not per request: in the cost, not in the operation count.
-VOLUME_PRICED = frozenset({"firehose", "sns:email"})
+VOLUME_PRICED = frozenset({"firehose", "sns:email", "logs:vended"})
 DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems",
                    "BatchWriteItem"}
 
@@ -257,6 +270,9 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
     received_before = partner_app.summary()["received"]
 
     # --- flows A and B --------------------------------------------------------------------
+    bus_logs = runtime.bus_logs
+    logs_before = (bus_logs.records_written, bus_logs.bytes_written, dict(bus_logs.by_type),
+                   runtime.log_subscriptions.deliveries, runtime.log_subscriptions.events_delivered)
     calls.active = lambdas.active = destinations.active = targets.active = True
     stack.gateway.request_counts.clear()
     request_ids: list[str] = []
@@ -290,6 +306,14 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
         print("  the flows' Lambda and stream work did not finish", file=sys.stderr)
     total_seconds = time.perf_counter() - started
     calls.active = lambdas.active = destinations.active = targets.active = False
+    bus_logs.flush()
+    log_figures = {
+        "records": bus_logs.records_written - logs_before[0],
+        "bytes": bus_logs.bytes_written - logs_before[1],
+        "by_type": {k: v - logs_before[2].get(k, 0) for k, v in bus_logs.by_type.items()},
+        "subscription_deliveries": runtime.log_subscriptions.deliveries - logs_before[3],
+        "records_to_indexer": runtime.log_subscriptions.events_delivered - logs_before[4],
+    }
     delivered = {d["request_id"] for d in partner_app.deliveries(environment=ENVIRONMENT,
                                                                   limit=20 * n + 100)}
 
@@ -337,6 +361,7 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
             by_service[service if service in PRICES else "other"] += count
     if notify:
         by_service["sns:email"] += sum(notified[r] for r in request_ids)
+    by_service["logs:vended"] += log_figures["bytes"]
     fulfilled = max(1, sum(1 for r in request_ids if statuses_ok[r] >= STATUSES))
     ops_per_request = sum(count for key, count in by_service.items()
                           if key not in VOLUME_PRICED) / fulfilled
@@ -344,6 +369,8 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
                  delivery_seconds, backlog_seconds, intake_seconds, flow_delivery_seconds, total_seconds, lost,
                  dead_lettered,
                  by_service, fulfilled, lambdas.counts, calls.calls, calls.tables)
+    delivery_log = delivery_log_report(log_figures, fulfilled, lambdas.counts, calls.tables,
+                                       stack.spec.function_name("delivery_indexer"))
     print(json.dumps({
         "requests": n,
         "lost": lost,
@@ -352,8 +379,46 @@ def run(stack: EmbeddedStack, calls: CallCounter, n: int, clients: int) -> int:
         "delivery_per_second": round(delivery_rate, 1),
         "direct_per_second": round(direct_rate, 1),
         "cost_per_million_requests_usd": round(cost(by_service) / fulfilled * 1e6, 2),
+        "delivery_log": delivery_log,
     }))
     return 0
+
+
+def delivery_log_report(figures: dict[str, Any], fulfilled: int, lambda_counts: Counter[str],
+                        tables: Counter[tuple[str, str]], indexer: str) -> dict[str, Any]:
+    """Print the delivery log's share of the flows: records, bytes, indexer work, cost."""
+    records = figures["records"] / fulfilled
+    size = figures["bytes"] / max(1, figures["records"])
+    invocations = lambda_counts.get(indexer, 0) / fulfilled
+    reads = sum(c for (t, op), c in tables.items()
+                if t == "deliveries" and op not in DYNAMODB_WRITES) / fulfilled
+    writes = sum(c for (t, op), c in tables.items()
+                 if t == "deliveries" and op in DYNAMODB_WRITES) / fulfilled
+    gigabytes = figures["bytes"] / 2**30 / fulfilled * 1e6
+    vended = gigabytes * PRICES["logs:vended"][1] * 2**30
+    firehose = gigabytes * FIREHOSE_VENDED_PER_GB
+    lambda_cost = invocations * 1e6 * PRICES["lambda"][1]
+    table_cost = (reads * PRICES["dynamodb:read"][1] + writes * PRICES["dynamodb:write"][1]) * 1e6
+    print()
+    print("Delivery log (bus logs TRACE + FULL -> CloudWatch Logs -> subscription -> indexer):")
+    print(f"  bus log records per request: {records:.2f} ({size:,.0f} bytes each on average; "
+          + ", ".join(f"{k} {v / fulfilled:.2f}" for k, v in sorted(figures['by_type'].items()))
+          + ")")
+    print(f"  records the subscription filter passes to the indexer per request: "
+          f"{figures['records_to_indexer'] / fulfilled:.2f}, in "
+          f"{figures['subscription_deliveries'] / fulfilled:.3f} invocations per request")
+    print(f"  indexer invocations per request: {invocations:.3f}; DynamoDB on deliveries per "
+          f"request: {reads:.2f} reads, {writes:.2f} writes")
+    print(f"  per million requests: {gigabytes:,.2f} GB of bus logs -> CloudWatch Logs vended "
+          f"${vended:,.2f} (Firehose instead: ${firehose:,.2f}); indexer Lambda requests "
+          f"${lambda_cost:,.2f}; deliveries table ${table_cost:,.2f}; total "
+          f"${vended + lambda_cost + table_cost:,.2f}")
+    return {"records_per_request": round(records, 2), "bytes_per_record": round(size),
+            "indexer_invocations_per_request": round(invocations, 3),
+            "deliveries_reads_per_request": round(reads, 2),
+            "deliveries_writes_per_request": round(writes, 2),
+            "usd_per_million": round(vended + lambda_cost + table_cost, 2),
+            "usd_per_million_firehose_vended": round(firehose, 2)}
 
 
 def raise_rate_limit(stack: EmbeddedStack, partner_id: str) -> None:

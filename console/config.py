@@ -2,7 +2,9 @@
 
 Every resource name comes from the variables named in `partners.core.constants.Env` (their values
 are produced by `infra/spec.py`); Flask's own settings come from `FLASK_*` variables
-(`FLASK_SECRET_KEY`, `FLASK_SESSION_COOKIE_SECURE=false` for the embedded stack's http).
+(`FLASK_SESSION_COOKIE_SECURE=false` for the embedded stack's http). The session key is read
+from the Secrets Manager secret `PGW_CONSOLE_SESSION_SECRET` names (console/secret_key.py),
+never from a plain variable on AWS.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import os
 from datetime import timedelta
 from typing import Any, Mapping
 
+import boto3
+
+from console.secret_key import read_session_keys
 from partners.core.constants import DEFAULT_PARTNER_ENVIRONMENTS, Env
 
 # Settings without which the console cannot serve a page.
@@ -47,12 +52,24 @@ def _truthy(value: str | None) -> bool:
     return str(value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def settings_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The instance settings: every `Env` variable that is set, under its own name."""
+def settings_from_environment(environ: Mapping[str, str] | None = None, *,
+                              session: boto3.session.Session | None = None) -> dict[str, Any]:
+    """The instance settings: every `Env` variable that is set, under its own name, and the
+    session key (`SECRET_KEY`, `SECRET_KEY_FALLBACKS`) from the secret
+    `PGW_CONSOLE_SESSION_SECRET` names, when it names one.
+
+    Raises
+    ------
+    console.secret_key.SessionKeyError: the named secret cannot be read or holds no key.
+    """
     environ = os.environ if environ is None else environ
     names = [value for key, value in vars(Env).items() if key.isupper()]
     settings: dict[str, Any] = {name: environ[name] for name in names if name in environ}
     settings.setdefault(Env.PARTNER_ENVIRONMENTS, ",".join(DEFAULT_PARTNER_ENVIRONMENTS))
+    if settings.get(Env.CONSOLE_SESSION_SECRET):
+        keys = read_session_keys(settings[Env.CONSOLE_SESSION_SECRET], session=session)
+        settings["SECRET_KEY"] = keys.current
+        settings["SECRET_KEY_FALLBACKS"] = list(keys.previous)
     return settings
 
 

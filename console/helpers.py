@@ -12,6 +12,7 @@ from flask import abort, flash
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from console.membership import enter
 from console.services import services
 from partners.core.exceptions import ValidationError
 from partners.onboarding import (
@@ -58,14 +59,18 @@ def get_partner_or_404(partner_id: str, *, member: str | None = None) -> Partner
         abort(404)
     if partner.status is PartnerStatus.DELETED:
         abort(404)
-    if member is not None and member not in partner.members:
+    if member is not None and services().onboarding.members.get(partner.id, member) is None:
         abort(404)
     return partner
 
 
 def own_partner_or_404(partner_id: str) -> Partner:
-    """The current user's own organisation, addressed by id."""
-    return get_partner_or_404(partner_id, member=current_user.id)
+    """An organisation the current user is a member of, addressed by id (their role there is
+    then `current_user.actor`'s); another organisation answers 404, like a missing one."""
+    partner = get_partner_or_404(partner_id)
+    if enter(partner) is None:
+        abort(404)
+    return partner
 
 
 def environment_or_404(partner: Partner, name: str) -> PartnerEnvironment:

@@ -9,6 +9,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 
+from partners.onboarding import InvitationNotFoundError, MemberNotFoundError, RoleRefusedError
+
 logger = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -95,6 +97,16 @@ def register_error_pages(app: Flask) -> None:
 
     for status in (400, 403, 404, 405, 413, 429):
         app.register_error_handler(status, lambda error, status=status: _error_page(status))
+
+    @app.errorhandler(RoleRefusedError)
+    def role_refused(error: RoleRefusedError):
+        # The use case refused before writing anything: say why, as the role table does.
+        return _error_page(403, f"{error.reason} Nothing was changed.")
+
+    @app.errorhandler(MemberNotFoundError)
+    @app.errorhandler(InvitationNotFoundError)
+    def team_not_found(error: Exception):
+        return _error_page(404)
 
     @app.errorhandler(ClientError)
     @app.errorhandler(BotoCoreError)

@@ -31,10 +31,14 @@ from partners.onboarding import (
     CredentialStore,
     Onboarding,
     PartnerRegistry,
+    SendMail,
+    SesMail,
     TokenStore,
+    no_mail,
 )
+from partners.deliveries import DeliveryHealth, DeliveryQueries, DeliveryStore, Resender
 from partners.requests import RequestHistory
-from partners.routing import DeadLetters
+from partners.routing import DeadLetters, EndpointHealthStore
 
 
 class Services:
@@ -117,13 +121,51 @@ class Services:
                           self.trigger_reconcile, clock=self.clock,
                           flush_authorizers=self.flush_authorizers,
                           environments=self.environments, allow_insecure=self.allow_insecure,
-                          resolver=self.resolver)
+                          resolver=self.resolver, send_mail=self.send_mail,
+                          end_sessions=self.sessions.revoke_user)
+
+    @cached_property
+    def send_mail(self) -> SendMail:
+        """Sends the console's own emails (invitations): SES from the stage's sender, or
+        nothing where no sender is set (the owner then shares the link shown once)."""
+        injected = self.config.get("SEND_MAIL")
+        if injected is not None:
+            return injected
+        sender = self.config.get(Env.MAIL_SENDER)
+        return SesMail(sender, boto3_session=self.session) if sender else no_mail
 
     @cached_property
     def history(self) -> RequestHistory:
         return RequestHistory(self.client("dynamodb"),
                               requests_table=self.config.get(Env.REQUESTS_TABLE),
                               inbox_table=self.config.get(Env.INBOX_TABLE))
+
+    @cached_property
+    def delivery_store(self) -> DeliveryStore:
+        return DeliveryStore(self.config.get(Env.DELIVERIES_TABLE) or "",
+                             prefix=self.resource_prefix, boto3_session=self.session,
+                             clock=self.clock)
+
+    @cached_property
+    def deliveries(self) -> DeliveryQueries:
+        """The delivery log, per partner environment."""
+        return DeliveryQueries(self.delivery_store)
+
+    @cached_property
+    def delivery_health(self) -> DeliveryHealth:
+        """Endpoint health figures (success rate, latency) from the delivery log."""
+        return DeliveryHealth(self.delivery_store, clock=self.clock)
+
+    @cached_property
+    def resender(self) -> Resender:
+        """Sends deliveries again with their CloudEvent id, rate-limited per environment."""
+        return Resender(self.events, self.delivery_store, bus_name=self.bus_name,
+                        clock=self.clock)
+
+    @cached_property
+    def endpoint_health(self) -> EndpointHealthStore:
+        """What the endpoint guard keeps (re-enables, alerts) in the partners table."""
+        return EndpointHealthStore(self.config[Env.PARTNERS_TABLE], boto3_session=self.session)
 
     def dead_letters(self, partner_id: str, environment: str) -> DeadLetters:
         """The DLQ of one partner environment."""

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_login import LoginManager, UserMixin
 
 from console.identity import ADMINS, PARTNERS, Identity
 from console.services import services
 from partners.core.clock import isoformat, parse_iso
+from partners.onboarding import Actor
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -28,6 +29,8 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 SESSION_KEY = "pgw_user"
+# Where a request keeps the actor of the organisation it loaded (console.helpers).
+ACTOR_KEY = "pgw_actor"
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,16 @@ class ConsoleUser(UserMixin):
         return PARTNERS in self.groups
 
     @property
-    def actor(self) -> str:
-        """How the audit log names this user."""
-        return f"user:{self.email}"
+    def actor(self) -> Actor:
+        """Who acts, for the use cases: the member (with their role) of the organisation
+        this request loaded (`own_partner_or_404`), else an admin, else a user with no role.
+        `str(actor)` is how the audit log names them (`user:<email>`)."""
+        loaded = g.get(ACTOR_KEY)
+        if loaded is not None and loaded.user_id == self.id:
+            return loaded
+        if self.is_admin:
+            return Actor.admin(self.id, self.email)
+        return Actor.user(self.id, self.email)
 
 
 def remember(identity: Identity, now: datetime, session_id: str) -> ConsoleUser:

@@ -59,6 +59,10 @@ PARTNER_ROUTES = (
     (HttpVerb.GET, "/v1/requests"),
     (HttpVerb.GET, "/v1/requests/*"),
     (HttpVerb.POST, "/v1/requests/*/status"),
+    # The delivery log (handlers/partner_deliveries.py).
+    (HttpVerb.GET, "/v1/deliveries"),
+    (HttpVerb.GET, "/v1/deliveries/*"),
+    (HttpVerb.POST, "/v1/deliveries/*/resend"),
 )
 PORTAL_ROUTES = (
     (HttpVerb.POST, "/v1/portal/requests"),

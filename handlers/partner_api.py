@@ -19,14 +19,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from handlers.api import (
     ApiDependencies,
@@ -37,6 +35,7 @@ from handlers.api import (
     partner_caller,
     rest_resolver,
 )
+from handlers.partner_deliveries import router as deliveries_router
 from handlers.problems import ProblemError, invalid, read_json_body, schema_errors
 from handlers.wiring import Wiring
 from partners.core.clock import isoformat, parse_iso
@@ -52,16 +51,16 @@ from partners.requests import (
 logger = Logger()
 tracer = Tracer()
 app = rest_resolver(logger)
+# `/v1/deliveries`: the delivery log, its own module and dependencies (handlers.partner_deliveries).
+app.include_router(deliveries_router)
 
 OPENAPI_PATH = Path(__file__).parent / "openapi" / "partner-api.json"
 OPENAPI_TEXT = OPENAPI_PATH.read_text()
 OPENAPI = json.loads(OPENAPI_TEXT)
 _OPENAPI_URI = "urn:pgw:partner-api"
-_REGISTRY = Registry().with_resource(
-    _OPENAPI_URI, Resource.from_contents(OPENAPI, default_specification=DRAFT202012))
-STATUS_UPDATE = Draft202012Validator(
-    {"$ref": f"{_OPENAPI_URI}#/components/schemas/StatusUpdate"}, registry=_REGISTRY,
-    format_checker=FormatChecker())
+STATUS_UPDATE = jsonschema_rs.Draft202012Validator(
+    {"$ref": f"{_OPENAPI_URI}#/components/schemas/StatusUpdate"},
+    registry=jsonschema_rs.Registry([(_OPENAPI_URI, OPENAPI)]), validate_formats=True)
 
 MAX_BODY_BYTES = 16 * 1024
 DOCUMENT_LINK_SECONDS = 300  # presigned GETs live at most 5 minutes

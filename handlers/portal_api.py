@@ -25,11 +25,11 @@ from datetime import timedelta
 from typing import Any, Callable
 
 import boto3
+import jsonschema_rs
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from jsonschema import Draft202012Validator
 
 from handlers.api import (
     PORTAL_PRINCIPAL,
@@ -65,7 +65,7 @@ _DOCUMENT = {
         "size": {"type": "integer", "minimum": 0, "maximum": MAX_DOCUMENT_BYTES},
     },
 }
-NEW_REQUEST = Draft202012Validator({
+NEW_REQUEST = jsonschema_rs.Draft202012Validator({
     "type": "object", "additionalProperties": False,
     "required": ["environment", "request_type", "user_id", "attributes"],
     "properties": {
@@ -75,7 +75,7 @@ NEW_REQUEST = Draft202012Validator({
         "test": {"type": "boolean"},
     },
 })
-NEW_DOCUMENT = Draft202012Validator(_DOCUMENT)
+NEW_DOCUMENT = jsonschema_rs.Draft202012Validator(_DOCUMENT)
 
 
 @dataclass(kw_only=True)
@@ -115,7 +115,7 @@ dependencies: Wiring[Dependencies] = Wiring(Dependencies.from_environment)
 app.include_router(contact_router(lambda: dependencies.get().contacts))
 
 
-def _validate(validator: Draft202012Validator, body: dict[str, Any]) -> None:
+def _validate(validator: jsonschema_rs.Draft202012Validator, body: dict[str, Any]) -> None:
     errors = schema_errors(validator, body)
     if errors:
         raise ProblemError("validation-failed", "the request is not valid", errors=errors)

@@ -13,12 +13,20 @@ import base64
 import binascii
 from typing import Any, Mapping
 
+import jsonschema_rs
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import BotoCoreError, ClientError
 
 from partners.core.aws import error_code
 from partners.core.exceptions import ContractViolationError, ValidationError
+from partners.deliveries import (
+    DeliveryNotFoundError,
+    DeliveryNotResendableError,
+    InvalidDeliveryQueryError,
+    ResendFailedError,
+    ResendRateLimitedError,
+)
 from partners.core.strict_json import (
     MalformedJsonError,
     UnsafeJsonError,
@@ -51,6 +59,7 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "The request body must be application/json"),
     "validation-failed": (422, "The request is not valid"),
     "idempotency-key-reused": (422, "The Idempotency-Key was used with another request"),
+    "not-resendable": (409, "This delivery cannot be sent again"),
     "rate-limited": (429, "Too many requests"),
     "internal-error": (500, "Internal error"),
     "service-unavailable": (503, "The service is temporarily unavailable"),
@@ -123,19 +132,16 @@ def schema_errors(validator: Any, instance: Any) -> list[dict[str, str]]:
     """
     errors = []
     for error in validator.iter_errors(instance):
-        path = list(error.absolute_path)
-        if error.validator == "required":
-            for name in error.validator_value:
-                if isinstance(error.instance, dict) and name not in error.instance:
-                    errors.append({"pointer": json_pointer([*path, name]),
-                                   "detail": f"{name!r} is a required property"})
-            continue
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            for name in sorted(set(error.instance) - set(error.schema.get("properties", {}))):
-                errors.append({"pointer": json_pointer([*path, name]),
-                               "detail": f"{name!r} is not allowed here"})
-            continue
-        errors.append({"pointer": json_pointer(path), "detail": error.message})
+        path, kind = list(error.instance_path), error.kind
+        if isinstance(kind, jsonschema_rs.ValidationErrorKind.Required):
+            errors.append({"pointer": json_pointer([*path, kind.property]),
+                           "detail": f"{kind.property!r} is a required property"})
+        elif isinstance(kind, jsonschema_rs.ValidationErrorKind.AdditionalProperties):
+            errors.extend({"pointer": json_pointer([*path, name]),
+                           "detail": f"{name!r} is not allowed here"}
+                          for name in sorted(kind.unexpected))
+        else:
+            errors.append({"pointer": json_pointer(path), "detail": error.message})
     return sorted(errors, key=lambda e: e["pointer"])[:20]
 
 
@@ -234,6 +240,32 @@ def register_problem_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
                  {"pointer": json_pointer(field)})
         return problem("validation-failed", error.message,
                        errors=[{"detail": error.message, **where}])
+
+    @app.exception_handler(DeliveryNotFoundError)
+    def handle_delivery_not_found(error: DeliveryNotFoundError) -> Response:
+        return problem("not-found", f"delivery {error.delivery_id} not found")
+
+    @app.exception_handler(InvalidDeliveryQueryError)
+    def handle_delivery_query(error: InvalidDeliveryQueryError) -> Response:
+        # Every delivery query error is about one query parameter (filters, limit, cursor).
+        return problem("validation-failed", error.message,
+                       errors=[{"detail": error.message, "parameter": error.field or ""}])
+
+    @app.exception_handler(DeliveryNotResendableError)
+    def handle_not_resendable(error: DeliveryNotResendableError) -> Response:
+        return problem("not-resendable", str(error))
+
+    @app.exception_handler(ResendRateLimitedError)
+    def handle_resend_rate(error: ResendRateLimitedError) -> Response:
+        return problem("rate-limited", "too many resends for this environment; retry later",
+                       headers={"Retry-After": str(error.retry_after)})
+
+    @app.exception_handler(ResendFailedError)
+    def handle_resend_failed(error: ResendFailedError) -> Response:
+        log.warning("PutEvents refused a resend", extra={"delivery_id": error.delivery_id,
+                                                          "code": error.code})
+        return problem("service-unavailable", "the resend was not sent; retry later",
+                       headers={"Retry-After": "5"})
 
     @app.exception_handler(ViewOutdatedError)
     def handle_outdated_view(error: ViewOutdatedError) -> Response:

@@ -12,7 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from infra.bucket_names import bucket_name, bucket_namespace
 from partners.core.constants import Env, endpoint_secret_name, partner_resource_name
+from partners.deliveries import DEFAULT_TTL_DAYS, LISTED_ATTRIBUTES as DELIVERIES_LISTED
+from partners.deliveries import ENVIRONMENT_INDEX as DELIVERIES_ENVIRONMENT_INDEX
+from partners.deliveries import HOUR_INDEX as DELIVERIES_HOUR_INDEX
 from partners.requests import (
     INBOX_QUEUE_INDEX,
     INBOX_ROUTED_INDEX,
@@ -23,6 +27,10 @@ from partners.requests import (
 
 PROJECT = "pgw"
 STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,11}$")
+# Where the embedded stack and the tests run: moto's default account and region. The Pulumi
+# program passes the deploying account (`aws.get_caller_identity`) and the stack's region.
+EMBEDDED_ACCOUNT_ID = "123456789012"
+EMBEDDED_REGION = "us-east-1"
 DEFAULT_PARTNER_ENVIRONMENTS = ("prod", "test", "dev")
 
 # The data lake feed: a catch-all rule -> Firehose -> S3, one folder per detail type, then by
@@ -87,10 +95,13 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class BucketSpec:
+    """An S3 bucket; `namespace` is S3's bucket namespace its name was made for."""
+
     logical: str
     name: str
     env_var: str
     expire_after_days: int | None = None
+    namespace: str = "account-regional"
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,33 @@ class StreamSubscriptionSpec:
 
 
 @dataclass(frozen=True)
+class DeliveryLogSpec:
+    """The delivery log's source: the bus's own logs, vended to CloudWatch Logs, whose
+    subscription filter hands partner-delivery records to the indexer function.
+
+    `level` TRACE and `include_detail` FULL: only TRACE logs INVOCATION_START (with
+    `target_input`, the CloudEvent as sent) and INVOCATION_ATTEMPT_SUCCESS, and without FULL
+    there is no `target_input` (AWS documentation: eb-event-bus-logs, eb-event-logs-schema).
+    `filter_pattern` (CloudWatch Logs JSON filter syntax) keeps only records about API
+    destination targets: the routing recorder's, the data lake's and the receipts cost
+    ingestion but no indexer invocation. Both backends read these values.
+    """
+
+    bus_name: str
+    log_group: str
+    delivery_source: str
+    delivery_destination: str
+    filter_name: str
+    function: str = "delivery_indexer"
+    level: str = "TRACE"
+    include_detail: str = "FULL"
+    log_type: str = "TRACE_LOGS"
+    # The raw records' retention in the embedded stack; cloud stacks use `logRetentionDays`.
+    retention_days: int = 14
+    filter_pattern: str = '{ $.details.target_arn = "*:api-destination/*" }'
+
+
+@dataclass(frozen=True)
 class UserPoolSpec:
     """The Cognito user pool of the console: partners and admins sign in here."""
 
@@ -172,6 +210,8 @@ class StageSpec:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     stream_subscriptions: tuple[StreamSubscriptionSpec, ...] = ()
     user_pool: UserPoolSpec | None = None
+    # How many days the delivery log keeps a delivery (the stack setting `deliveriesTtlDays`).
+    deliveries_ttl_days: int = DEFAULT_TTL_DAYS
 
     @property
     def usage_plan_name(self) -> str:
@@ -189,6 +229,16 @@ class StageSpec:
     @property
     def archive_name(self) -> str:
         return f"{self.prefix}-marketplace-archive"
+
+    @property
+    def delivery_log(self) -> DeliveryLogSpec:
+        """The bus's logs -> log group -> indexer (infra/cloud/delivery_log.py, provision)."""
+        return DeliveryLogSpec(
+            bus_name=self.bus_name,
+            log_group=f"/aws/vendedlogs/events/event-bus/{self.bus_name}",
+            delivery_source=f"{self.bus_name}-logs",
+            delivery_destination=f"{self.bus_name}-logs-cwl",
+            filter_name=f"{self.prefix}-delivery-indexer")
 
     @property
     def datalake_stream_name(self) -> str:
@@ -210,6 +260,12 @@ class StageSpec:
         """Secrets Manager name prefix of the partners' endpoint credentials."""
         return f"{PROJECT}/{self.stage}/partners/"
 
+    @property
+    def console_session_secret_name(self) -> str:
+        """The Secrets Manager secret holding the console's Flask session key (read by the
+        console at cold start; outside `secret_prefix`, which the console may write)."""
+        return f"{PROJECT}/{self.stage}/console/session-key"
+
     def partner_resource_name(self, partner_id: str, environment: str) -> str:
         """Name of a partner environment's rule, connection, destination and DLQ."""
         return partner_resource_name(self.partner_resource_prefix, partner_id, environment)
@@ -230,6 +286,7 @@ class StageSpec:
             Env.SECRET_PREFIX: self.secret_prefix,
             Env.PARTNER_ENVIRONMENTS: ",".join(self.partner_environments),
             Env.RECONCILER_FUNCTION: self.functions["reconciler"].name,
+            Env.DELIVERIES_TTL_DAYS: str(self.deliveries_ttl_days),
         }
         variables.update({t.env_var: t.name for t in self.tables.values()})
         variables.update({b.env_var: b.name for b in self.buckets.values()})
@@ -335,6 +392,13 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
             s("pk"),
             ttl_attribute="expires_at",
         ),
+        # The delivery log (item kinds: partners/deliveries/store.py); listings leave out the
+        # CloudEvent body, read by id only.
+        TableSpec("deliveries", f"{prefix}-deliveries", Env.DELIVERIES_TABLE, s("pk"), s("sk"),
+                  indexes=(Index(DELIVERIES_ENVIRONMENT_INDEX, s("env_key"), s("created_key"),
+                                 include=DELIVERIES_LISTED),
+                           Index(DELIVERIES_HOUR_INDEX, s("hour"), s("env_key"))),
+                  ttl_attribute="expires_at"),
     ]
     return {t.logical: t for t in tables}
 
@@ -342,7 +406,7 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
 def _functions(prefix: str) -> dict[str, FunctionSpec]:
     functions = [
         FunctionSpec("partner_api", f"{prefix}-partner-api", "handlers.partner_api.lambda_handler",
-                     tables=("partner_inbox", "request_events")),
+                     tables=("partner_inbox", "request_events", "deliveries")),
         FunctionSpec("authorizer", f"{prefix}-authorizer", "handlers.authorizer.lambda_handler",
                      tables=("tokens", "partners")),
         FunctionSpec("portal_api", f"{prefix}-portal-api", "handlers.portal_api.lambda_handler",
@@ -356,11 +420,15 @@ def _functions(prefix: str) -> dict[str, FunctionSpec]:
                      timeout_seconds=60),
         FunctionSpec("notifier", f"{prefix}-notifier", "handlers.notifier.lambda_handler",
                      tables=("contacts", "request_events")),
+        # Folds the bus's log records (a CloudWatch Logs subscription) into the delivery log.
+        FunctionSpec("delivery_indexer", f"{prefix}-delivery-indexer",
+                     "handlers.delivery_indexer.lambda_handler", tables=("deliveries",),
+                     timeout_seconds=60),
         FunctionSpec("reconciler", f"{prefix}-reconciler", "handlers.reconciler.lambda_handler",
                      tables=("partners",), timeout_seconds=300, memory_mb=1024),
         FunctionSpec("console", f"{prefix}-console", "handlers.console.lambda_handler",
                      tables=("partners", "tokens", "audit", "requests", "partner_inbox",
-                             "request_events", "console_sessions"),
+                             "request_events", "console_sessions", "deliveries"),
                      timeout_seconds=29),
     ]
     return {f.logical: f for f in functions}
@@ -384,15 +452,23 @@ def _stream_subscriptions() -> tuple[StreamSubscriptionSpec, ...]:
 
 
 def stage_spec(
-    stage: str, partner_environments: tuple[str, ...] | list[str] = DEFAULT_PARTNER_ENVIRONMENTS
+    stage: str, partner_environments: tuple[str, ...] | list[str] = DEFAULT_PARTNER_ENVIRONMENTS,
+    *, account_id: str = EMBEDDED_ACCOUNT_ID, region: str = EMBEDDED_REGION,
+    deliveries_ttl_days: int = DEFAULT_TTL_DAYS,
 ) -> StageSpec:
-    """Describe every resource of `stage` (`local`, `dev`, `staging`, `prod`, ...)."""
+    """Describe every resource of `stage` (`local`, `dev`, `staging`, `prod`, ...) in the
+    account and region it is deployed to (bucket names hold both: `bucket_name`)."""
     if not STAGE_PATTERN.match(stage):
         raise ValueError(f"stage {stage!r} must be 2-12 lowercase letters or digits")
+    if deliveries_ttl_days < 1:
+        raise ValueError("deliveries_ttl_days must be at least 1")
     prefix = f"{PROJECT}-{stage}"
+    namespace = bucket_namespace(region)
     buckets = [
-        BucketSpec("documents", f"{prefix}-documents", Env.DOCUMENTS_BUCKET, expire_after_days=365),
-        BucketSpec("datalake", f"{prefix}-datalake", Env.DATALAKE_BUCKET),
+        BucketSpec("documents", bucket_name(prefix, "documents", account_id, region),
+                   Env.DOCUMENTS_BUCKET, expire_after_days=365, namespace=namespace),
+        BucketSpec("datalake", bucket_name(prefix, "datalake", account_id, region),
+                   Env.DATALAKE_BUCKET, namespace=namespace),
     ]
     queues = [
         QueueSpec("notifier_dlq", f"{prefix}-notifier-dlq"),
@@ -411,6 +487,7 @@ def stage_spec(
         functions=_functions(prefix),
         stream_subscriptions=_stream_subscriptions(),
         user_pool=UserPoolSpec(f"{prefix}-users", f"{prefix}-console"),
+        deliveries_ttl_days=deliveries_ttl_days,
     )
 
 

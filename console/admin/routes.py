@@ -15,6 +15,7 @@ from console.admin.forms import (
     EndpointCheckForm,
     ReasonForm,
 )
+from console.admin.delivery_health import delivery_health
 from console.helpers import admin_required, flash_if_routing_waits, get_partner_or_404
 from console.services import services
 from partners.core.constants import Env
@@ -39,6 +40,8 @@ from partners.onboarding import (
 from partners.routing import EventBridgeState, Headroom, Quotas
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# Screens in modules of their own (routes.py holds the rest).
+bp.add_url_rule("/endpoint-health", view_func=delivery_health, methods=["GET"])
 
 
 @bp.before_request
@@ -82,6 +85,7 @@ def _detail(partner: Partner, *, check_form=None, checks=None, check_env=None,
     return render_template(
         "admin/partner.html", partner=partner,
         routing=services().registry.routing_statuses(partner.id),
+        members=services().onboarding.members.list(partner.id),
         records=services().audit.for_target(partner_target(partner.id), limit=25).items,
         approve_form=ApproveForm(formdata=None),
         approval_form=approval_form or ApprovalForm(formdata=None),

@@ -13,6 +13,7 @@ from console.auth.forms import (
     ResetForm,
     SignUpForm,
 )
+from console.auth.invitations import invitation
 from console.exceptions import AccountLockedError, IdentityError
 from console.helpers import form_error
 from console.identity import ADMINS, PARTNERS
@@ -21,12 +22,22 @@ from console.services import services
 from console.users import remember, session_id
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+# An invitation link (public: it says what it offers before anyone signs in).
+bp.add_url_rule("/invitations/<token>", view_func=invitation, methods=["GET", "POST"])
+
+
+def _onward(**kwargs: str) -> dict[str, str]:
+    """`kwargs` plus the request's safe `next` (an invitation's way back), when it has one."""
+    onward = safe_next(request.args.get("next"), "")
+    return {**kwargs, **({"next": onward} if onward else {})}
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     """Register with email and password (the user pool's policy)."""
     form = SignUpForm()
+    if request.method == "GET" and request.args.get("email"):
+        form.email.data = request.args["email"][:254]  # an invitation's address
     if form.validate_on_submit():
         try:
             services().identity.sign_up(form.email.data, form.password.data)
@@ -36,7 +47,7 @@ def signup():
             # The same answer whether or not the email already has an account.
             flash("Check your email: we sent a confirmation code to this address. If it "
                   "already has an account, log in or reset your password instead.", "success")
-            return redirect(url_for("auth.confirm", email=form.email.data))
+            return redirect(url_for("auth.confirm", **_onward(email=form.email.data)))
     return render_template("auth/signup.html", form=form,
                            policy=services().identity.password_policy.describe())
 
@@ -54,7 +65,7 @@ def confirm():
             form_error(form, error)
         else:
             flash("Your email is confirmed. Log in to create your organisation.", "success")
-            return redirect(url_for("auth.login", email=form.email.data))
+            return redirect(url_for("auth.login", **_onward(email=form.email.data)))
     return render_template("auth/confirm.html", form=form)
 
 

@@ -17,10 +17,22 @@ from typing import Callable
 from flask import Blueprint
 
 from console.helpers import partner_required
+from console.membership import template_context
 from console.partner.api_tokens import create_token, revoke_token, rotate_token, tokens
 from console.partner.dead_letters import failures, redrive
+from console.partner.deliveries import deliveries, delivery, reenable, resend
 from console.partner.environments import clear_credential, environment, routing_fragment, settings
 from console.partner.filter_editor import request_filter
+from console.partner.members import (
+    cancel_invite,
+    invite,
+    leave,
+    members,
+    remove,
+    resend_invite,
+    set_role,
+    transfer,
+)
 from console.partner.organisation import create, home, overview, profile, submit
 from console.partner.probes import send_test_event, test_event, test_event_status
 from console.partner.usage_report import usage
@@ -50,11 +62,28 @@ ROUTES: list[tuple[str, Callable, list[str]]] = [
     (f"{ENVIRONMENT}/test-events/<request_id>/status", test_event_status, GET),
     (f"{ENVIRONMENT}/failures", failures, GET),
     (f"{ENVIRONMENT}/failures/redrive", redrive, POST),
+    (f"{ENVIRONMENT}/deliveries", deliveries, GET),
+    (f"{ENVIRONMENT}/deliveries/resend", resend, POST),
+    (f"{ENVIRONMENT}/deliveries/<delivery_id>", delivery, GET),
+    (f"{ENVIRONMENT}/endpoint/reenable", reenable, POST),
     (f"{ENVIRONMENT}/usage", usage, GET),
+    ("/<partner_id>/members", members, GET),
+    ("/<partner_id>/members/invitations", invite, POST),
+    ("/<partner_id>/members/invitations/<invitation_id>/resend", resend_invite, POST),
+    ("/<partner_id>/members/invitations/<invitation_id>/cancel", cancel_invite, POST),
+    ("/<partner_id>/members/leave", leave, POST),
+    ("/<partner_id>/members/<user_id>/role", set_role, POST),
+    ("/<partner_id>/members/<user_id>/remove", remove, POST),
+    ("/<partner_id>/members/<user_id>/transfer", transfer, POST),
 ]
 
 for rule, view, methods in ROUTES:
     bp.add_url_rule(rule, view_func=view, methods=methods)
+
+
+# Every template sees the user's role in the organisation in hand and their organisations
+# (the switcher in the nav).
+bp.app_context_processor(template_context)
 
 
 @bp.before_request

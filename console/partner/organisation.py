@@ -5,12 +5,15 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from console.health import environment_views
 from console.helpers import flash_if_routing_waits, form_error, own_partner_or_404
+from console.membership import current_organisation, organisations
 from console.partner.forms import ActionForm, OrganisationForm, ProfileForm
 from console.partner.pages import flash_conflict
 from console.services import services
 from partners.core.exceptions import ValidationError
 from partners.onboarding import (
+    DeliveryMode,
     IllegalTransitionError,
     PartnerConflictError,
     PartnerNotReadyError,
@@ -23,16 +26,21 @@ from partners.onboarding import (
 
 
 def home():
-    """Send the user to their organisation, or to create one."""
-    partner = services().registry.partner_for_member(current_user.id)
-    if partner is None or partner.status is PartnerStatus.DELETED:
+    """Send the user to their current organisation (the session's), else to the first they
+    belong to, else to create one."""
+    mine = {partner.id: partner for partner in organisations()}
+    if not mine:
         return redirect(url_for("partner.create"))
-    return redirect(url_for("partner.overview", partner_id=partner.id))
+    current = current_organisation()
+    partner_id = current if current in mine else next(iter(mine))
+    return redirect(url_for("partner.overview", partner_id=partner_id))
 
 
 def create():
-    """Create the user's organisation (one per user)."""
-    if services().registry.partner_for_member(current_user.id) is not None:
+    """Create an organisation; its creator is its first owner (each user creates one; others
+    they join by invitation)."""
+    founded = services().registry.partner_for_member(current_user.id)
+    if founded is not None and founded.status is not PartnerStatus.DELETED:
         return redirect(url_for("partner.home"))
     form = OrganisationForm()
     if request.method == "GET":
@@ -41,7 +49,7 @@ def create():
         try:
             partner = create_organisation(
                 services().onboarding, current_user.actor, owner=current_user.id,
-                display_name=form.display_name.data, contact_email=form.contact_email.data,
+                owner_email=current_user.email, display_name=form.display_name.data, contact_email=form.contact_email.data,
                 slug=form.slug.data)
         except ValidationError as error:
             form_error(form, error, fields={"owner": None})
@@ -57,9 +65,14 @@ def overview(partner_id: str):
     partner = own_partner_or_404(partner_id)
     failures = {name: services().dead_letters(partner.id, name).depth()
                 for name in partner.environments}
+    # Endpoint health of the push environments: the last 24 hours, charted per hour.
+    health = {name: services().delivery_health.environment(partner.id, name)
+              for name, env in partner.environments.items() if env.mode is DeliveryMode.PUSH}
     return render_template(
         "partner/overview.html", partner=partner, environments=services().environments,
         routing=services().registry.routing_statuses(partner.id), failures=failures,
+        health={name: (h.last_24h, environment_views(h, f"health-{name}")[0])
+                for name, h in health.items()},
         submit_form=ActionForm(), records=services().audit.for_target(
             partner_target(partner.id), limit=10).items)
 

@@ -7,6 +7,7 @@ from infra.cloud.account import AccountSettings, AccountSettingsArgs
 from infra.cloud.apis import PartnerApi, PartnerApiArgs, PortalApi, PortalApiArgs, RestApiStageArgs
 from infra.cloud.config import StageConfig, StageConfigError, load_stage_config
 from infra.cloud.console import Console, ConsoleArgs
+from infra.cloud.delivery_log import DeliveryLog, DeliveryLogArgs
 from infra.cloud.eventbus import EventBus, EventBusArgs
 from infra.cloud.function import StageFunction, StageFunctionArgs
 from infra.cloud.functions import Functions, FunctionsArgs, common_environment
@@ -19,7 +20,8 @@ from infra.cloud.storage import Storage, StorageArgs
 from infra.cloud.subscriptions import Subscriptions, SubscriptionsArgs
 
 __all__ = [
-    "AccountSettings", "AccountSettingsArgs", "Console", "ConsoleArgs", "EventBus",
+    "AccountSettings", "AccountSettingsArgs", "Console", "ConsoleArgs", "DeliveryLog",
+    "DeliveryLogArgs", "EventBus",
     "EventBusArgs", "Functions", "FunctionsArgs", "Identity", "IdentityArgs", "Notifications",
     "NotificationsArgs", "Observability", "ObservabilityArgs", "PartnerApi", "PartnerApiArgs",
     "PortalApi", "PortalApiArgs", "Reconciler", "ReconcilerArgs", "RestApiStageArgs",

@@ -15,11 +15,14 @@ import pulumi  # noqa: E402
 import pulumi_aws as aws  # noqa: E402
 
 from infra.build_lambda import archive_path  # noqa: E402
+from infra.cloud.session_key import ConsoleSessionKey, ConsoleSessionKeyArgs  # noqa: E402
 from infra.cloud import (  # noqa: E402
     AccountSettings,
     AccountSettingsArgs,
     Console,
     ConsoleArgs,
+    DeliveryLog,
+    DeliveryLogArgs,
     EventBus,
     EventBusArgs,
     Functions,
@@ -50,7 +53,10 @@ from infra.cloud import (  # noqa: E402
 from infra.spec import stage_spec  # noqa: E402
 
 config = load_stage_config()
-spec = stage_spec(config.stage, config.partner_environments)
+# Bucket names hold the deploying account and the region (infra/bucket_names.py): the
+# provider's account, read once here (an invoke) so that every name stays a plain string.
+spec = stage_spec(config.stage, config.partner_environments,
+                  account_id=aws.get_caller_identity().account_id, region=config.region)
 account_id = aws.get_caller_identity_output().account_id
 archive = archive_path(config.lambda_archive)
 if not archive.is_file():
@@ -59,37 +65,37 @@ code = pulumi.FileArchive(str(archive))
 assert spec.user_pool is not None
 
 account = (AccountSettings("account", AccountSettingsArgs(
-    prefix=spec.prefix, account_id=account_id,
-    sms_monthly_spend_limit=config.sms_monthly_spend_limit))
+    spec=spec, sms_monthly_spend_limit=config.sms_monthly_spend_limit))
     if config.manage_account_settings else None)
 storage = Storage("storage", StorageArgs(
     spec=spec, datalake_transition_days=config.datalake_transition_days,
     protect_data=config.protect_data))
-notifications = Notifications("notifications", NotificationsArgs(spec=spec, account_id=account_id))
+notifications = Notifications("notifications", NotificationsArgs(spec=spec))
 identity = Identity("identity", IdentityArgs(user_pool=spec.user_pool,
-                                             protect_data=config.protect_data))
+                                             protect_data=config.protect_data,
+                                             email=config.cognito_email))
 bus = EventBus("bus", EventBusArgs(
-    spec=spec, account_id=account_id,
+    spec=spec,
     datalake_bucket_arn=storage.buckets["datalake"].arn,
     dead_letter_arn=storage.queues["async_failures"].arn,
     archive_retention_days=config.archive_retention_days,
     log_retention_days=config.log_retention_days))
 
-table_arns = {logical: table.arn for logical, table in storage.tables.items()}
 failures = storage.queues["async_failures"].arn
 environment = common_environment(
     spec, allow_insecure_endpoints=config.allow_insecure_endpoints, quotas=config.quotas,
     topic_arns={k: t.arn for k, t in notifications.topics.items()},
     sms_sender_id=config.sms_sender_id)
 functions = Functions("functions", FunctionsArgs(
-    spec=spec, code=code, layer_arn=config.powertools_layer_arn, account_id=account_id,
-    environment=environment, table_arns=table_arns,
+    spec=spec, code=code, layer_arn=config.powertools_layer_arn, environment=environment,
     request_events_stream_arn=storage.tables["request_events"].stream_arn,
-    documents_bucket_arn=storage.buckets["documents"].arn, bus_arn=bus.bus.arn,
-    notifications_topic_arn=notifications.topics["notifications"].arn,
-    topics_key_arn=notifications.key.arn, failure_destination_arn=failures,
+    topics_key_id=notifications.key.key_id, failure_destination_arn=failures,
     log_retention_days=config.log_retention_days,
     queue_arns={k: q.arn for k, q in storage.queues.items()}))
+# The bus's own logs -> log group -> subscription filter -> the delivery indexer.
+DeliveryLog("delivery-log", DeliveryLogArgs(
+    log=spec.delivery_log, bus_arn=bus.bus.arn, indexer=functions["delivery_indexer"].function,
+    account_id=account_id, region=config.region, retention_days=config.log_retention_days))
 
 api_stage = RestApiStageArgs(stage_name=spec.stage, rate_limit=config.api_rate_limit,
                              burst_limit=config.api_burst_limit,
@@ -103,26 +109,25 @@ portal_api = PortalApi("portal-api", PortalApiArgs(
     spec=spec, handler=functions["portal_api"].function, stage=api_stage,
     depends_on=account_dependency))
 Subscriptions("subscriptions", SubscriptionsArgs(
-    spec=spec, region=config.region, account_id=account_id, bus_name=bus.bus.name,
+    spec=spec, account_id=account_id, bus_name=bus.bus.name,
     routing_recorder=functions["routing_recorder"].function, queues=storage.queues,
     datalake_rule_arn=bus.datalake_rule.arn, portal_callback=config.portal_callback,
     portal_callback_api_key=config.portal_callback_api_key))
 reconciler = Reconciler("reconciler", ReconcilerArgs(
-    spec=spec, region=config.region, account_id=account_id, code=code,
-    layer_arn=config.powertools_layer_arn, environment=environment, table_arns=table_arns,
-    bus_arn=bus.bus.arn, routing_recorder_arn=functions["routing_recorder"].arn,
+    spec=spec, code=code, layer_arn=config.powertools_layer_arn, environment=environment,
+    routing_recorder_arn=functions["routing_recorder"].arn,
     routing_dlq_arn=storage.queues["routing_dlq"].arn,
     usage_plan_id=partner_api.default_usage_plan.id, failure_destination_arn=failures,
     log_retention_days=config.log_retention_days,
     schedule_expression=config.reconcile_schedule,
     deep_schedule_expression=config.deep_reconcile_schedule))
+session_key = ConsoleSessionKey("console-session-key", ConsoleSessionKeyArgs(
+    spec=spec, value=config.console_session_secret, protect_data=config.protect_data))
 console = Console("console", ConsoleArgs(
-    spec=spec, region=config.region, account_id=account_id, code=code,
-    layer_arn=config.powertools_layer_arn, environment=environment,
-    session_secret=config.console_session_secret, table_arns=table_arns,
-    bus_arn=bus.bus.arn, user_pool_arn=identity.user_pool.arn,
+    spec=spec, code=code, layer_arn=config.powertools_layer_arn, environment=environment,
+    session_secret=session_key.arn,
     user_pool_id=identity.user_pool.id, user_pool_client_id=identity.console_client.id,
-    reconciler_arn=reconciler.function.arn, usage_plan_id=partner_api.default_usage_plan.id,
+    usage_plan_id=partner_api.default_usage_plan.id,
     failure_destination_arn=failures, log_retention_days=config.log_retention_days,
     rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit,
     partner_api_id=partner_api.api.id, partner_api_stage=partner_api.stage.stage_name))

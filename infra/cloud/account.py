@@ -13,19 +13,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.cloud.documents import assume_role_policy
-
-# AWS's managed policy for exactly this role (log groups and streams of API Gateway).
-APIGATEWAY_LOGS_POLICY = ("arn:aws:iam::aws:policy/service-role/"
-                          "AmazonAPIGatewayPushToCloudWatchLogs")
+from infra.cloud.iam import StageRole, arn_context
+from infra.spec import StageSpec
 
 
 @dataclass
 class AccountSettingsArgs:
-    """The stage prefix (for names), the account, and the SMS spending cap in USD a month."""
+    """The stage (for names) and the SMS spending cap in USD a month."""
 
-    prefix: str
-    account_id: pulumi.Input[str]
+    spec: StageSpec
     sms_monthly_spend_limit: int
 
 
@@ -39,13 +35,10 @@ class AccountSettings(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pgw:cloud:AccountSettings", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-apigateway-logs",
-            name=f"{args.prefix}-apigateway-logs",
-            assume_role_policy=assume_role_policy("apigateway.amazonaws.com"),
-            opts=child)
-        aws.iam.RolePolicyAttachment(f"{name}-apigateway-logs-policy", role=role.name,
-                                     policy_arn=APIGATEWAY_LOGS_POLICY, opts=child)
+        # infra.roles (apigateway_logs): AWS's managed policy for exactly this role (log
+        # groups and streams of API Gateway), trusted by API Gateway for this account only.
+        role = StageRole(f"{name}-apigateway-logs", "apigateway_logs", args.spec,
+                         arn_context(args.spec), child).role
         self.apigateway_account = aws.apigateway.Account(
             f"{name}-apigateway", cloudwatch_role_arn=role.arn, opts=child)
         self.sms_preferences = aws.sns.SmsPreferences(

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.cloud.config import UsageTier
-from infra.cloud.documents import render, statement
+from infra.cloud.iam import arn_context, role_policy_json
 from infra.cloud.openapi import Route, partner_api_body, portal_api_body
 from infra.spec import StageSpec
 
@@ -212,11 +212,9 @@ class PortalApi(pulumi.ComponentResource):
             f"{name}-invoke-policy",
             name=f"{args.spec.prefix}-portal-invoke",
             description="Attach to the user portal's role to call the portal API",
-            policy=render([statement(
-                "execute-api:Invoke",
-                pulumi.Output.concat(self.api.execution_arn, "/", self.stage.stage_name,
-                                     "/*/v1/*"),
-                sid="CallPortalApi")]),
+            # infra.roles (portal_invoke): every route under /v1 of this API's stage.
+            policy=role_policy_json("portal_invoke",
+                                    arn_context(args.spec, {"portal_api": self.api.id})),
             opts=child)
         self.url = self.stage.invoke_url
         self.register_outputs({"url": self.url, "invoke_policy_arn": self.invoke_policy.arn})

@@ -46,6 +46,20 @@ class PortalCallback:
 
 
 @dataclass(frozen=True)
+class CognitoEmail:
+    """Cognito's email through SES (`EmailSendingAccount: DEVELOPER`): the sender and the
+    verified SES identity (a domain or an address) it sends as."""
+
+    from_address: str
+    ses_identity_arn: str
+
+    @property
+    def identity(self) -> str:
+        """The identity's name: a domain or an email address."""
+        return self.ses_identity_arn.split(":identity/", 1)[1]
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """Every setting of one stage; secrets stay `pulumi.Output`s and never become strings."""
 
@@ -73,14 +87,27 @@ class StageConfig:
     manage_account_settings: bool
     console_session_secret: Any = field(repr=False)  # pulumi.Output[str], secret
     portal_callback_api_key: Any = field(repr=False)  # pulumi.Output[str], secret
+    # None: Cognito's default sender (a few dozen emails a day); required in prod.
+    cognito_email: CognitoEmail | None = None
 
     @property
     def default_tier(self) -> UsageTier:
         return next(t for t in self.usage_tiers if t.name == self.default_usage_tier)
 
 
+# A new account's SMS spending quota (USD a month): SNS refuses a MonthlySpendLimit above the
+# account's quota, so this is the default until AWS grants an increase.
+# https://docs.aws.amazon.com/sns/latest/dg/sms_spending_limit.html
+NEW_ACCOUNT_SMS_SPEND_QUOTA = 1
+
 # SNS alphanumeric sender ids: 1-11 characters, letters and digits, not only digits.
 SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$")
+# A Lambda layer version ARN in any partition (aws, aws-cn, aws-us-gov).
+LAYER_VERSION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[^:]+:[0-9]+$")
+# An SES identity ARN (`arn:<partition>:ses:<region>:<account>:identity/<domain or address>`)
+# and the address part of a `From` value (`Name <address>` or `address`).
+SES_IDENTITY_ARN = re.compile(r"^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/[^\s/]+$")
+FROM_ADDRESS = re.compile(r"^(?:[^<>]*<)?([^<>\s@]+@[^<>\s@]+\.[^<>\s@]+)>?$")
 
 # Log group retention must be one of CloudWatch Logs' accepted values.
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
@@ -135,7 +162,7 @@ def check_stage_config(config: StageConfig) -> StageConfig:
             f"defaultUsageTier {config.default_usage_tier!r} is not one of usageTiers")
     if not config.portal_callback.url.startswith("https://"):
         raise StageConfigError("portalCallback.url must be an https URL")
-    if not config.powertools_layer_arn.startswith("arn:aws:lambda:"):
+    if not LAYER_VERSION_ARN.match(config.powertools_layer_arn):
         raise StageConfigError("powertoolsLayerArn must be a Lambda layer version ARN")
     if f":{config.region}:" not in config.powertools_layer_arn:
         raise StageConfigError("powertoolsLayerArn must be in the stack's region "
@@ -149,7 +176,45 @@ def check_stage_config(config: StageConfig) -> StageConfig:
                                "least")
     if "@" not in config.alarm_email:
         raise StageConfigError("alarmEmail must be an email address")
+    check_cognito_email(config)
     return config
+
+
+def check_cognito_email(config: StageConfig) -> None:
+    """Prod sends Cognito's email through SES: Cognito's own sender allows a few dozen a day.
+
+    A guard on the committed settings like `allowInsecureEndpoints`, not a stage difference.
+    https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-email.html
+    """
+    email = config.cognito_email
+    if email is None:
+        if config.stage == PRODUCTION_STAGE:
+            raise StageConfigError("cognitoEmail (fromAddress, sesIdentityArn) is required in "
+                                   "the prod stage: Cognito's default sender allows a few "
+                                   "dozen emails a day")
+        return
+    if not SES_IDENTITY_ARN.match(email.ses_identity_arn):
+        raise StageConfigError("cognitoEmail.sesIdentityArn must be an SES identity ARN "
+                               "(arn:<partition>:ses:<region>:<account>:identity/<domain or "
+                               "address>)")
+    match = FROM_ADDRESS.match(email.from_address)
+    if not match:
+        raise StageConfigError("cognitoEmail.fromAddress must be an email address "
+                               "(optionally 'Name <address>')")
+    address, identity = match.group(1).lower(), email.identity.lower()
+    if address != identity and address.rsplit("@", 1)[1] != identity:
+        raise StageConfigError(f"cognitoEmail.fromAddress must be on the SES identity "
+                               f"{email.identity!r}")
+
+
+def parse_cognito_email(raw: Mapping[str, Any] | None) -> CognitoEmail | None:
+    """`cognitoEmail: {fromAddress, sesIdentityArn}`, or None when the key is absent."""
+    if not raw:
+        return None
+    if not isinstance(raw, Mapping):
+        raise StageConfigError("cognitoEmail must be a mapping (fromAddress, sesIdentityArn)")
+    return CognitoEmail(from_address=str(raw.get("fromAddress") or ""),
+                        ses_identity_arn=str(raw.get("sesIdentityArn") or ""))
 
 
 def load_stage_config(config: pulumi.Config | None = None, *, stage: str | None = None,
@@ -195,7 +260,8 @@ def load_stage_config(config: pulumi.Config | None = None, *, stage: str | None 
         reconcile_schedule=config.get("reconcileSchedule") or "rate(5 minutes)",
         deep_reconcile_schedule=config.get("deepReconcileSchedule") or "rate(1 hour)",
         sms_monthly_spend_limit=_positive("sms.monthlySpendLimit",
-                                          sms.get("monthlySpendLimit", 1)),
+                                          sms.get("monthlySpendLimit",
+                                                  NEW_ACCOUNT_SMS_SPEND_QUOTA)),
         sms_sender_id=sms.get("senderId") or None,
         datalake_transition_days=_positive("datalakeTransitionDays",
                                            config.get_int("datalakeTransitionDays") or 90),
@@ -203,5 +269,6 @@ def load_stage_config(config: pulumi.Config | None = None, *, stage: str | None 
         manage_account_settings=config.get_bool("manageAccountSettings") or False,
         console_session_secret=config.require_secret("consoleSessionSecret"),
         portal_callback_api_key=config.require_secret("portalCallbackApiKey"),
+        cognito_email=parse_cognito_email(config.get_object("cognitoEmail")),
     )
     return check_stage_config(loaded)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.cloud.documents import assume_role_policy, render, statement
+from infra.cloud.iam import StageRole, arn_context
 from infra.cloud.schemas import REGISTRY_SCHEMA_TYPE, registry_schema, schema_name
 from infra.spec import StageSpec
 from partners.core.contracts import SCHEMAS
@@ -35,7 +35,6 @@ class EventBusArgs:
     """The spec, the data lake bucket and the dead-letter queue of the data lake target."""
 
     spec: StageSpec
-    account_id: pulumi.Input[str]
     datalake_bucket_arn: pulumi.Input[str]
     dead_letter_arn: pulumi.Input[str]
     archive_retention_days: int
@@ -57,7 +56,12 @@ class EventBus(pulumi.ComponentResource):
         super().__init__("pgw:cloud:EventBus", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         spec = args.spec
-        self.bus = aws.cloudwatch.EventBus(f"{name}-bus", name=spec.bus_name, opts=child)
+        # The bus logs every step of every event (the delivery log's source: DeliveryLog).
+        self.bus = aws.cloudwatch.EventBus(
+            f"{name}-bus", name=spec.bus_name,
+            log_config=aws.cloudwatch.EventBusLogConfigArgs(
+                level=spec.delivery_log.level, include_detail=spec.delivery_log.include_detail),
+            opts=child)
         self.archive = aws.cloudwatch.EventArchive(
             f"{name}-archive",
             name=spec.archive_name,
@@ -89,7 +93,7 @@ class EventBus(pulumi.ComponentResource):
 
     def _datalake(self, name: str, args: EventBusArgs, child: pulumi.ResourceOptions) -> None:
         spec = args.spec
-        stream_name = f"{spec.prefix}-datalake"
+        stream_name = spec.datalake_stream_name
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-firehose-logs", name=f"/aws/kinesisfirehose/{stream_name}",
             retention_in_days=args.log_retention_days, opts=child)
@@ -97,23 +101,10 @@ class EventBus(pulumi.ComponentResource):
             f"{name}-firehose-log-stream", name="S3Delivery", log_group_name=log_group.name,
             opts=child)
         bucket = args.datalake_bucket_arn
-        firehose_role = aws.iam.Role(
-            f"{name}-firehose-role",
-            assume_role_policy=assume_role_policy("firehose.amazonaws.com",
-                                                  source_account=args.account_id),
-            opts=child)
-        aws.iam.RolePolicy(
-            f"{name}-firehose-policy",
-            role=firehose_role.id,
-            policy=render([
-                statement(["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject",
-                           "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
-                          [bucket, pulumi.Output.concat(bucket, "/*")], sid="WriteDataLake"),
-                statement("logs:PutLogEvents",
-                          pulumi.Output.concat(log_group.arn, ":log-stream:*"),
-                          sid="DeliveryErrors"),
-            ]),
-            opts=child)
+        # Roles and statements: infra.roles (datalake_firehose, datalake_rule).
+        context = arn_context(spec)
+        firehose_role = StageRole(f"{name}-firehose", "datalake_firehose", spec, context,
+                                  child).role
         self.firehose = aws.kinesis.FirehoseDeliveryStream(
             f"{name}-firehose",
             name=stream_name,
@@ -152,22 +143,13 @@ class EventBus(pulumi.ComponentResource):
         )
         self.datalake_rule = aws.cloudwatch.EventRule(
             f"{name}-datalake-rule",
-            name=f"{spec.prefix}-datalake",
+            name=spec.datalake_rule_name,
             event_bus_name=self.bus.name,
             description="Every event on the bus into the data lake",
             event_pattern=json.dumps(CATCH_ALL_PATTERN),
             opts=child)
-        rule_role = aws.iam.Role(
-            f"{name}-datalake-rule-role",
-            assume_role_policy=assume_role_policy("events.amazonaws.com",
-                                                  source_account=args.account_id),
-            opts=child)
-        aws.iam.RolePolicy(
-            f"{name}-datalake-rule-policy",
-            role=rule_role.id,
-            policy=render([statement(["firehose:PutRecord", "firehose:PutRecordBatch"],
-                                     self.firehose.arn, sid="FeedDataLake")]),
-            opts=child)
+        rule_role = StageRole(f"{name}-datalake-rule", "datalake_rule", spec, context,
+                              child).role
         self.datalake_target = aws.cloudwatch.EventTarget(
             f"{name}-datalake-target",
             rule=self.datalake_rule.name,

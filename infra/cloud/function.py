@@ -1,8 +1,8 @@
 """StageFunction: one Lambda function with its own role, log group and failure destination.
 
 Every function of the stage is built here, so every one gets the same guarantees: a role
-trusted only by Lambda in this account, a policy written for what the function does (passed
-in), a log group with retention created before the function (so Lambda never creates one
+trusted only by Lambda in this account, a policy written for what the function does (its
+role's statements in `infra.roles`), a log group with retention created before the function (so Lambda never creates one
 without it), JSON logs, active tracing, the Powertools layer, and an on-failure destination
 for asynchronous invocations.
 """
@@ -10,13 +10,14 @@ for asynchronous invocations.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.cloud.documents import Statement, StatementInput, assume_role_policy, render, statement
-from infra.spec import FunctionSpec
+from infra.cloud.iam import StageRole
+from infra.roles import ArnContext
+from infra.spec import FunctionSpec, StageSpec
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "x86_64"
@@ -29,14 +30,15 @@ ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
 
 @dataclass
 class StageFunctionArgs:
-    """The function spec, code, layer, environment, policy statements and log retention."""
+    """The function spec, code, layer, environment, where its role's statements resolve
+    (`infra.roles`, the role named as the function) and log retention."""
 
     spec: FunctionSpec
     code: pulumi.Archive
     layer_arn: str
     environment: Mapping[str, pulumi.Input[str]]
-    statements: Sequence[StatementInput]
-    account_id: pulumi.Input[str]
+    stage: StageSpec
+    context: pulumi.Output[ArnContext]
     failure_destination_arn: pulumi.Input[str]
     log_retention_days: int
     reserved_concurrency: int | None = None
@@ -59,18 +61,13 @@ class StageFunction(pulumi.ComponentResource):
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", name=f"/aws/lambda/{spec.name}",
             retention_in_days=args.log_retention_days, opts=child)
-        self.role = aws.iam.Role(
-            f"{name}-role",
-            name=f"{spec.name}-fn",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com",
-                                                  source_account=args.account_id),
-            opts=child)
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=render([*base_statements(self.log_group.arn, args.failure_destination_arn),
-                           *args.statements]),
-            opts=child)
+        # The role and its statements are `infra.roles`' (the same the embedded stack
+        # authorises the function's calls against): its own log group, X-Ray, its failure
+        # destination, and what the function does.
+        stage_role = StageRole(name, spec.logical, args.stage, args.context, child)
+        self.role = stage_role.role
+        assert stage_role.policy is not None
+        self.policy = stage_role.policy
         environment: dict[str, Any] = {
             "POWERTOOLS_SERVICE_NAME": spec.logical,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -117,14 +114,3 @@ class StageFunction(pulumi.ComponentResource):
     def name_output(self) -> pulumi.Output[str]:
         return self.function.name
 
-
-def base_statements(log_group_arn: pulumi.Input[str],
-                    failure_destination_arn: pulumi.Input[str]) -> list[Statement]:
-    """What every function needs: its own log group, X-Ray, its failure destination."""
-    return [
-        statement(["logs:CreateLogStream", "logs:PutLogEvents"],
-                  pulumi.Output.concat(log_group_arn, ":*"), sid="OwnLogGroup"),
-        # X-Ray has no resource types: AWS requires "*" (documents.WILDCARD_RESOURCE_ACTIONS).
-        statement(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*", sid="Tracing"),
-        statement("sqs:SendMessage", failure_destination_arn, sid="AsyncFailures"),
-    ]

@@ -11,17 +11,14 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.cloud.config import Quotas
-from infra.cloud.documents import Statement, statement
 from infra.cloud.function import StageFunction, StageFunctionArgs
-from infra.cloud.permissions import table_statements
+from infra.cloud.iam import arn_context
 from infra.spec import StageSpec
 from partners.core.constants import Env
 
 # The functions this component builds; `Reconciler` and `Console` build the other two.
-# Every function's asynchronous failures go to this queue (`StageFunctionArgs`).
-ASYNC_FAILURES = "async_failures"
 DATA_PLANE_FUNCTIONS = ("partner_api", "authorizer", "portal_api", "routing_recorder",
-                        "projector", "notifier")
+                        "projector", "notifier", "delivery_indexer")
 
 
 def common_environment(spec: StageSpec, *, allow_insecure_endpoints: bool, quotas: Quotas,
@@ -42,19 +39,18 @@ def common_environment(spec: StageSpec, *, allow_insecure_endpoints: bool, quota
 
 @dataclass
 class FunctionsArgs:
-    """Everything the data-plane functions reach, as ARNs."""
+    """The functions' code and settings, and what their stream mappings and roles name.
+
+    Their statements are `infra.roles`' (resolved for the provider's partition, region and
+    account); the topics key's id is the one deploy-time id they name (the notifier's).
+    """
 
     spec: StageSpec
     code: pulumi.Archive
     layer_arn: str
-    account_id: pulumi.Input[str]
     environment: Mapping[str, pulumi.Input[str]]
-    table_arns: Mapping[str, pulumi.Input[str]]
     request_events_stream_arn: pulumi.Input[str]
-    documents_bucket_arn: pulumi.Input[str]
-    bus_arn: pulumi.Input[str]
-    notifications_topic_arn: pulumi.Input[str]
-    topics_key_arn: pulumi.Input[str]
+    topics_key_id: pulumi.Input[str]
     failure_destination_arn: pulumi.Input[str]
     log_retention_days: int
     queue_arns: Mapping[str, pulumi.Input[str]]
@@ -75,6 +71,7 @@ class Functions(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pgw:cloud:Functions", name, None, opts)
         self.functions = {}
+        context = arn_context(args.spec, {"topics_key": args.topics_key_id})
         for logical in DATA_PLANE_FUNCTIONS:
             spec = args.spec.functions[logical]
             self.functions[logical] = StageFunction(
@@ -84,8 +81,8 @@ class Functions(pulumi.ComponentResource):
                     code=args.code,
                     layer_arn=args.layer_arn,
                     environment=args.environment,
-                    statements=function_statements(logical, args),
-                    account_id=args.account_id,
+                    stage=args.spec,
+                    context=context,
                     failure_destination_arn=args.failure_destination_arn,
                     log_retention_days=args.log_retention_days,
                 ),
@@ -121,43 +118,3 @@ class Functions(pulumi.ComponentResource):
     def __getitem__(self, logical: str) -> StageFunction:
         return self.functions[logical]
 
-
-def function_statements(logical: str, args: FunctionsArgs) -> list[Statement]:
-    """The statements of one data-plane function: its tables plus what else it does."""
-    statements = table_statements(logical, args.table_arns)
-    documents = pulumi.Output.concat(args.documents_bucket_arn, "/*")
-    if logical == "partner_api":
-        statements += [
-            statement("events:PutEvents", args.bus_arn, sid="PublishStatusChanges"),
-            # Presigned GET URLs carry the signer's permissions.
-            statement("s3:GetObject", documents, sid="PresignDocuments"),
-        ]
-    elif logical == "portal_api":
-        topic = args.notifications_topic_arn
-        statements += [
-            statement("events:PutEvents", args.bus_arn, sid="PublishRequests"),
-            statement(["s3:GetObject", "s3:PutObject"], documents, sid="Documents"),
-            # Contacts: a user's email is an SNS subscription (filtered by user id) to the
-            # notification topic; subscription ARNs are `<topic ARN>:<id>`.
-            statement(["sns:Subscribe", "sns:Unsubscribe", "sns:GetSubscriptionAttributes"],
-                      [topic, pulumi.Output.concat(topic, ":*")], sid="EmailSubscriptions"),
-        ]
-    elif logical == "notifier":
-        statements += [
-            statement("sns:Publish", args.notifications_topic_arn, sid="PublishToTopic"),
-            # Direct SMS has no resource ARN (documents.WILDCARD_RESOURCE_ACTIONS).
-            statement(["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], "*", sid="SendSms"),
-            statement(["kms:GenerateDataKey", "kms:Decrypt"], args.topics_key_arn,
-                      sid="EncryptedTopic"),
-        ]
-    for subscription in args.spec.stream_subscriptions:
-        if subscription.function != logical:
-            continue
-        statements.append(statement(
-            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-             "dynamodb:ListStreams"],
-            args.stream_arn(subscription.table), sid="ReadRequestLogStream"))
-        if subscription.on_failure != ASYNC_FAILURES:  # the base statements grant that one
-            statements.append(statement("sqs:SendMessage", args.queue_arns[subscription.on_failure],
-                                        sid="StreamFailures"))
-    return statements

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.cloud.config import CognitoEmail
 from infra.spec import UserPoolSpec
 
 # The console signs users in server-side (USER_PASSWORD_AUTH) or with SRP; no hosted UI.
@@ -20,10 +21,24 @@ GROUP_DESCRIPTIONS = {
 
 @dataclass
 class IdentityArgs:
-    """The user pool spec and whether the pool is protected from deletion."""
+    """The user pool spec, whether the pool is protected from deletion, and how it sends email
+    (None: Cognito's default sender, a few dozen emails a day; else SES as `DEVELOPER`)."""
 
     user_pool: UserPoolSpec
     protect_data: bool = False
+    email: CognitoEmail | None = None
+
+
+def email_configuration(email: CognitoEmail | None
+                        ) -> aws.cognito.UserPoolEmailConfigurationArgs | None:
+    """Cognito sends through the stage's verified SES identity (`EmailSendingAccount:
+    DEVELOPER`), or, without one, with its own default sender.
+    https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-email.html"""
+    if email is None:
+        return None
+    return aws.cognito.UserPoolEmailConfigurationArgs(
+        email_sending_account="DEVELOPER", from_email_address=email.from_address,
+        source_arn=email.ses_identity_arn)
 
 
 class Identity(pulumi.ComponentResource):
@@ -58,6 +73,7 @@ class Identity(pulumi.ComponentResource):
                 recovery_mechanisms=[aws.cognito.
                                      UserPoolAccountRecoverySettingRecoveryMechanismArgs(
                                          name="verified_email", priority=1)]),
+            email_configuration=email_configuration(args.email),
             deletion_protection="ACTIVE" if args.protect_data else "INACTIVE",
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_data),
         )

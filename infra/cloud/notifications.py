@@ -11,45 +11,22 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.cloud.iam import arn_context
+from infra.roles import ArnContext, topics_key_policy
 from infra.spec import StageSpec
-
-# Services that publish to the stage's encrypted topics: CloudWatch alarms and EventBridge
-# rules. An AWS managed key (alias/aws/sns) cannot grant them, hence a customer managed key.
-PUBLISHING_SERVICES = ("cloudwatch.amazonaws.com", "events.amazonaws.com")
 
 
 @dataclass
 class NotificationsArgs:
-    """The stage spec and the account (for the key policy)."""
+    """The stage spec (the key policy is `infra.roles.topics_key_policy`)."""
 
     spec: StageSpec
-    account_id: pulumi.Input[str]
 
 
-def key_policy(account_id: str) -> str:
-    """The topic key's policy: the account administers it, the publishing services use it."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                # As in SNS's "encrypted topics and AWS event sources" guide: the services
-                # encrypt for the topic with this key (they can publish only where topic
-                # policies let them, and this key protects nothing but the stage's topics).
-                "Sid": "ServicesPublishToEncryptedTopics",
-                "Effect": "Allow",
-                "Principal": {"Service": list(PUBLISHING_SERVICES)},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-            },
-        ],
-    }, sort_keys=True)
+def key_policy(context: ArnContext) -> str:
+    """The topic key's policy as JSON: the account administers it, the services that publish
+    to the stage's topics use it, each only for this account's sources."""
+    return json.dumps(topics_key_policy(context), sort_keys=True)
 
 
 class Notifications(pulumi.ComponentResource):
@@ -68,7 +45,7 @@ class Notifications(pulumi.ComponentResource):
             description=f"{spec.prefix} SNS topics",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=pulumi.Output.from_input(args.account_id).apply(key_policy),
+            policy=arn_context(spec).apply(key_policy),
             opts=child,
         )
         aws.kms.Alias(f"{name}-key-alias", name=f"alias/{spec.prefix}-topics",

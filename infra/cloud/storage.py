@@ -96,7 +96,9 @@ class Storage(pulumi.ComponentResource):
                 opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
         prefix = f"{name}-{bucket.logical}"
         # A protected stage's buckets are never emptied by a destroy; others go with their data.
-        created = aws.s3.Bucket(prefix, bucket=bucket.name,
+        # The name holds the account and region (infra/bucket_names.py), in the account's own
+        # regional namespace where S3 has one: no other account can take it.
+        created = aws.s3.Bucket(prefix, bucket=bucket.name, bucket_namespace=bucket.namespace,
                                 force_destroy=not self._args.protect_data, opts=opts)
         child = pulumi.ResourceOptions(parent=self)
         aws.s3.BucketPublicAccessBlock(

@@ -16,7 +16,9 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.cloud.config import PortalCallback
-from infra.cloud.documents import assume_role_policy, queue_policy_for_events, render, statement
+from infra.cloud.documents import queue_policy_for_events
+from infra.cloud.iam import StageRole, arn_context, rendered
+from infra.roles import ArnContext, arns
 from infra.spec import StageSpec
 from partners.core.constants import REQUEST_STATUS_CHANGED, SOURCE_REQUESTS
 
@@ -25,10 +27,8 @@ STATUS_CHANGED_PATTERN = {"source": [SOURCE_REQUESTS], "detail-type": [REQUEST_S
 CALLBACK_RETRY = {"maximum_event_age_in_seconds": 86_400, "maximum_retry_attempts": 185}
 
 
-def partner_rules_arn(region: str, account_id: str, spec: StageSpec) -> str:
-    """ARN pattern of every rule the reconciler owns on the stage's bus."""
-    return (f"arn:aws:events:{region}:{account_id}:rule/{spec.bus_name}/"
-            f"{spec.partner_resource_prefix}*")
+# ARN pattern of every rule the reconciler owns on the stage's bus (infra.roles template).
+PARTNER_RULES = arns.rules("{partner_prefix}*")
 
 
 @dataclass
@@ -36,7 +36,6 @@ class SubscriptionsArgs:
     """The bus, the functions and queues the stage's rules reach, the callback settings."""
 
     spec: StageSpec
-    region: str
     account_id: pulumi.Input[str]
     bus_name: pulumi.Input[str]
     routing_recorder: aws.lambda_.Function
@@ -55,11 +54,11 @@ class Subscriptions(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pgw:cloud:Subscriptions", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        spec, queues = args.spec, args.queues
-        self._portal_callback(name, args, child)
+        queues = args.queues
+        context = arn_context(args.spec)
+        self._portal_callback(name, args, context, child)
 
-        partner_rules = pulumi.Output.from_input(args.account_id).apply(
-            lambda account: partner_rules_arn(args.region, account, spec))
+        partner_rules = rendered(context, PARTNER_RULES)
         # Lambda matches SourceArn with ArnLike, so one permission covers every partner rule
         # the reconciler creates later, and no rule outside the prefix.
         self.routing_permission = aws.lambda_.Permission(
@@ -80,7 +79,7 @@ class Subscriptions(pulumi.ComponentResource):
         }
         self.register_outputs({"callback_rule": self.callback_rule.arn})
 
-    def _portal_callback(self, name: str, args: SubscriptionsArgs,
+    def _portal_callback(self, name: str, args: SubscriptionsArgs, context: pulumi.Output[ArnContext],
                          child: pulumi.ResourceOptions) -> None:
         spec, callback = args.spec, args.portal_callback
         self.callback_connection = aws.cloudwatch.EventConnection(
@@ -97,16 +96,8 @@ class Subscriptions(pulumi.ComponentResource):
             invocation_endpoint=callback.url, http_method="POST",
             invocation_rate_limit_per_second=callback.rate_limit_per_second,
             description="The user portal's status webhook", opts=child)
-        role = aws.iam.Role(
-            f"{name}-callback-role",
-            assume_role_policy=assume_role_policy("events.amazonaws.com",
-                                                  source_account=args.account_id),
-            opts=child)
-        aws.iam.RolePolicy(
-            f"{name}-callback-policy", role=role.id,
-            policy=render([statement("events:InvokeApiDestination",
-                                     self.callback_destination.arn, sid="CallPortal")]),
-            opts=child)
+        # EventBridge assumes this role (infra.roles: portal_callback) to call the webhook.
+        role = StageRole(f"{name}-callback", "portal_callback", spec, context, child).role
         self.callback_rule = aws.cloudwatch.EventRule(
             f"{name}-callback-rule", name=f"{spec.prefix}-portal-callback",
             event_bus_name=args.bus_name, event_pattern=json.dumps(STATUS_CHANGED_PATTERN),

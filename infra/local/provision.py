@@ -7,6 +7,7 @@ read the same spec. Provisioning is idempotent: what exists is left as it is.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,7 @@ class ProvisionedStage:
     user_pool_client_id: str = ""
     archive_arn: str = ""
     datalake_stream_arn: str = ""
+    console_session_secret_arn: str = ""
 
     def environment_variables(self) -> dict[str, str]:
         variables = self.spec.environment_variables()
@@ -48,6 +50,8 @@ class ProvisionedStage:
         if self.user_pool_id:
             variables[Env.USER_POOL_ID] = self.user_pool_id
             variables[Env.USER_POOL_CLIENT_ID] = self.user_pool_client_id
+        if self.console_session_secret_arn:
+            variables[Env.CONSOLE_SESSION_SECRET] = self.console_session_secret_arn
         return variables
 
 
@@ -138,6 +142,22 @@ def provision_user_pool(pool: UserPoolSpec, *,
     return pool_id, client_id
 
 
+def provision_console_session_secret(spec: StageSpec, *,
+                                     session: boto3.session.Session | None = None) -> str:
+    """The console's session key secret (its ARN), created with a generated key when missing
+    (the cloud stores the stack's `consoleSessionSecret` in the same secret)."""
+    secretsmanager = client("secretsmanager", session)
+    name = spec.console_session_secret_name
+    try:
+        return str(secretsmanager.create_secret(
+            Name=name, SecretString=secrets.token_urlsafe(48),
+            Description=f"{spec.prefix} console session key")["ARN"])
+    except ClientError as error:
+        if error_code(error) != "ResourceExistsException":
+            raise
+        return str(secretsmanager.describe_secret(SecretId=name)["ARN"])
+
+
 def provision_stage(spec: StageSpec, *, session: boto3.session.Session | None = None,
                     tables: bool = True, messaging: bool = True) -> ProvisionedStage:
     """Create the stage's bus, tables, queues, topics and buckets where they are missing."""
@@ -153,6 +173,8 @@ def provision_stage(spec: StageSpec, *, session: boto3.session.Session | None = 
     if spec.user_pool is not None:
         stage.user_pool_id, stage.user_pool_client_id = provision_user_pool(
             spec.user_pool, session=session)
+        stage.console_session_secret_arn = provision_console_session_secret(
+            spec, session=session)
     events = client("events", session)
     try:
         stage.bus_arn = events.create_event_bus(Name=spec.bus_name)["EventBusArn"]
@@ -174,10 +196,12 @@ def provision_stage(spec: StageSpec, *, session: boto3.session.Session | None = 
         stage.topic_arns[topic.logical] = sns.create_topic(Name=topic.name)["TopicArn"]
     s3 = client("s3", session)
     for bucket in spec.buckets.values():
+        # Named for the account and region as in the cloud (infra/bucket_names.py); a name
+        # another account holds (BucketAlreadyExists) is refused here as on AWS.
         try:
-            s3.create_bucket(Bucket=bucket.name)
+            s3.create_bucket(Bucket=bucket.name, BucketNamespace=bucket.namespace)
         except ClientError as error:
-            if error_code(error) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            if error_code(error) != "BucketAlreadyOwnedByYou":
                 raise
         s3.put_public_access_block(Bucket=bucket.name, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True,
@@ -277,4 +301,56 @@ def provision_datalake(spec: StageSpec, stage: ProvisionedStage, *,
         "Id": "datalake", "Arn": stage.datalake_stream_arn, "RoleArn": role_arn,
         "RetryPolicy": DATALAKE_RETRY,
         "DeadLetterConfig": {"Arn": stage.queue_arns["async_failures"]}}])
+    return stage
+
+
+def provision_delivery_log(spec: StageSpec, stage: ProvisionedStage, *,
+                           session: boto3.session.Session | None = None) -> ProvisionedStage:
+    """The bus's own logs, as `infra/cloud/delivery_log.py` builds them (`spec.delivery_log`).
+
+    The bus's LogConfig, the log group (with retention), the vended-log delivery bus -> log
+    group, and the log group's subscription filter -> the indexer function with CloudWatch
+    Logs' permission to invoke it. The subscription needs the function: call this after the
+    functions exist (`wire_stage`); without the indexer in the spec it is left out.
+    Idempotent.
+    """
+    log = spec.delivery_log
+    events = client("events", session)
+    events.update_event_bus(Name=spec.bus_name, LogConfig={
+        "Level": log.level, "IncludeDetail": log.include_detail})
+    logs = client("logs", session)
+    try:
+        logs.create_log_group(logGroupName=log.log_group)
+    except ClientError as error:
+        if error_code(error) != "ResourceAlreadyExistsException":
+            raise
+    logs.put_retention_policy(logGroupName=log.log_group, retentionInDays=log.retention_days)
+    group_arn = next(g["arn"] for g in logs.describe_log_groups(
+        logGroupNamePrefix=log.log_group)["logGroups"] if g["logGroupName"] == log.log_group)
+    group_arn = group_arn.removesuffix(":*")
+    logs.put_delivery_source(name=log.delivery_source, resourceArn=stage.bus_arn,
+                             logType=log.log_type)
+    destination = logs.put_delivery_destination(
+        name=log.delivery_destination,
+        deliveryDestinationConfiguration={"destinationResourceArn": group_arn},
+    )["deliveryDestination"]["arn"]
+    if not any(d["deliverySourceName"] == log.delivery_source
+               and d["deliveryDestinationArn"] == destination
+               for d in logs.describe_deliveries()["deliveries"]):
+        logs.create_delivery(deliverySourceName=log.delivery_source,
+                             deliveryDestinationArn=destination)
+    if log.function not in spec.functions:
+        return stage
+    lambdas = client("lambda", session)
+    function_arn = lambdas.get_function(
+        FunctionName=spec.function_name(log.function))["Configuration"]["FunctionArn"]
+    try:
+        lambdas.add_permission(FunctionName=function_arn, StatementId="bus-logs-subscription",
+                               Action="lambda:InvokeFunction",
+                               Principal="logs.amazonaws.com", SourceArn=f"{group_arn}:*")
+    except ClientError as error:
+        if error_code(error) != "ResourceConflictException":
+            raise
+    logs.put_subscription_filter(logGroupName=log.log_group, filterName=log.filter_name,
+                                 filterPattern=log.filter_pattern, destinationArn=function_arn)
     return stage

@@ -28,14 +28,19 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 
-from infra.local import patches
+from infra.local import iam, patches
 from infra.local.apigateway import ApiGateway, partner_api_routes, program_gateway_responses
-from infra.local.provision import ProvisionedStage, provision_event_feeds, provision_stage
+from infra.local.provision import (
+    ProvisionedStage,
+    provision_delivery_log,
+    provision_event_feeds,
+    provision_stage,
+)
 from infra.local.runtime import LocalRuntime, RuntimeSettings
 from infra.local.sample_partner import Account, SamplePartner
 from infra.local.servers import ServerThread
 from infra.local.sns_messages import EMAIL_PATH, SMS_PATH, DeveloperEndpoints
-from infra.local.wiring import wire_stage, wiring_environment
+from infra.local.wiring import ACCOUNT_ID, wire_stage, wiring_environment
 from infra.spec import problem_gateway_responses, stage_spec
 from partners.core.constants import Env
 
@@ -92,6 +97,9 @@ class StackOptions:
     retry_time_scale: float | None = None
     delivery_timeout: float | None = None
     runtime_workers: int | None = None
+    # Each function's AWS calls decided by its role's statements (`infra.local.iam`), as on
+    # AWS. `PGW_LOCAL_IAM=off` turns it off, only to measure what the check costs.
+    iam: bool = field(default_factory=lambda: os.environ.get("PGW_LOCAL_IAM", "on") != "off")
 
 
 class EmbeddedStack:
@@ -102,7 +110,8 @@ class EmbeddedStack:
     def __init__(self, ports: Ports | None = None, options: StackOptions | None = None):
         self.ports = ports or Ports()
         self.options = options or StackOptions()
-        self.spec = stage_spec(LOCAL_STAGE)
+        # Bucket names hold the account and region, as in the cloud (infra/bucket_names.py).
+        self.spec = stage_spec(LOCAL_STAGE, account_id=ACCOUNT_ID, region=LOCAL_REGION)
         self.portal_token = secrets.token_urlsafe(32)
         self._moto: Any = None
         self.stage: ProvisionedStage | None = None
@@ -186,7 +195,6 @@ class EmbeddedStack:
                 os.environ[name] = value
             else:
                 os.environ.pop(name, None)
-        os.environ.setdefault("FLASK_SECRET_KEY", secrets.token_urlsafe(32))
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -234,12 +242,19 @@ class EmbeddedStack:
         self.stage = provision_stage(self.spec, session=self.session())
         self.usage_plan_id = self._usage_plan()
         self._apply_environment()
+        if self.options.iam:
+            ids = {"usage_plan": self.usage_plan_id, "partner_api": LOCAL_API_ID,
+                   "user_pool": self.stage.user_pool_id}
+            iam.register_stage(self.spec, region=LOCAL_REGION, account=ACCOUNT_ID,
+                               ids={key: value for key, value in ids.items() if value})
         self._start_runtime()
         wire_stage(self.spec, self.stage, self.function_environment(), session=self.session(),
                    region=LOCAL_REGION)
         self.runtime.streams.start_new_mappings()  # `LATEST` mappings see every later write
         # The archive and the data lake's Firehose rule: delivered by the runtime.
         provision_event_feeds(self.spec, self.stage, session=self.session())
+        # The bus's own logs -> log group -> subscription -> the delivery indexer.
+        provision_delivery_log(self.spec, self.stage, session=self.session())
         self.sample_partner = SamplePartner(
             self.api_url, status_delay=self.options.status_delay,
             developer_endpoint=self.aws_endpoint,
@@ -258,7 +273,11 @@ class EmbeddedStack:
                                        self.gateway.flush_authorizer_cache)
         self._serve(self.gateway, self.ports.api, "api")
         if self.options.console:
-            self._serve(self._console_app(), self.ports.console, "console")
+            # The console runs as its function (its role's credentials), as on Lambda.
+            console = self.spec.function_name("console")
+            with iam.acting_as(console):
+                app = self._console_app()
+            self._serve(iam.acting_app(app, console), self.ports.console, "console")
         if self.options.demo:
             self._create_demo()
 
@@ -293,6 +312,7 @@ class EmbeddedStack:
         if self.runtime is not None:
             self.runtime.stop(left(0.8))
             self.runtime = None
+        iam.unregister_all()
         if self._moto is not None:
             self._moto.stop()
             self._moto = None

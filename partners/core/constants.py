@@ -56,6 +56,24 @@ class Env:
     SMS_SENDER_ID = "PGW_SMS_SENDER_ID"
     # The bus's archive, for the operators' replay command (`python -m handlers.replay_cli`).
     ARCHIVE_NAME = "PGW_ARCHIVE_NAME"
+    # The verified SES identity (an address) the console sends invitations from; unset: no
+    # email is sent and the inviting owner shares the link the console shows once.
+    MAIL_SENDER = "PGW_MAIL_SENDER"
+    # The Secrets Manager secret (name or ARN) holding the console's Flask session key, read
+    # once per execution environment (console/secret_key.py); the key itself is never in
+    # an environment variable.
+    CONSOLE_SESSION_SECRET = "PGW_CONSOLE_SESSION_SECRET"
+    # Endpoint health (partners/routing/endpoint_health.py): the reconciler disables the rule
+    # of an environment whose deliveries have all failed for this many seconds (default 24 h)
+    # and at least this many deliveries (default 20); failure alerts at most once per
+    # environment per this many seconds (default 1 h).
+    ENDPOINT_FAILING_SECONDS = "PGW_ENDPOINT_FAILING_SECONDS"
+    ENDPOINT_FAILING_DELIVERIES = "PGW_ENDPOINT_FAILING_DELIVERIES"
+    ENDPOINT_ALERT_SECONDS = "PGW_ENDPOINT_ALERT_SECONDS"
+    # The delivery log (partners/deliveries): its table and how many days a delivery is kept
+    # (the stack setting `deliveriesTtlDays`, 30 by default).
+    DELIVERIES_TABLE = "PGW_DELIVERIES_TABLE"
+    DELIVERIES_TTL_DAYS = "PGW_DELIVERIES_TTL_DAYS"
 
 
 class Tags:
@@ -81,6 +99,11 @@ SCHEMA_VERSION = "1"
 
 # The detail field that addresses an event to one partner only (test events, redeliveries).
 ADDRESSED_TO = "addressed_to"
+# The detail field partners see as the CloudEvent `id`: set once when a request's event is
+# first published (`contracts.put_events_entry`) and carried unchanged by every resend, DLQ
+# redrive and archive replay, so partners de-duplicate on it (EventBridge gives each of those
+# a new event id).
+CLOUDEVENT_ID = "cloudevent_id"
 
 DEFAULT_PARTNER_ENVIRONMENTS = ("prod", "test", "dev")
 
@@ -92,6 +115,21 @@ def partner_resource_name(prefix: str, partner_id: str, environment: str) -> str
     12 characters and environment names at most 16, so a stage prefix of up to 30 fits.
     """
     return f"{prefix}{partner_id}-{environment}"
+
+
+def parse_partner_resource_name(prefix: str, name: str) -> tuple[str, str] | None:
+    """`(partner_id, environment)` of a name made by `partner_resource_name`, or None.
+
+    The inverse lives here, next to the name, because two concepts read names back: routing
+    (what the reconciler owns) and deliveries (whose rule an event bus log record names).
+    Partner ids and environment names never contain `-`, so the split is unambiguous.
+    """
+    if not name.startswith(prefix):
+        return None
+    partner_id, dash, environment = name[len(prefix):].rpartition("-")
+    if not dash or not partner_id or not environment or "-" in partner_id:
+        return None
+    return partner_id, environment
 
 
 def endpoint_secret_name(prefix: str, partner_id: str, environment: str) -> str:

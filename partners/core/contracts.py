@@ -8,14 +8,16 @@ registry and every producer validates against them before `PutEvents`.
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Mapping
 
-from jsonschema import Draft202012Validator, FormatChecker
+import jsonschema_rs
 
 from partners.core.constants import (
     ADDRESSED_TO,
+    CLOUDEVENT_ID,
     PARTNER_APPROVED,
     PARTNER_ENVIRONMENT_CHANGED,
     PARTNER_SUSPENDED,
@@ -39,6 +41,7 @@ _COMMON = {
     "occurred_at": _TIME,
     "schema_version": {"const": SCHEMA_VERSION},
     ADDRESSED_TO: _ID,
+    CLOUDEVENT_ID: _ID,
 }
 _REQUIRED = ["environment", "request_id", "request_type", "occurred_at", "schema_version"]
 
@@ -137,8 +140,8 @@ SOURCES: dict[str, str] = {
 
 
 @cache
-def _validator(detail_type: str) -> Draft202012Validator:
-    return Draft202012Validator(SCHEMAS[detail_type], format_checker=FormatChecker())
+def _validator(detail_type: str) -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(SCHEMAS[detail_type], validate_formats=True)
 
 
 def validate_detail(detail_type: str, detail: Mapping[str, Any]) -> None:
@@ -150,16 +153,39 @@ def validate_detail(detail_type: str, detail: Mapping[str, Any]) -> None:
     KeyError: for a detail type that has no schema.
     """
     validator = _validator(detail_type)
-    errors = sorted(validator.iter_errors(detail), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(detail), key=lambda e: [str(p) for p in e.instance_path])
     if errors:
         raise ContractViolationError(
             detail_type,
-            [(".".join(str(p) for p in e.absolute_path), e.message) for e in errors],
+            [(".".join(str(p) for p in e.instance_path), e.message) for e in errors],
         )
 
 
+def with_cloudevent_id(detail: Mapping[str, Any], fallback: str | None = None) -> dict[str, Any]:
+    """`detail` with its CloudEvent id: kept when it has one, else `fallback` or a new uuid.
+
+    The partner's CloudEvent `id` comes from this field (`CLOUDEVENTS_TRANSFORMER`), so it is
+    set once, when the request's event is first published, and every later publication of
+    the same event (resend, DLQ redrive) carries it unchanged. `fallback` is for events
+    published before the field existed: their CloudEvent id was the EventBridge event id.
+    """
+    if detail.get(CLOUDEVENT_ID):
+        return dict(detail)
+    return {**detail, CLOUDEVENT_ID: fallback or str(uuid.uuid4())}
+
+
+# Detail types partners receive as CloudEvents: their details always carry a CloudEvent id.
+PARTNER_DELIVERED = frozenset({REQUEST_CREATED})
+
+
 def put_events_entry(bus_name: str, detail_type: str, detail: Mapping[str, Any]) -> dict[str, Any]:
-    """A validated `PutEvents` entry for `detail_type` on `bus_name`."""
+    """A validated `PutEvents` entry for `detail_type` on `bus_name`.
+
+    A detail partners receive (`Request Created`) gets its CloudEvent id here if it has none
+    (`with_cloudevent_id`): every producer publishes through this function.
+    """
+    if detail_type in PARTNER_DELIVERED:
+        detail = with_cloudevent_id(detail)
     validate_detail(detail_type, detail)
     return {
         "EventBusName": bus_name,
@@ -185,7 +211,9 @@ class InputTransformer:
 # `<detail>` the request's detail object.
 CLOUDEVENTS_TRANSFORMER = InputTransformer(
     paths={
-        "id": "$.id",
+        # Not `$.id`: EventBridge gives a resent or redriven event a new id, and partners
+        # de-duplicate on the CloudEvent id (`with_cloudevent_id`).
+        "id": f"$.detail.{CLOUDEVENT_ID}",
         "time": "$.time",
         "detail": "$.detail",
         "request_id": "$.detail.request_id",
@@ -207,7 +235,9 @@ def cloudevent_for(event: Mapping[str, Any]) -> dict[str, Any]:
     """
     return {
         "specversion": "1.0",
-        "id": event["id"],
+        # The input transformer reads `$.detail.cloudevent_id`; a detail without one (never
+        # one published through `put_events_entry`) renders as null.
+        "id": event["detail"].get(CLOUDEVENT_ID),
         "source": "urn:marketplace:requests",
         "type": "marketplace.request.created",
         "subject": event["detail"]["request_id"],

@@ -13,7 +13,7 @@ from partners.onboarding.api_tokens import (
     revoke_api_token,
     rotate_api_token,
 )
-from partners.onboarding.audit import Actor, AuditLog, AuditRecord, partner_target
+from partners.onboarding.audit import AuditLog, AuditRecord, mask_secrets, partner_target
 from partners.onboarding.credentials import CredentialStore
 from partners.onboarding.decisions import (
     approve_partner,
@@ -34,6 +34,9 @@ from partners.onboarding.exceptions import (
     IllegalTransitionError,
     InvalidFilterError,
     InvalidSettingsError,
+    InvitationInvalidError,
+    InvitationNotFoundError,
+    MemberNotFoundError,
     PartnerConflictError,
     PartnerNotFoundError,
     PartnerNotReadyError,
@@ -49,7 +52,10 @@ from partners.onboarding.filters import (
     RequestFilter,
     parse_filter,
 )
+from partners.onboarding.invitations import VALID_FOR, Invitation, InvitationStatus
 from partners.onboarding.lifecycle import EDITABLE_STATUSES, ROUTED_STATUSES, SUBMISSION_PATHS
+from partners.onboarding.mail import SesMail
+from partners.onboarding.members import Member
 from partners.onboarding.models import (
     AuthType,
     DeliveryMode,
@@ -67,7 +73,40 @@ from partners.onboarding.organisations import (
     update_profile,
 )
 from partners.onboarding.registry import PartnerRegistry
-from partners.onboarding.service import FlushAuthorizers, Onboarding, Saved, TriggerReconcile
+from partners.onboarding.roles import (
+    PERMISSIONS,
+    ROLE_HELP,
+    Actor,
+    Permission,
+    Role,
+    RoleRefusedError,
+    allows,
+    parse_role,
+    require,
+)
+from partners.onboarding.service import (
+    EndSessions,
+    FlushAuthorizers,
+    Onboarding,
+    Saved,
+    SendMail,
+    TriggerReconcile,
+    no_mail,
+)
+from partners.onboarding.team import (
+    Invited,
+    accept_invitation,
+    actor_in,
+    cancel_invitation,
+    change_role,
+    invite_member,
+    leave_organisation,
+    open_invitation,
+    record_activity,
+    remove_member,
+    resend_invitation,
+    transfer_ownership,
+)
 from partners.onboarding.tokens import IssuedToken, TokenRecord, TokenStore
 from partners.onboarding.validation import (
     EMAIL_PATTERN,
@@ -86,6 +125,38 @@ from partners.onboarding.validation import (
 __all__ = [
     "ALL_REQUEST_TYPES",
     "MAX_CONDITIONS",
+    "PERMISSIONS",
+    "EndSessions",
+    "Invitation",
+    "InvitationInvalidError",
+    "InvitationNotFoundError",
+    "InvitationStatus",
+    "Invited",
+    "Member",
+    "MemberNotFoundError",
+    "SendMail",
+    "SesMail",
+    "no_mail",
+    "VALID_FOR",
+    "accept_invitation",
+    "actor_in",
+    "cancel_invitation",
+    "change_role",
+    "invite_member",
+    "leave_organisation",
+    "open_invitation",
+    "record_activity",
+    "remove_member",
+    "resend_invitation",
+    "transfer_ownership",
+    "Permission",
+    "ROLE_HELP",
+    "Role",
+    "RoleRefusedError",
+    "mask_secrets",
+    "allows",
+    "parse_role",
+    "require",
     "Actor",
     "AuditLog",
     "AuditRecord",

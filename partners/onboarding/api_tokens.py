@@ -15,6 +15,7 @@ from partners.core.exceptions import ValidationError
 from partners.onboarding.audit import Actor
 from partners.onboarding.exceptions import TokenNotFoundError
 from partners.onboarding.models import Partner
+from partners.onboarding.roles import Permission, require
 from partners.onboarding.service import Onboarding
 from partners.onboarding.tokens import IssuedToken, TokenRecord
 
@@ -73,7 +74,9 @@ def issue_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, envi
     Raises
     ------
     ValidationError: an environment this stage does not offer, or a name missing or too long.
+    RoleRefusedError: the actor may not manage tokens.
     """
+    require(actor, partner.id, Permission.TOKENS)
     if environment not in onboarding.environments:
         raise ValidationError(f"environment must be one of {', '.join(onboarding.environments)}",
                               field="environment")
@@ -111,7 +114,9 @@ def rotate_api_token(onboarding: Onboarding, actor: Actor, partner: Partner, pre
     TokenNotFoundError: no such token of this partner.
     TokenInvalidError: the token is revoked or expired.
     ValidationError: an overlap out of range.
+    RoleRefusedError: the actor may not manage tokens.
     """
+    require(actor, partner.id, Permission.TOKENS)
     record = _own_token(onboarding, partner, prefix)
     issued = onboarding.tokens.rotate(record.prefix, overlap=timedelta(hours=overlap_hours))
     onboarding.record(actor, "token.rotated", partner.id, before={"prefix": record.prefix},
@@ -139,7 +144,9 @@ def revoke_api_token(onboarding: Onboarding, actor: Actor, partner: Partner,
     Raises
     ------
     TokenNotFoundError: no such token of this partner.
+    RoleRefusedError: the actor may not manage tokens.
     """
+    require(actor, partner.id, Permission.TOKENS)
     record = _own_token(onboarding, partner, prefix)
     revoked = onboarding.tokens.revoke(record.prefix)
     onboarding.record(actor, "token.revoked", partner.id, before={"prefix": record.prefix})

@@ -17,6 +17,7 @@ import boto3
 from partners.core.aws import client
 from partners.core.clock import Clock, isoformat, new_id, utc_now
 from partners.core.paging import Page, check_limit, decode_cursor, encode_cursor
+from partners.onboarding.roles import Actor
 
 MASK = "********"
 # Any key that names a secret: its value is replaced by MASK at every depth.
@@ -26,8 +27,6 @@ SECRET_KEY_PATTERN = re.compile(
 # Keys that merely point at a secret and may be shown.
 _SAFE_KEYS = {"secret_arn", "secret_set_on", "token_url"}
 DAY_INDEX = "by-day"
-# Who acted, as the audit log names them: `user:<email>` (console), `system:<component>`.
-Actor = str
 
 
 def partner_target(partner_id: str) -> str:
@@ -75,17 +74,18 @@ class AuditLog:
         self._dynamodb = client("dynamodb", boto3_session)
         self._clock = clock
 
-    def record(self, *, actor: str, action: str, target: str, reason: str | None = None,
+    def record(self, *, actor: Actor | str, action: str, target: str, reason: str | None = None,
                before: Any = None, after: Any = None) -> AuditRecord:
         """Append one record; `before` and `after` are masked before they are stored.
 
         Parameters
         ----------
-        actor: who acted (`user:<email>`, `system:reconciler`).
+        actor: who acted; stored as `str(actor)` (`user:<email>`, `system:reconciler`).
         action: a dotted verb (`partner.approved`, `environment.updated`, `token.revoked`).
         target: what was acted on (`partner:<id>`).
         """
         moment = self._clock()
+        actor = str(actor)
         record = AuditRecord(
             id=new_id("a", 12), at=isoformat(moment), actor=actor, action=action, target=target,
             reason=reason, before=mask_secrets(before), after=mask_secrets(after),

@@ -17,6 +17,7 @@ from partners.onboarding.endpoint_check import CheckStep, check_endpoint
 from partners.onboarding.exceptions import IllegalTransitionError, PartnerNotReadyError
 from partners.onboarding.lifecycle import check_transition
 from partners.onboarding.models import DeliveryMode, Partner, PartnerStatus
+from partners.onboarding.roles import Permission, require
 from partners.onboarding.service import Onboarding, Saved
 
 # How long a passing endpoint check stands for the one approval would run: time for an admin
@@ -27,6 +28,7 @@ CHECKED = "partner.endpoint_checked"
 
 def _decide(onboarding: Onboarding, actor: Actor, partner: Partner, target: PartnerStatus,
             action: str, *, reason: str | None = None) -> Saved:
+    require(actor, partner.id, Permission.DECIDE)
     updated = onboarding.registry.transition(partner, target, reason=reason)
     return onboarding.conclude(actor, updated, action, reason=reason,
                                before={"status": partner.status.value},
@@ -99,7 +101,9 @@ def approve_partner(onboarding: Onboarding, actor: Actor, partner: Partner,
         fails and there is no override reason; `problems` lists each.
     IllegalTransitionError: the partner is not pending approval.
     PartnerConflictError: the partner changed since the admin read it.
+    RoleRefusedError: the actor is not an admin.
     """
+    require(actor, partner.id, Permission.DECIDE)
     check_transition(partner.id, partner.status, PartnerStatus.APPROVED)
     problems = onboarding.environment_problems(partner)
     if problems:
@@ -216,7 +220,9 @@ def check_partner_endpoint(onboarding: Onboarding, actor: Actor, partner: Partne
     Raises
     ------
     EnvironmentNotFoundError: the partner has no such environment.
+    RoleRefusedError: the actor is not an admin.
     """
+    require(actor, partner.id, Permission.DECIDE)
     settings = partner.environment(environment)
     secret = None
     if settings.auth and settings.auth.secret_arn:

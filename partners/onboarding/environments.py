@@ -10,6 +10,7 @@ from partners.onboarding.audit import Actor
 from partners.onboarding.filters import RequestFilter
 from partners.onboarding.lifecycle import EDITABLE_STATUSES
 from partners.onboarding.models import DeliveryMode, Partner, PartnerEnvironment
+from partners.onboarding.roles import Permission, require
 from partners.onboarding.service import Onboarding, Saved
 from partners.onboarding.validation import environment_errors, raise_all, secret_error
 
@@ -81,7 +82,11 @@ def save_environment(onboarding: Onboarding, actor: Actor, partner: Partner,
         never quotes it). `InvalidSettingsError` when several settings are refused: its
         `errors` list each.
     PartnerConflictError: someone saved the organisation since `partner` was read.
+    RoleRefusedError: the actor may not change endpoints (or, with `secret`, credentials).
     """
+    require(actor, partner.id, Permission.ENDPOINTS)
+    if secret is not None:
+        require(actor, partner.id, Permission.CREDENTIALS)
     if partner.status not in EDITABLE_STATUSES:
         raise ValidationError("this organisation can no longer be edited")
     previous = _stored(partner, candidate.name)
@@ -120,7 +125,9 @@ def clear_endpoint_credential(onboarding: Onboarding, actor: Actor, partner: Par
         `secret`).
     PartnerConflictError: someone saved the organisation since `partner` was read (the
         credential is deleted already; setting it again restores it).
+    RoleRefusedError: the actor may not change credentials.
     """
+    require(actor, partner.id, Permission.CREDENTIALS)
     current = _stored(partner, environment)
     if not current.auth or not current.auth.secret_arn:
         return None
@@ -155,7 +162,9 @@ def save_filter(onboarding: Onboarding, actor: Actor, partner: Partner, environm
     ValidationError: the environment is not configured yet (a filter alone must not create
         it: it would get routing).
     PartnerConflictError: someone saved the organisation since `partner` was read.
+    RoleRefusedError: the actor may not change filters.
     """
+    require(actor, partner.id, Permission.FILTERS)
     current = partner.environments.get(environment)
     if current is None:
         raise ValidationError("Set up delivery for this environment first (Endpoint & "

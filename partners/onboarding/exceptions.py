@@ -103,3 +103,30 @@ class TokenNotFoundError(TokenError, LookupError):
     def __init__(self, prefix: str):
         super().__init__(f"token {prefix} not found")
         self.prefix = prefix
+
+
+class MemberNotFoundError(PartnerGatewayError, LookupError):
+    """No such member of this organisation (or of any other: one answer for both)."""
+
+    def __init__(self, partner_id: str, user_id: str):
+        super().__init__(f"no member {user_id} in partner {partner_id}")
+        self.partner_id = partner_id
+        self.user_id = user_id
+
+
+class InvitationNotFoundError(PartnerGatewayError, LookupError):
+    def __init__(self, partner_id: str, invitation_id: str):
+        super().__init__(f"no invitation {invitation_id} in partner {partner_id}")
+        self.partner_id = partner_id
+        self.invitation_id = invitation_id
+
+
+class InvitationInvalidError(PartnerGatewayError):
+    """An invitation link that cannot be accepted; `reason` is one of `unknown`, `expired`,
+    `accepted`, `cancelled`, `replaced`, `wrong_account`, `member`, and the message says what
+    to do in words."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message

@@ -42,6 +42,9 @@ class RoutingState(enum.StrEnum):
     PENDING = "pending"
     ERROR = "error"
     REMOVED = "removed"
+    # The rule exists but is disabled: its endpoint failed every delivery for too long
+    # (partners/routing/endpoint_health.py); the partner re-enables it in the console.
+    DISABLED = "disabled"
 
 
 @dataclass(frozen=True)
@@ -223,9 +226,10 @@ class RoutingStatus:
 
     @property
     def label(self) -> str:
-        """`live`, `pending` or `error: <reason>`, as the console shows it."""
-        if self.state is RoutingState.ERROR:
-            return f"error: {self.reason}"
+        """`live`, `pending`, `error: <reason>` or `disabled: <reason>`, as the console
+        shows it."""
+        if self.state in (RoutingState.ERROR, RoutingState.DISABLED):
+            return f"{self.state.value}: {self.reason}"
         return self.state.value
 
     def to_dict(self) -> dict[str, Any]:

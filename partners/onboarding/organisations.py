@@ -8,6 +8,7 @@ from partners.onboarding.audit import Actor
 from partners.onboarding.exceptions import PartnerNotReadyError
 from partners.onboarding.lifecycle import submission_path
 from partners.onboarding.models import Partner
+from partners.onboarding.roles import Permission, require
 from partners.onboarding.service import Onboarding, Saved
 from partners.onboarding.validation import validate_display_name, validate_email
 
@@ -15,8 +16,8 @@ NO_ENVIRONMENT = "Configure at least one environment before you submit."
 
 
 def create_organisation(onboarding: Onboarding, actor: Actor, *, owner: str, display_name: str,
-                        contact_email: str, slug: str) -> Partner:
-    """Create a draft organisation with `owner` as its first member, and audit it.
+                        contact_email: str, slug: str, owner_email: str | None = None) -> Partner:
+    """Create a draft organisation with `owner` as its first member (an owner), and audit it.
 
     A draft has no routing, so the reconciler is not triggered.
 
@@ -25,6 +26,7 @@ def create_organisation(onboarding: Onboarding, actor: Actor, *, owner: str, dis
     onboarding: the stores and settings.
     actor: who acts.
     owner: the user id that becomes the first member.
+    owner_email: how the members page names them (default: the contact email).
     display_name, contact_email, slug: the organisation's identity.
 
     Returns
@@ -37,7 +39,8 @@ def create_organisation(onboarding: Onboarding, actor: Actor, *, owner: str, dis
         owner who already belongs to an organisation (field `owner`).
     """
     partner = onboarding.registry.create_partner(
-        display_name=display_name, contact_email=contact_email, slug=slug, owner=owner)
+        display_name=display_name, contact_email=contact_email, slug=slug, owner=owner,
+        owner_email=owner_email)
     onboarding.record(actor, "partner.created", partner.id, after=partner.to_dict())
     return partner
 
@@ -61,7 +64,9 @@ def update_profile(onboarding: Onboarding, actor: Actor, partner: Partner, *, di
     ------
     ValidationError: a bad name or email (the field is named).
     PartnerConflictError: someone saved the organisation since `partner` was read.
+    RoleRefusedError: the actor is not an owner of the organisation.
     """
+    require(actor, partner.id, Permission.PROFILE)
     updated = replace(partner, display_name=validate_display_name(display_name),
                       contact_email=validate_email(contact_email))
     return onboarding.commit(
@@ -92,7 +97,9 @@ def submit_for_approval(onboarding: Onboarding, actor: Actor, partner: Partner) 
     PartnerNotReadyError: no environment yet, or environments that cannot be routed;
         `problems` lists each.
     PartnerConflictError: someone saved the organisation since `partner` was read.
+    RoleRefusedError: the actor is not an owner of the organisation.
     """
+    require(actor, partner.id, Permission.SUBMIT)
     path = submission_path(partner.id, partner.status)
     problems = (onboarding.environment_problems(partner) if partner.environments
                 else [NO_ENVIRONMENT])

@@ -6,7 +6,8 @@ Items in the partners table (`pk`, `sk`):
   `created_at` and `version` as top-level attributes for the `by-status` index and for
   conditional writes;
 - `SLUG#<slug>` / `SLUG`: reserves a slug for one partner;
-- `MEMBER#<user>` / `MEMBER`: the one organisation a console user belongs to;
+- `MEMBER#<user>` / `MEMBER`: the one organisation a console user founded (members and their
+  roles: `partners.onboarding.members`; the founder becomes the first owner);
 - `PARTNER#<id>` / `ROUTING#<environment>`: the reconciler's last outcome, kept apart from the
   profile so that a status write never races a partner's save on the version.
 
@@ -33,7 +34,9 @@ from partners.onboarding.exceptions import (
     SlugTakenError,
 )
 from partners.onboarding.lifecycle import check_transition
+from partners.onboarding.members import Member, membership_items
 from partners.onboarding.models import Partner, PartnerStatus, RoutingStatus
+from partners.onboarding.roles import Role
 from partners.onboarding.validation import validate_display_name, validate_email, validate_slug
 
 PROFILE = "PROFILE"
@@ -80,6 +83,11 @@ class PartnerRegistry:
         self._clock = clock
         self._new_id = id_factory
 
+    @property
+    def dynamodb(self) -> Any:
+        """The DynamoDB client (the member and invitation stores share the table and it)."""
+        return self._dynamodb
+
     # --- partners -------------------------------------------------------------------------
 
     def create_partner(
@@ -89,8 +97,11 @@ class PartnerRegistry:
         contact_email: str,
         slug: str,
         owner: str | None = None,
+        owner_email: str | None = None,
     ) -> Partner:
-        """Create a draft partner; reserve its slug and (optionally) its first member.
+        """Create a draft partner; reserve its slug and (optionally) its founder, who becomes
+        its first owner (`owner_email` is how the members page names them; the contact email
+        when not given).
 
         Raises
         ------
@@ -119,6 +130,9 @@ class PartnerRegistry:
         ]
         if owner:
             writes.append(self._member_put(owner, partner.id))
+            writes.extend(membership_items(self.table_name, Member(
+                partner_id=partner.id, user_id=owner, email=owner_email or partner.contact_email,
+                role=Role.OWNER, joined_at=now)))
         try:
             self._dynamodb.transact_write_items(TransactItems=writes)
         except ClientError as error:
@@ -128,7 +142,8 @@ class PartnerRegistry:
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 raise SlugTakenError(partner.slug) from None
             if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
-                raise ValidationError("this user already belongs to an organisation",
+                raise ValidationError("you have already created an organisation (one each); "
+                                      "ask its owners to invite you to others",
                                       field="owner") from None
             raise
         return partner
@@ -246,7 +261,8 @@ class PartnerRegistry:
                         "ConditionExpression": "attribute_not_exists(pk)"}}
 
     def partner_for_member(self, user: str) -> Partner | None:
-        """The organisation `user` belongs to, or None."""
+        """The organisation `user` founded, or None (the organisations they belong to:
+        `MemberStore.organisations_of`)."""
         item = self._dynamodb.get_item(
             TableName=self.table_name,
             Key={"pk": {"S": f"MEMBER#{user}"}, "sk": {"S": "MEMBER"}},

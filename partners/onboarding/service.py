@@ -15,6 +15,8 @@ from partners.core.clock import Clock, utc_now
 from partners.core.constants import DEFAULT_PARTNER_ENVIRONMENTS
 from partners.onboarding.audit import Actor, AuditLog, AuditRecord, partner_target
 from partners.onboarding.credentials import CredentialStore
+from partners.onboarding.invitations import InvitationStore
+from partners.onboarding.members import MemberStore
 from partners.onboarding.models import Partner
 from partners.onboarding.registry import PartnerRegistry
 from partners.onboarding.tokens import TokenStore
@@ -28,11 +30,24 @@ TriggerReconcile = Callable[[str], bool]
 # very next call instead of when a cached Allow expires; False when the flush failed (the
 # cached results then expire on their own, within the authorizer's TTL).
 FlushAuthorizers = Callable[[], bool]
+# Sends one email (to, subject, plain text); False when it could not be sent.
+SendMail = Callable[[str, str, str], bool]
+# Ends every console session of one user at once (a removed member's).
+EndSessions = Callable[[str], None]
 
 
 def no_authorizer_cache() -> bool:
     """The flush where nothing caches authorizer results (tests, tools): nothing to do."""
     return True
+
+
+def no_mail(to: str, subject: str, text: str) -> bool:
+    """Where no mail is configured: nothing is sent (the owner shares the link)."""
+    return False
+
+
+def no_sessions(user_id: str) -> None:
+    """Where no console sessions exist (tools, tests of other rules): nothing to end."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,9 @@ class Onboarding:
     environments: the partner environment names this stage offers.
     allow_insecure: the stage accepts http and loopback endpoints (embedded stack only).
     resolver: the DNS seam of the endpoint checks (None: the system's resolver).
+    members, invitations: the team stores (default: in the registry's table).
+    send_mail: sends an invitation email (`(to, subject, text) -> sent?`).
+    end_sessions: ends a user's console sessions at once (a removed member's).
     """
 
     def __init__(self, registry: PartnerRegistry, tokens: TokenStore,
@@ -71,8 +89,16 @@ class Onboarding:
                  clock: Clock = utc_now,
                  flush_authorizers: FlushAuthorizers = no_authorizer_cache,
                  environments: Iterable[str] = DEFAULT_PARTNER_ENVIRONMENTS,
-                 allow_insecure: bool = False, resolver: Resolver | None = None):
+                 allow_insecure: bool = False, resolver: Resolver | None = None,
+                 members: MemberStore | None = None,
+                 invitations: InvitationStore | None = None,
+                 send_mail: SendMail = no_mail, end_sessions: EndSessions = no_sessions):
         self.registry = registry
+        self.members = members or MemberStore(registry.table_name, dynamodb=registry.dynamodb)
+        self.invitations = invitations or InvitationStore(registry.table_name,
+                                                          dynamodb=registry.dynamodb)
+        self.send_mail = send_mail
+        self.end_sessions = end_sessions
         self.tokens = tokens
         self.credentials = credentials
         self.audit = audit
@@ -89,7 +115,7 @@ class Onboarding:
 
         Parameters
         ----------
-        actor: who acted (`user:<email>`).
+        actor: who acted (an `Actor`, recorded as `user:<email>`).
         action: the dotted verb (`partner.submitted`, `token.revoked`).
         partner_id: the partner acted on.
         reason, before, after: as the audit log stores them (secrets masked there).

@@ -6,12 +6,25 @@ What other packages import from this concept; its modules are its own.
 
 from partners.routing.dead_letters import DeadLetters, RedriveResult, redrive_deliveries
 from partners.routing.desired import RoutingSettings, desired_environment
-from partners.routing.exceptions import EventRefusedError, ReconcilerConfigError
+from partners.routing.endpoint_alerts import AlertMailer
+from partners.routing.endpoint_health import (
+    EndpointGuard,
+    EndpointHealthStore,
+    HealthPolicy,
+    Reenabled,
+    reenable_endpoint,
+)
+from partners.routing.exceptions import (
+    EndpointNotDisabledError,
+    EventRefusedError,
+    ReconcilerConfigError,
+)
 from partners.routing.names import rule_description
 from partners.routing.observed import EventBridgeState
 from partners.routing.preview import event_pattern_matcher, preview_filter
 from partners.routing.quotas import Headroom, Quotas
 from partners.routing.reconciler import Reconciler, ReconcilerSettings
+from partners.routing.resends import ResendResult, resend_deliveries
 from partners.routing.test_events import (
     ProbeOutcome,
     SentProbe,
@@ -26,6 +39,15 @@ from partners.routing.test_events import (
 from partners.routing.wording import describe_filter
 
 __all__ = [
+    "AlertMailer",
+    "EndpointGuard",
+    "EndpointHealthStore",
+    "EndpointNotDisabledError",
+    "HealthPolicy",
+    "Reenabled",
+    "reenable_endpoint",
+    "ResendResult",
+    "resend_deliveries",
     "DeadLetters",
     "EventBridgeState",
     "EventRefusedError",

@@ -4,7 +4,10 @@ EventBridge dead-letters an undeliverable event to the target's SQS queue with t
 event as the body and `ERROR_CODE` / `ERROR_MESSAGE` message attributes. Redrive is receive +
 re-put (addressed to this partner only, so no other partner gets it twice) + delete, which
 works on AWS and on moto alike (moto lacks `StartMessageMoveTask`, and a move task could not
-re-address the event anyway).
+re-address the event anyway). The re-put event keeps the CloudEvent id the partner got
+(`detail.cloudevent_id`; an event dead-lettered before that field existed was delivered with
+its EventBridge event id as the CloudEvent id, so that id is kept), so partners that
+de-duplicate on it do not process a redriven delivery twice.
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ from botocore.exceptions import ClientError
 
 from partners.core.aws import error_code
 from partners.core.constants import ADDRESSED_TO, partner_resource_name
-from partners.core.contracts import put_events_entry
+from partners.core.contracts import put_events_entry, with_cloudevent_id
 from partners.core.exceptions import ContractViolationError
-from partners.onboarding import Actor, AuditLog, partner_target
+from partners.onboarding import Actor, AuditLog, Permission, partner_target, require
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +180,7 @@ class DeadLetters:
         except (ValueError, KeyError, TypeError):
             return "the message is not an EventBridge event"
         detail[ADDRESSED_TO] = self.partner_id
+        detail = with_cloudevent_id(detail, fallback=str(event.get("id") or "") or None)
         if detail.get("environment") != self.environment:
             return "the event belongs to another environment"
         try:
@@ -207,7 +211,12 @@ def redrive_deliveries(dead_letters: DeadLetters, audit: AuditLog, actor: Actor,
     Returns
     -------
     The redriven message ids and, for the others, why they stayed in the queue.
+
+    Raises
+    ------
+    RoleRefusedError: the actor may not redrive this partner's deliveries; nothing moves.
     """
+    require(actor, dead_letters.partner_id, Permission.DELIVERIES)
     result = dead_letters.redrive(message_ids)
     audit.record(actor=actor, action="deliveries.redriven",
                  target=partner_target(dead_letters.partner_id), after={

@@ -27,6 +27,7 @@ from partners.routing.names import (
     DESTINATION_ARN,
     HTTP_METHOD,
     MAX_NAME_LENGTH,
+    RULE_ENABLED,
     TargetId,
     short_hash,
 )
@@ -168,11 +169,16 @@ class DesiredEnvironment:
     destination: DestinationSpec | None = None
     dead_letter_queue: bool = False
     usage_key_value: str | None = None
+    # DISABLED while the endpoint guard holds the rule (partners/routing/endpoint_health.py).
+    # Not part of the config hash: the rule's State shows it, and pausing is no new setting.
+    rule_state: str = RULE_ENABLED
 
     @property
     def config_hash(self) -> str:
         """Covers every setting, including the secret's version id (never its value)."""
-        return short_hash(asdict(self))
+        settings = asdict(self)
+        del settings["rule_state"]
+        return short_hash(settings)
 
     def tags(self) -> dict[str, str]:
         return {Tags.MANAGED_BY: MANAGED_BY_VALUE, Tags.PARTNER_ID: self.partner_id,

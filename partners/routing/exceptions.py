@@ -43,3 +43,12 @@ class EventRefusedError(PartnerGatewayError):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class EndpointNotDisabledError(PartnerGatewayError):
+    """A re-enable of an environment whose rule the endpoint guard has not disabled."""
+
+    def __init__(self, partner_id: str, environment: str):
+        super().__init__(f"the routing of {partner_id}/{environment} is not disabled")
+        self.partner_id = partner_id
+        self.environment = environment

@@ -18,6 +18,11 @@ from partners.routing.exceptions import (
     RoutingPermanentError,
     RoutingTemporaryError,
 )
+from partners.routing.wording import (
+    REFUSED_CONNECTION_STATES,
+    connection_refused_reason,
+    connection_waiting_reason,
+)
 
 # Error codes that mean "try again later" in EventBridge, SQS, API Gateway and DynamoDB.
 TEMPORARY_CODES = frozenset({
@@ -96,3 +101,23 @@ def routing_error(error: Exception) -> RoutingError:
         return RoutingTemporaryError(f"AWS was unavailable ({reason}); the next run retries",
                                      code=code)
     return RoutingPermanentError(reason, code=code)
+
+
+def connection_not_ready(state: str, state_reason: str) -> RoutingError:
+    """The `RoutingError` for a connection written in this run that is not AUTHORIZED yet.
+
+    Parameters
+    ----------
+    state: its ConnectionState after the write (and one DescribeConnection).
+    state_reason: its StateReason (what a refusing token endpoint answered).
+
+    Returns
+    -------
+    `RoutingPermanentError` when EventBridge will not authorise it by itself (DEAUTHORIZED:
+    new credentials are needed), `RoutingTemporaryError` while it is being authorised (the
+    next run goes on; nothing waits in-process).
+    """
+    if state in REFUSED_CONNECTION_STATES:
+        return RoutingPermanentError(connection_refused_reason(state_reason),
+                                     code="ConnectionDeauthorized")
+    return RoutingTemporaryError(connection_waiting_reason(state), code="ConnectionAuthorizing")

@@ -18,9 +18,10 @@ import hashlib
 import json
 from typing import Any
 
-from partners.core.constants import MANAGED_BY_VALUE, Tags
+from partners.core.constants import MANAGED_BY_VALUE, Tags, parse_partner_resource_name
 
 RULE_ENABLED = "ENABLED"
+RULE_DISABLED = "DISABLED"
 HTTP_METHOD = "POST"
 PENDING_HASH = "pending"
 MAX_NAME_LENGTH = 64  # rules, connections, API destinations (SQS allows 80)
@@ -99,9 +100,4 @@ def parse_resource_name(prefix: str, name: str) -> tuple[str, str] | None:
     -------
     The pair, or None when the name is not one of this stage's partner resources.
     """
-    if not name.startswith(prefix):
-        return None
-    partner_id, dash, environment = name[len(prefix):].rpartition("-")
-    if not dash or not partner_id or not environment or "-" in partner_id:
-        return None
-    return partner_id, environment
+    return parse_partner_resource_name(prefix, name)

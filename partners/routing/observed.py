@@ -41,7 +41,8 @@ class ObservedConnection:
     name: str
     arn: str
     auth_type: str
-    state: str = ""
+    state: str = ""  # ConnectionState: AUTHORIZED, or CREATING, AUTHORIZING, DEAUTHORIZED, ...
+    state_reason: str = ""  # StateReason: e.g. what a refusing OAuth token endpoint answered
     # Known only after DescribeConnection (a deeper read):
     config_hash: str | None = None
     identity: tuple[str, ...] | None = None
@@ -200,7 +201,8 @@ class EventBridgeState:
             if (slot := owned(connection["Name"])) is not None:
                 slot["connection"] = ObservedConnection(
                     connection["Name"], connection["ConnectionArn"],
-                    connection.get("AuthorizationType", ""), connection.get("ConnectionState", ""))
+                    connection.get("AuthorizationType", ""), connection.get("ConnectionState", ""),
+                    connection.get("StateReason", "") or "")
         for destination in destinations:
             if (slot := owned(destination["Name"])) is not None:
                 rate = destination.get("InvocationRateLimitPerSecond")
@@ -277,6 +279,8 @@ class EventBridgeState:
             described = self._events.describe_connection(Name=observed.connection.name)
             changes["connection"] = replace(
                 observed.connection,
+                state=described.get("ConnectionState", observed.connection.state),
+                state_reason=described.get("StateReason", "") or "",
                 config_hash=description_hash(described.get("Description")) or "",
                 identity=connection_identity(described),
             )

@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 
 from partners.core.constants import Tags
 from partners.routing.desired import ConnectionSpec, DesiredEnvironment, DestinationSpec, TargetSpec
-from partners.routing.names import KNOWN_TARGET_IDS, RULE_ENABLED, TargetId, description_hash
+from partners.routing.names import KNOWN_TARGET_IDS, TargetId, description_hash
 from partners.routing.observed import (
     ObservedConnection,
     ObservedDestination,
@@ -22,6 +22,11 @@ from partners.routing.observed import (
     ObservedUsageKey,
 )
 from partners.routing.quotas import Quotas, Usage, quota_refusal
+
+# Connection states an API destination can be used through (API_Connection, ConnectionState;
+# ACTIVE: connections to private APIs). "" is a state nobody reported (a fake, or an old
+# moto): taken as usable, as the list page of an unpatched moto says AUTHORIZED.
+USABLE_CONNECTION_STATES = frozenset({"AUTHORIZED", "ACTIVE", ""})
 
 
 class ActionKind(enum.StrEnum):
@@ -113,6 +118,50 @@ def _connection_differs(spec: ConnectionSpec, observed: ObservedConnection,
     return observed.config_hash != spec.config_hash or observed.identity != spec.identity
 
 
+def connection_usable(connection: ObservedConnection) -> bool:
+    """Whether EventBridge has authorised the connection (calls through it can succeed).
+
+    Parameters
+    ----------
+    connection: the observed connection.
+
+    Returns
+    -------
+    True for AUTHORIZED (or ACTIVE); False while it is being created, updated or
+    authorised, and once it is DEAUTHORIZED.
+    """
+    return connection.state in USABLE_CONNECTION_STATES
+
+
+def waits_for_connection(desired: DesiredEnvironment | None,
+                         observed: ObservedEnvironment) -> bool:
+    """Whether the environment's routing waits for its connection to be authorised.
+
+    The EventBridge user guide says to "ensure that the connection reaches the AUTHORIZED
+    state before creating the API destination" (eb-target-connection): so while a connection
+    that needs no rewrite is not authorised, an environment without its API destination gets
+    no destination, queue, rule or targets; the next run goes on once it is AUTHORIZED.
+    An environment whose destination exists keeps its routing (its status says why
+    deliveries fail).
+
+    Parameters
+    ----------
+    desired: the environment's desired routing, or None.
+    observed: what exists under its name (the connection described, or not).
+
+    Returns
+    -------
+    True when nothing but the usage key may be written for now.
+    """
+    if desired is None or desired.connection is None or observed.connection is None:
+        return False
+    if observed.destination is not None or connection_usable(observed.connection):
+        return False
+    stamped = observed.rule is not None and \
+        description_hash(observed.rule.description) == desired.config_hash
+    return not _connection_differs(desired.connection, observed.connection, stamped)
+
+
 def _destination_differs(spec: DestinationSpec, observed: ObservedDestination,
                          connection_arn: str | None) -> bool:
     return (observed.endpoint != spec.endpoint or observed.method != spec.method
@@ -170,7 +219,9 @@ def plan_environment(desired: DesiredEnvironment | None,
     """The writes that turn `observed` into `desired` (None: remove everything but a full DLQ).
 
     Creation runs connection -> destination -> queue -> rule -> targets -> stamp; removal runs
-    the other way. Deeper reads (targets, connection details, queue depth) that were not made
+    the other way. Nothing after the connection is written while an unchanged connection is
+    not yet authorised (`waits_for_connection`); a connection written in this run is checked
+    by the writer before the destination. Deeper reads (targets, connection details, queue depth) that were not made
     are treated conservatively: what the rule's stamp cannot vouch for is written again.
 
     Parameters
@@ -187,10 +238,12 @@ def plan_environment(desired: DesiredEnvironment | None,
     config_hash = desired.config_hash
     rule = observed.rule
     rule_matches = (rule is not None and rule.pattern == desired.pattern
-                    and rule.state == RULE_ENABLED)
+                    and rule.state == desired.rule_state)
     stamped = rule is not None and description_hash(rule.description) == config_hash
 
     actions, trailing = _usage_key_actions(desired, observed.usage_keys)
+    if waits_for_connection(desired, observed):
+        return tuple(actions + trailing)
     new_connection = False
     if desired.connection is not None:
         if observed.connection is None:

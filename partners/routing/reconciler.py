@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
-from partners.core.aws import client
+from partners.core.aws import client, error_code
 from partners.core.clock import Clock, isoformat, utc_now
 from partners.core.constants import Env, partner_resource_name
 from partners.onboarding import (
     ROUTED_STATUSES,
     CredentialStore,
+    DeliveryMode,
     Partner,
     PartnerNotFoundError,
     PartnerRegistry,
@@ -38,8 +40,9 @@ from partners.onboarding import (
     RoutingStatus,
 )
 from partners.routing.desired import DesiredEnvironment, RoutingSettings, desired_environment
+from partners.routing.endpoint_health import EndpointGuard
 from partners.routing.exceptions import ReconcilerConfigError, RoutingError, RoutingPermanentError
-from partners.routing.names import parse_resource_name
+from partners.routing.names import RULE_DISABLED, parse_resource_name
 from partners.routing.observed import ArnContext, EventBridgeState, ObservedState
 from partners.routing.plan import ActionKind, EnvironmentPlan, needs_closer_look, plan_changes
 from partners.routing.quotas import Headroom, Quotas
@@ -169,8 +172,11 @@ class Reconciler:
         *,
         boto3_session: boto3.session.Session | None = None,
         clock: Clock = utc_now,
+        endpoint_guard: EndpointGuard | None = None,
     ):
         self.registry = registry
+        # Disables the rule of an endpoint that failed everything for too long (None: never).
+        self.endpoint_guard = endpoint_guard
         self.credentials = credentials
         self.settings = settings
         self._clock = clock
@@ -294,6 +300,7 @@ class Reconciler:
              time_left: Callable[[], float] | None = None) -> ReconcileReport:
         report = ReconcileReport(scope=scope, deep=deep)
         desired, errors, idle = self._desired(partners, partner_id)
+        held = self._endpoint_holds(partners, statuses, desired)
         environments = dict(observed.environments)
         report.checked = len(set(environments) | set(desired))
         closer: set[str] = set()
@@ -331,6 +338,8 @@ class Reconciler:
             status = self._apply(env_plan, idle.get(env_plan.name), now)
             if status is None:
                 continue  # the state reader only returns our names, so this never happens
+            if env_plan.name in held and status.state is RoutingState.LIVE:
+                status = replace(status, state=RoutingState.DISABLED, reason=held[env_plan.name])
             new_statuses[env_plan.name] = status
             report.outcomes.append(EnvironmentOutcome(
                 env_plan.name, status, tuple(str(a) for a in env_plan.actions),
@@ -341,6 +350,32 @@ class Reconciler:
                 report.outcomes.append(EnvironmentOutcome(name, status))
         report.status_writes = self.statuses.record(new_statuses, statuses, partners)
         return report
+
+    def _endpoint_holds(self, partners: list[Partner], statuses: list[RoutingStatus],
+                        desired: dict[str, DesiredEnvironment]) -> dict[str, str]:
+        """Disable the rules the endpoint guard holds; their status reasons, by name."""
+        if self.endpoint_guard is None:
+            return {}
+        before = {(s.partner_id, s.environment): s for s in statuses}
+        held: dict[str, str] = {}
+        for partner in partners:
+            for env in partner.environments.values():
+                name = partner_resource_name(self.settings.resource_prefix, partner.id, env.name)
+                if name not in desired or env.mode is not DeliveryMode.PUSH:
+                    continue
+                try:
+                    reason = self.endpoint_guard.hold(partner, env.name,
+                                                      before.get((partner.id, env.name)))
+                except (ClientError, BotoCoreError) as error:
+                    # The delivery log could not be read: route as planned, judge next run.
+                    logger.warning("endpoint health of %s not assessed: %s", name,
+                                   error_code(error) if isinstance(error, ClientError)
+                                   else type(error).__name__)
+                    continue
+                if reason is not None:
+                    held[name] = reason
+                    desired[name] = replace(desired[name], rule_state=RULE_DISABLED)
+        return held
 
     def _apply(self, plan: EnvironmentPlan, idle: RoutingStatus | None,
                now: str) -> RoutingStatus | None:

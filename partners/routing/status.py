@@ -29,14 +29,18 @@ from partners.onboarding import (
     RoutingStatus,
 )
 from partners.routing.exceptions import RoutingError, RoutingTemporaryError
-from partners.routing.plan import ActionKind, EnvironmentPlan
+from partners.routing.plan import ActionKind, EnvironmentPlan, connection_usable
+from partners.routing.wording import (
+    REFUSED_CONNECTION_STATES,
+    connection_refused_reason,
+    connection_waiting_reason,
+)
 
 logger = logging.getLogger(__name__)
 
 GONE_REASON = "environment no longer configured"
-DEAUTHORIZED_STATES = frozenset({"DEAUTHORIZED", "DEAUTHORIZING"})
-DEAUTHORIZED_REASON = ("the endpoint's token service refused the credentials (connection "
-                       "deauthorized); set them again in the console")
+DEAUTHORIZED_STATES = REFUSED_CONNECTION_STATES
+DEAUTHORIZED_REASON = connection_refused_reason("")
 IDLE_REASONS = {
     PartnerStatus.DRAFT: (RoutingState.PENDING, "not yet submitted for approval"),
     PartnerStatus.PENDING_APPROVAL: (RoutingState.PENDING, "waiting for approval"),
@@ -103,18 +107,24 @@ def applied_status(partner_id: str, environment: str, plan: EnvironmentPlan, rul
 
     Returns
     -------
-    `live`; `error` when the routing is in place but EventBridge cannot authorise against the
-    endpoint; or the idle (or `removed`) status, noting a dead-letter queue kept until empty.
+    `live`; `pending` while EventBridge is still authorising the environment's connection;
+    `error` (with what the token endpoint answered) when it could not authorise it; or the
+    idle (or `removed`) status, noting a dead-letter queue kept until empty.
     """
     desired, observed = plan.desired, plan.observed
     connection = observed.connection
     rewritten = {ActionKind.CREATE_CONNECTION, ActionKind.UPDATE_CONNECTION} & set(plan.kinds)
     if desired is not None and desired.connection is not None and connection is not None \
-            and not rewritten and connection.state in DEAUTHORIZED_STATES:
-        # An OAuth token endpoint refused the client credentials: deliveries fail.
-        return RoutingStatus(partner_id, environment, RoutingState.ERROR,
-                             reason=DEAUTHORIZED_REASON, rule_arn=rule_arn,
-                             config_hash=desired.config_hash, updated_at=now)
+            and not rewritten and not connection_usable(connection):
+        # Not authorised (yet): a new environment waits for it, a live one's deliveries fail.
+        refused = connection.state in DEAUTHORIZED_STATES
+        has_rule = observed.rule is not None or ActionKind.CREATE_RULE in plan.kinds
+        return RoutingStatus(
+            partner_id, environment, RoutingState.ERROR if refused else RoutingState.PENDING,
+            reason=(connection_refused_reason(connection.state_reason) if refused
+                    else connection_waiting_reason(connection.state)),
+            rule_arn=rule_arn if has_rule else None, config_hash=desired.config_hash,
+            updated_at=now)
     if desired is not None:
         return RoutingStatus(partner_id, environment, RoutingState.LIVE, rule_arn=rule_arn,
                              config_hash=desired.config_hash, updated_at=now)

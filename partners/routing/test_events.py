@@ -21,6 +21,7 @@ from partners.core.strict_json import check_json_value
 from partners.onboarding import (
     ROUTED_STATUSES,
     Actor,
+    Permission,
     AuditLog,
     DeliveryMode,
     Partner,
@@ -29,6 +30,7 @@ from partners.onboarding import (
     RoutingState,
     RoutingStatus,
     partner_target,
+    require,
 )
 from partners.requests import fold
 from partners.routing.dead_letters import FailedDelivery
@@ -118,7 +120,9 @@ def put_test_event(events_client: Any, audit: AuditLog, actor: Actor, *, bus_nam
         (its pointer is relative to `attributes`); nothing is sent.
     ContractViolationError: the detail breaks the `Request Created` schema (bad attributes).
     EventRefusedError: the bus refused the entry.
+    RoleRefusedError: the actor may not send test events to this partner.
     """
+    require(actor, partner_id, Permission.TEST_EVENTS)
     check_json_value(attributes)  # strict JSON only reaches partners' parsers
     detail = probe_detail(partner_id, environment, request_type, attributes, clock=clock)
     event_id = send_probe(events_client, bus_name, detail)

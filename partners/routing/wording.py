@@ -1,8 +1,10 @@
-"""Filters and mismatches in words, for people: what the console shows instead of JSON.
+"""Filters, mismatches and connection states in words, for people: what the console shows.
 
 `describe_filter` says what a request filter takes (`Request types stock.check; region
 starts with eu-`); `mismatch_reason` says why an event's field fails a filter, naming the
-field and its value (`request_type is "price.quote"; the filter takes stock.check`).
+field and its value (`request_type is "price.quote"; the filter takes stock.check`);
+`connection_waiting_reason` and `connection_refused_reason` say why an environment's
+connection holds its routing back (EventBridge's connection states, eb-target-connection).
 """
 
 from __future__ import annotations
@@ -119,3 +121,46 @@ def mismatch_reason(field: str, detail: Mapping[str, Any],
     if field == ADDRESSED_TO:
         return f"{ADDRESSED_TO} {shown}; it is addressed to another partner"
     return f"{field} {shown}; the filter does not take it"
+
+
+# What the partner reads while EventBridge authorises the endpoint's connection, and when it
+# could not (an OAuth token endpoint refused the client credentials, or a deauthorization).
+CONNECTION_WAITING = "waiting for the connection to be authorised"
+CONNECTION_REFUSED = ("the endpoint's token service refused the credentials (connection "
+                      "deauthorized)")
+CONNECTION_FIX = "set them again in the console"
+# States of a connection that EventBridge will not authorise again by itself.
+REFUSED_CONNECTION_STATES = frozenset({"DEAUTHORIZED", "DEAUTHORIZING", "FAILED_CONNECTIVITY"})
+STATE_REASON_WORDS = 300  # characters of EventBridge's StateReason shown
+
+
+def connection_waiting_reason(state: str) -> str:
+    """Why routing waits: `waiting for the connection to be authorised (AUTHORIZING); ...`.
+
+    Parameters
+    ----------
+    state: the connection's ConnectionState (CREATING, UPDATING, AUTHORIZING, ...).
+
+    Returns
+    -------
+    The reason of the environment's `pending` status.
+    """
+    shown = f" ({state})" if state else ""
+    return f"{CONNECTION_WAITING}{shown}; the next run goes on once it is"
+
+
+def connection_refused_reason(state_reason: str) -> str:
+    """Why routing failed: the refusal and what the token endpoint answered (StateReason).
+
+    Parameters
+    ----------
+    state_reason: the connection's StateReason, e.g. `authorization endpoint answered 401:
+        {"error": "invalid_client"}` (EventBridge's, which holds no secret).
+
+    Returns
+    -------
+    The reason of the environment's `error` status.
+    """
+    answer = " ".join(state_reason.split())[:STATE_REASON_WORDS]
+    return f"{CONNECTION_REFUSED}: {answer}; {CONNECTION_FIX}" if answer else \
+        f"{CONNECTION_REFUSED}; {CONNECTION_FIX}"

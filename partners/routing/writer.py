@@ -20,10 +20,15 @@ from partners.core.constants import Tags
 from partners.onboarding import CredentialStore
 from partners.routing.desired import DesiredEnvironment
 from partners.routing.exceptions import RoutingError, RoutingPermanentError
-from partners.routing.failures import is_gone, is_temporary, routing_error
-from partners.routing.names import MANAGED_MARKER, PENDING_HASH, RULE_ENABLED, rule_description
+from partners.routing.failures import (
+    connection_not_ready,
+    is_gone,
+    is_temporary,
+    routing_error,
+)
+from partners.routing.names import MANAGED_MARKER, PENDING_HASH, rule_description
 from partners.routing.observed import ArnContext
-from partners.routing.plan import Action, ActionKind, EnvironmentPlan
+from partners.routing.plan import USABLE_CONNECTION_STATES, Action, ActionKind, EnvironmentPlan
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -134,11 +139,12 @@ class RoutingWriter:
     # --- connection and API destination ---------------------------------------------------
 
     def create_connection(self, action: Action, plan: EnvironmentPlan, written: Written) -> None:
-        """CreateConnection with the endpoint's credentials."""
+        """CreateConnection with the endpoint's credentials; go on only once AUTHORIZED."""
         self._put_connection(self._events.create_connection, _desired(plan), written)
 
     def update_connection(self, action: Action, plan: EnvironmentPlan, written: Written) -> None:
-        """UpdateConnection with the endpoint's current credentials."""
+        """UpdateConnection with the endpoint's current credentials (EventBridge authorises
+        it again); go on only once AUTHORIZED."""
         self._put_connection(self._events.update_connection, _desired(plan), written)
 
     def create_destination(self, action: Action, plan: EnvironmentPlan,
@@ -236,7 +242,8 @@ class RoutingWriter:
     def _put_rule(self, desired: DesiredEnvironment, config_hash: str, **extra: Any) -> str:
         response = self._call(self._events.put_rule, Name=desired.name,
                               EventBusName=self.bus_name, EventPattern=desired.pattern,
-                              State=RULE_ENABLED, Description=rule_description(config_hash),
+                              State=desired.rule_state,
+                              Description=rule_description(config_hash),
                               **extra)
         return str(response["RuleArn"])
 
@@ -249,6 +256,28 @@ class RoutingWriter:
             # AWS validation messages may quote the offending value: never pass it on.
             raise type(error)(_scrub(error.reason, secret), code=error.code) from None
         written.connection_arn = response.get("ConnectionArn", written.connection_arn)
+        try:
+            self._check_authorized(desired.name, str(response.get("ConnectionState") or ""))
+        except RoutingError as error:  # a token endpoint's answer could echo the secret
+            raise type(error)(_scrub(error.reason, secret), code=error.code) from None
+
+    def _check_authorized(self, name: str, state: str) -> None:
+        """Raise unless the connection just written is AUTHORIZED.
+
+        EventBridge authorises a connection after Create/UpdateConnection answer (`CREATING`,
+        `UPDATING`, `AUTHORIZING`); its user guide says to "ensure that the connection
+        reaches the AUTHORIZED state before creating the API destination" (eb-target-
+        connection). One DescribeConnection, no waiting: API key and Basic are usually
+        authorised by then, OAuth once its token endpoint has answered, which the next run
+        sees.
+        """
+        reason = ""
+        if state and state not in USABLE_CONNECTION_STATES:
+            described = self._call(self._events.describe_connection, Name=name)
+            state = str(described.get("ConnectionState") or "")
+            reason = str(described.get("StateReason") or "")
+        if state and state not in USABLE_CONNECTION_STATES:
+            raise connection_not_ready(state, reason)
 
     def _connection_request(self, desired: DesiredEnvironment) -> tuple[dict[str, Any], str]:
         """The CreateConnection/UpdateConnection request and the secret value inside it."""

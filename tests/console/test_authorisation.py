@@ -12,9 +12,10 @@ from __future__ import annotations
 import pytest
 
 from console import create_app
+from partners.onboarding import Actor, Member, Permission, Role, allows
 
 PUBLIC = {"static", "index", "health", "auth.signup", "auth.confirm", "auth.login",
-          "auth.logout", "auth.forgot", "auth.reset"}
+          "auth.logout", "auth.forgot", "auth.reset", "auth.invitation"}
 
 
 def _routes():
@@ -39,7 +40,9 @@ PROTECTED = [(e, r, m) for e, r, m in ROUTES if e not in PUBLIC]
 def _url(rule: str, partner_id: str, prefix: str = "pgw_test_aaaaaaaa") -> str:
     return (rule.replace("<partner_id>", partner_id).replace("<environment>", "test")
             .replace("<prefix>", prefix)
-            .replace("<request_id>", f"test-{partner_id}-abcdefghij"))
+            .replace("<request_id>", f"test-{partner_id}-abcdefghij")
+            .replace("<user_id>", "u-nobody").replace("<invitation_id>", "iaaaaaaaaaaaaaaa")
+            .replace("<token>", "p1.i1.x"))
 
 
 def test_the_matrix_covers_every_route():
@@ -144,3 +147,87 @@ def test_every_post_needs_the_csrf_token(app, auth, partner_a):
             wrong.append((rule, response.status_code))
     assert wrong == []
     assert app.extensions["pgw"].registry.get_partner(partner_id).to_dict() == before.to_dict()
+
+
+# --- roles inside an organisation: owner / developer / viewer ---------------------------------
+# The permission each partner POST needs (None: any member, for themselves). Every partner
+# POST route must be listed, so a new one cannot skip the role check.
+P = Permission
+ROLE_PERMISSIONS = {
+    "partner.profile": P.PROFILE, "partner.submit": P.SUBMIT,
+    "partner.settings": P.ENDPOINTS, "partner.clear_credential": P.CREDENTIALS,
+    "partner.request_filter": P.FILTERS, "partner.create_token": P.TOKENS,
+    "partner.rotate_token": P.TOKENS, "partner.revoke_token": P.TOKENS,
+    "partner.send_test_event": P.TEST_EVENTS, "partner.redrive": P.DELIVERIES,
+    "partner.resend": P.DELIVERIES, "partner.reenable": P.ENDPOINTS,
+    "partner.invite": P.MEMBERS, "partner.resend_invite": P.MEMBERS,
+    "partner.cancel_invite": P.MEMBERS, "partner.set_role": P.MEMBERS,
+    "partner.remove": P.MEMBERS, "partner.transfer": P.OWNERSHIP, "partner.leave": None,
+}
+PARTNER_POSTS = sorted({e for e, _, m in PARTNER_ROUTES if "POST" in m})
+
+
+def test_every_partner_post_has_a_permission():
+    assert sorted(ROLE_PERMISSIONS) == PARTNER_POSTS
+
+
+def _snapshot(app, partner_id):
+    services = app.extensions["pgw"]
+    return (services.registry.get_partner(partner_id).to_dict(),
+            services.tokens.list_tokens(partner_id),
+            services.onboarding.members.list(partner_id),
+            services.onboarding.invitations.list(partner_id),
+            len(services.audit.for_target(f"partner:{partner_id}", limit=100).items))
+
+
+@pytest.fixture
+def team(app, auth, partner_a):
+    """Organisation A with a token, and a developer and a viewer besides its owner."""
+    owner, partner_id = partner_a
+    page = owner.post(f"/partners/{partner_id}/environments/test/tokens",
+                      data={"name": "a"}, follow_redirects=True).get_data(as_text=True)
+    prefix = page.split('id="issued-token" value="')[1].split('"')[0][:17]
+    clients = {"owner": owner}
+    for role in ("developer", "viewer"):
+        email = f"{role}@acme.example"
+        user_id = auth.create_user(email)
+        app.extensions["pgw"].onboarding.members.add(Member(
+            partner_id=partner_id, user_id=user_id, email=email, role=Role(role),
+            joined_at="2026-11-23T10:00:00Z"))
+        clients[role] = app.test_client()
+        assert auth.login(clients[role], email).status_code == 302
+    return partner_id, prefix, clients
+
+
+def test_each_role_may_read_everything_and_change_only_what_its_role_allows(app, team):
+    """Every partner route x owner / developer / viewer (other organisations and admins:
+    the tests above). A refused change is a 403 that says why, and changes nothing."""
+    partner_id, prefix, clients = team
+    wrong = []
+    reads: dict[str, int] = {}
+    for role in ("viewer", "developer", "owner"):
+        client = clients[role]
+        actor = Actor.member("u", "e", partner_id, Role(role))
+        for endpoint, rule, methods in PARTNER_ROUTES:
+            url = _url(rule, partner_id, prefix)
+            for method in methods:
+                if method == "GET":
+                    status = client.get(url).status_code
+                    # A role never changes what a member may read.
+                    if status in (403, 500) or reads.setdefault(url, status) != status:
+                        wrong.append((role, method, rule, status))
+                    continue
+                if endpoint == "partner.leave":
+                    continue  # leaving is for oneself: test_members
+                before = _snapshot(app, partner_id)
+                response = client.post(url, data=HIJACK)
+                allowed = allows(actor, partner_id, ROLE_PERMISSIONS[endpoint])
+                if not allowed and (response.status_code != 403
+                                    or "Nothing was changed" not in response.get_data(
+                                        as_text=True)
+                                    or _snapshot(app, partner_id) != before):
+                    wrong.append((role, method, rule, response.status_code))
+                if allowed and response.status_code in (403, 500):
+                    wrong.append((role, method, rule, response.status_code))
+    assert wrong == []
+

@@ -31,7 +31,7 @@ def shared_session() -> boto3.session.Session:
     return boto3.session.Session(region_name="us-east-1")
 
 HANDLERS = ("handlers.authorizer", "handlers.partner_api", "handlers.portal_api",
-            "handlers.projector", "handlers.routing_recorder")
+            "handlers.projector", "handlers.routing_recorder", "handlers.partner_deliveries")
 
 
 def handler_variables(stage) -> dict[str, str]:
@@ -71,6 +71,8 @@ def load_handlers(variables: dict[str, str], clock) -> Iterator[dict[str, Any]]:
             (recorder, recorder.RoutingRecorder(RequestLog(
                 variables["PGW_REQUEST_EVENTS_TABLE"], boto3_session=aws, clock=clock))),
             (authorizer, authorizer.from_environment(session=aws, clock=clock)),
+            (modules["partner_deliveries"], modules["partner_deliveries"].Dependencies
+             .from_environment(session=aws, clock=clock)),
         ):
             stack.enter_context(module.dependencies.override(dependencies))
         yield modules

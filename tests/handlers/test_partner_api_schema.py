@@ -13,7 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from partners.deliveries import DeliveryStore, delivery_id, parse_record
+from tests.handlers.conftest import shared_session
 from tests.handlers.wsgi import wsgi_app
+from tests.partners.deliveries.builders import Send
 
 
 @pytest.fixture
@@ -38,7 +41,19 @@ def test_the_document_is_valid_openapi_3_1():
     operations = [result.ok() for result in SCHEMA.get_all_operations()]
     assert {op.label for op in operations} == {
         "GET /v1/openapi.json", "GET /v1/requests", "GET /v1/requests/{request_id}",
-        "POST /v1/requests/{request_id}/status", "GET /v1/requests/{request_id}/documents"}
+        "POST /v1/requests/{request_id}/status", "GET /v1/requests/{request_id}/documents",
+        "GET /v1/deliveries", "GET /v1/deliveries/{delivery_id}",
+        "POST /v1/deliveries/{delivery_id}/resend"}
+
+
+def index_delivery(world, partner_id: str) -> str:
+    """A delivered CloudEvent for `partner_id`'s prod environment, folded into the log."""
+    store = DeliveryStore(world.stage.spec.tables["deliveries"].name,
+                          prefix=world.stage.spec.partner_resource_prefix,
+                          boto3_session=shared_session(), clock=world.clock)
+    send = Send(partner_id=partner_id, event_id=f"{partner_id}-ev")
+    store.index(parse_record(record) for record in send.delivered())
+    return delivery_id(partner_id, "prod", send.event_id)
 
 
 def test_generated_requests_get_documented_responses_and_never_a_5xx(world):
@@ -46,6 +61,8 @@ def test_generated_requests_get_documented_responses_and_never_a_5xx(world):
     token = world.token(partner.id, "prod")
     routed = world.create_request(documents=[{"name": "a.txt", "content_type": "text/plain"}])
     world.route(routed, partner.id)
+    # One delivery in the log, so the delivery routes answer 200/202/429, not only 404.
+    delivered = index_delivery(world, partner.id)
     statuses: list[int] = []  # every HTTP call, the checks' own included
     cases: list[str] = []
     app = wsgi_app(world.api, statuses)
@@ -62,6 +79,9 @@ def test_generated_requests_get_documented_responses_and_never_a_5xx(world):
                 "parameters") or definition[operation.method.lower()].get("requestBody"):
             # Nothing to negate in an operation without inputs.
             strategies.append(operation.as_strategy(GenerationMode.NEGATIVE))
+        if "{delivery_id}" in operation.path:
+            strategies.append(operation.as_strategy(
+                GenerationMode.POSITIVE, path_parameters={"delivery_id": delivered}))
         if "{request_id}" in operation.path:
             # The routed request too, so the 200/202/409 answers are exercised, not only 404.
             strategies.append(operation.as_strategy(

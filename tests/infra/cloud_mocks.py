@@ -68,10 +68,15 @@ class Recorded:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    """Mocks returning plausible computed attributes (ARNs, URLs) and recording everything."""
+    """Mocks returning plausible computed attributes (ARNs, URLs) and recording everything.
 
-    def __init__(self, region: str) -> None:
+    The provider answers for `partition` (`aws`, `aws-cn`, `aws-us-gov`): every ARN it makes
+    up, and `aws.get_partition`, use it.
+    """
+
+    def __init__(self, region: str, partition: str = "aws") -> None:
         self.region = region
+        self.partition = partition
         self.resources: list[Recorded] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -84,42 +89,70 @@ class RecordingMocks(pulumi.runtime.Mocks):
         args.inputs = inputs
         name = args.inputs.get("name") or args.inputs.get("bucket") or args.name
         service = args.typ.split(":")[1].split("/")[0]
-        arn = f"arn:aws:{service}:{self.region}:{ACCOUNT}:{args.typ.rsplit(':', 1)[1]}/{name}"
+        p = self.partition
+        arn = f"arn:{p}:{service}:{self.region}:{ACCOUNT}:{args.typ.rsplit(':', 1)[1]}/{name}"
         state = {"arn": arn, "id": f"{args.name}-id", **args.inputs}
         state.setdefault("name", name)
         if args.typ == "aws:lambda/function:Function":
-            state["arn"] = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{name}"
-            state["invoke_arn"] = (f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/"
+            state["arn"] = f"arn:{p}:lambda:{self.region}:{ACCOUNT}:function:{name}"
+            state["invoke_arn"] = (f"arn:{p}:apigateway:{self.region}:lambda:path/2015-03-31/"
                                    f"functions/{state['arn']}/invocations")
             state["invokeArn"] = state["invoke_arn"]
         elif args.typ == "aws:sqs/queue:Queue":
-            state["arn"] = f"arn:aws:sqs:{self.region}:{ACCOUNT}:{name}"
+            state["arn"] = f"arn:{p}:sqs:{self.region}:{ACCOUNT}:{name}"
             state["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{name}"
         elif args.typ == "aws:dynamodb/table:Table":
-            state["arn"] = f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{name}"
+            state["arn"] = f"arn:{p}:dynamodb:{self.region}:{ACCOUNT}:table/{name}"
             if args.inputs.get("streamEnabled"):
                 state["streamArn"] = f"{state['arn']}/stream/2026-11-23T00:00:00.000"
         elif args.typ in ("aws:apigateway/restApi:RestApi", "aws:apigatewayv2/api:Api"):
-            state["executionArn"] = f"arn:aws:execute-api:{self.region}:{ACCOUNT}:{name}-id"
+            state["executionArn"] = f"arn:{p}:execute-api:{self.region}:{ACCOUNT}:{name}-id"
         elif args.typ in ("aws:apigateway/stage:Stage", "aws:apigatewayv2/stage:Stage"):
             state["invokeUrl"] = f"https://{args.name}.execute-api.{self.region}.amazonaws.com/"
         elif args.typ == "aws:sns/topic:Topic":
-            state["arn"] = f"arn:aws:sns:{self.region}:{ACCOUNT}:{name}"
+            state["arn"] = f"arn:{p}:sns:{self.region}:{ACCOUNT}:{name}"
         elif args.typ == "aws:iam/role:Role":
-            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+            state["arn"] = f"arn:{p}:iam::{ACCOUNT}:role/{name}"
         elif args.typ == "aws:s3/bucket:Bucket":
-            state["arn"] = f"arn:aws:s3:::{name}"
+            state["arn"] = f"arn:{p}:s3:::{name}"
         elif args.typ == "aws:cloudwatch/eventRule:EventRule":
             bus = args.inputs.get("eventBusName", "default")
-            state["arn"] = f"arn:aws:events:{self.region}:{ACCOUNT}:rule/{bus}/{name}"
+            state["arn"] = f"arn:{p}:events:{self.region}:{ACCOUNT}:rule/{bus}/{name}"
+        elif args.typ == "aws:cloudwatch/eventBus:EventBus":
+            state["arn"] = f"arn:{p}:events:{self.region}:{ACCOUNT}:event-bus/{name}"
+        elif args.typ == "aws:cloudwatch/eventApiDestination:EventApiDestination":
+            state["arn"] = (f"arn:{p}:events:{self.region}:{ACCOUNT}:api-destination/{name}/"
+                            "0a1b2c3d-api-destination")
+        elif args.typ == "aws:cloudwatch/eventConnection:EventConnection":
+            state["arn"] = (f"arn:{p}:events:{self.region}:{ACCOUNT}:connection/{name}/"
+                            "0a1b2c3d-connection")
+        elif args.typ == "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+            state["arn"] = f"arn:{p}:firehose:{self.region}:{ACCOUNT}:deliverystream/{name}"
+        elif args.typ == "aws:cloudwatch/logGroup:LogGroup":
+            state["arn"] = f"arn:{p}:logs:{self.region}:{ACCOUNT}:log-group:{name}"
+        elif args.typ == "aws:cognito/userPool:UserPool":
+            state["arn"] = (f"arn:{p}:cognito-idp:{self.region}:{ACCOUNT}:userpool/"
+                            f"{args.name}-id")
+        elif args.typ == "aws:secretsmanager/secret:Secret":
+            state["arn"] = f"arn:{p}:secretsmanager:{self.region}:{ACCOUNT}:secret:{name}-AbCdEf"
+        elif args.typ == "aws:kms/key:Key":
+            state["keyId"] = f"{args.name}-key-id"
+            state["arn"] = f"arn:{p}:kms:{self.region}:{ACCOUNT}:key/{state['keyId']}"
         self.resources.append(Recorded(args.typ, args.name, dict(inputs), state,
                                        frozenset(secret_inputs)))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+            return {"accountId": ACCOUNT, "arn": f"arn:{self.partition}:iam::{ACCOUNT}:user/test",
                     "userId": "AIDTEST", "id": ACCOUNT}
+        if args.token == "aws:index/getPartition:getPartition":
+            suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
+            return {"partition": self.partition, "id": self.partition, "dnsSuffix": suffix,
+                    "reverseDnsPrefix": ".".join(reversed(suffix.split(".")))}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"region": self.region, "name": self.region, "id": self.region,
+                    "description": self.region, "endpoint": f"ec2.{self.region}.amazonaws.com"}
         return {}
 
 
@@ -168,11 +201,12 @@ def lambda_archive() -> str:
 
 
 def build_stack(stack: str, *, overrides: dict[str, Any] | None = None,
-                secrets: dict[str, str] | None = None) -> StackResources:
-    """Run the program for `stack` under mocks; returns every registered resource."""
+                secrets: dict[str, str] | None = None, partition: str = "aws") -> StackResources:
+    """Run the program for `stack` under mocks (the provider in `partition`); returns every
+    registered resource."""
     config = {**stack_config(stack), f"{PROJECT}:lambdaArchive": lambda_archive(),
               **(overrides or {})}
-    mocks = RecordingMocks(config["aws:region"])
+    mocks = RecordingMocks(config["aws:region"], partition)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     secret_values = TEST_SECRETS if secrets is None else secrets
     pulumi.runtime.set_all_config({**pulumi_config(config), **secret_values},

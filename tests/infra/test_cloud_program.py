@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.cloud.documents import WILDCARD_RESOURCE_ACTIONS
-from infra.cloud.permissions import APPEND_ONLY_TABLES, TABLE_ACCESS
+from infra.roles import APPEND_ONLY_TABLES, TABLE_ACCESS, WILDCARD_RESOURCE_ACTIONS
 from infra.policy.rules import RESOURCE_RULES, STACK_RULES, Resource
 from infra.spec import StageSpec, stage_spec
 from partners.core.constants import Env
 from partners.core.contracts import SCHEMAS
-from tests.infra.cloud_mocks import ACCOUNT, STACKS, StackResources, build_stack
+from tests.infra.cloud_mocks import (
+    ACCOUNT,
+    PROJECT,
+    REPO_ROOT,
+    STACKS,
+    StackResources,
+    build_stack,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -21,7 +29,7 @@ FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 COMPONENTS = {"AccountSettings", "Storage", "Notifications", "Identity", "EventBus", "Functions",
               "PartnerApi", "PortalApi", "Subscriptions", "Reconciler", "Console",
-              "Observability", "StageFunction"}
+              "Observability", "StageFunction", "ConsoleSessionKey", "DeliveryLog"}
 
 
 @pytest.fixture(scope="module", params=STACKS)
@@ -31,7 +39,8 @@ def stack(request: pytest.FixtureRequest) -> StackResources:
 
 @pytest.fixture
 def spec(stack: StackResources) -> StageSpec:
-    return stage_spec(stack.stack, stack.config["partner-event-gateway:partnerEnvironments"])
+    return stage_spec(stack.stack, stack.config["partner-event-gateway:partnerEnvironments"],
+                      account_id=ACCOUNT, region=stack.config["aws:region"])
 
 
 def setting(stack: StackResources, key: str) -> Any:
@@ -130,8 +139,13 @@ def test_queues_and_topics_are_encrypted(stack: StackResources, spec: StageSpec)
     assert key.inputs["enableKeyRotation"] is True
     grants = {s["Sid"]: s for s in key.json("policy")["Statement"]}
     assert grants["AccountAdministers"]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
-    assert set(grants["ServicesPublishToEncryptedTopics"]["Principal"]["Service"]) == {
-        "cloudwatch.amazonaws.com", "events.amazonaws.com"}
+    # CloudWatch alarms publish to the encrypted alarm topic, for this account's alarms only
+    # (no rule of the stage targets a topic, so EventBridge is not granted).
+    services = grants["ServicesPublishToEncryptedTopics"]
+    assert services["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert services["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert services["Condition"]["ArnLike"] == {"aws:SourceArn": (
+        f"arn:aws:cloudwatch:{stack.config['aws:region']}:{ACCOUNT}:alarm:{spec.prefix}-*")}
     for topic in stack.of_type("aws:sns/topic:Topic"):
         assert topic.inputs["kmsMasterKeyId"] == key.state["arn"]
 
@@ -203,7 +217,11 @@ def test_reconciler_and_console_get_their_wiring(stack: StackResources, spec: St
     assert console[Env.USER_POOL_ID] == pool.state["id"]
     assert console[Env.USER_POOL_CLIENT_ID] == client.state["id"]
     assert console[Env.RECONCILER_FUNCTION] == spec.functions["reconciler"].name
-    assert console["FLASK_SECRET_KEY"] == "test-session-secret-not-for-use"
+    # The session key's secret, never the key itself (console/secret_key.py reads it).
+    secret = stack.one("aws:secretsmanager/secret:Secret", spec.console_session_secret_name)
+    assert console[Env.CONSOLE_SESSION_SECRET] == secret.state["arn"]
+    assert "FLASK_SECRET_KEY" not in console
+    assert "test-session-secret-not-for-use" not in json.dumps(console)
 
 
 def test_console_may_flush_the_partner_apis_authorizer_cache_and_nothing_more(
@@ -227,7 +245,12 @@ def test_console_may_flush_the_partner_apis_authorizer_cache_and_nothing_more(
 
 
 def test_secrets_stay_secret_in_the_state(stack: StackResources, spec: StageSpec) -> None:
-    assert "environment" in function(stack, spec, "console").secret_inputs
+    # The session key is in Secrets Manager, a secret in the state; no function's
+    # environment holds a secret any more.
+    (version,) = stack.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert "secretString" in version.secret_inputs
+    assert version.inputs["secretString"] == "test-session-secret-not-for-use"
+    assert "environment" not in function(stack, spec, "console").secret_inputs
     assert "environment" not in function(stack, spec, "partner_api").secret_inputs
     (connection,) = stack.of_type("aws:cloudwatch/eventConnection:EventConnection")
     assert "authParameters" in connection.secret_inputs
@@ -326,13 +349,50 @@ def test_eventbridge_may_invoke_the_routing_recorder_from_partner_rules_only(
 
 # --- IAM -----------------------------------------------------------------------------------
 
+def test_every_arn_follows_the_providers_partition() -> None:
+    """A stage in China (or GovCloud) names its own partition in every ARN it deploys: the
+    partition comes from the provider (`aws.get_partition`), never a literal `arn:aws:`.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html"""
+    layer = ("arn:aws-cn:lambda:cn-north-1:123456789012:layer:"
+             "AWSLambdaPowertoolsPythonV3-python312-x86_64:27")
+    china = build_stack("dev", partition="aws-cn", overrides={
+        "aws:region": "cn-north-1", f"{PROJECT}:powertoolsLayerArn": layer})
+    text = json.dumps([resource.inputs for resource in china.resources], default=str)
+    assert "arn:aws:" not in text
+    assert text.count("arn:aws-cn:") > 100
+    documents = [document for _, document in china.policies()]
+    documents += [role.json("assumeRolePolicy") for role in china.of_type("aws:iam/role:Role")]
+    assert all(arn.startswith("arn:aws-cn:") for arn in _arns(documents))
+
+
+def _arns(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value] if value.startswith("arn:") else []
+    if isinstance(value, dict):
+        return [arn for item in value.values() for arn in _arns(item)]
+    if isinstance(value, list):
+        return [arn for item in value for arn in _arns(item)]
+    return []
+
+
+def test_no_arn_of_the_program_is_written_for_one_partition() -> None:
+    """Every ARN in `infra/cloud` is built from the provider's partition."""
+    found = []
+    for path in sorted((REPO_ROOT / "infra" / "cloud").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and "arn:aws:" in node.value:
+                found.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
+    assert found == []
+
+
 def test_no_wildcard_action_and_no_data_plane_wildcard_resource(stack: StackResources) -> None:
     checked = 0
     for resource, document in stack.policies():
         for statement in document["Statement"]:
             actions = statement["Action"]
             assert "*" not in actions and not any(a.endswith(":*") for a in actions), resource.name
-            if "*" in statement["Resource"]:
+            if statement["Effect"] == "Allow" and "*" in statement["Resource"]:
                 assert set(actions) <= set(WILDCARD_RESOURCE_ACTIONS), (resource.name, actions)
             checked += 1
     assert checked > 40
@@ -343,8 +403,7 @@ def test_roles_trust_one_service_of_this_account(stack: StackResources) -> None:
         (trust,) = role.json("assumeRolePolicy")["Statement"]
         assert trust["Action"] == "sts:AssumeRole"
         assert isinstance(trust["Principal"]["Service"], str)
-        if trust["Principal"]["Service"] != "apigateway.amazonaws.com":
-            assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
+        assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
 
 
 @pytest.mark.parametrize("logical", sorted(TABLE_ACCESS))
@@ -355,7 +414,7 @@ def test_function_policies_name_exactly_their_tables(stack: StackResources, spec
                   for t in spec.tables.values()}
     reached: dict[str, set[str]] = {}
     for statement in document["Statement"]:
-        for resource in statement["Resource"]:
+        for resource in statement.get("Resource", []):
             table = table_arns.get(resource.split("/index/")[0])
             if table and "/stream/" not in resource:
                 reached.setdefault(table, set()).update(statement["Action"])

@@ -1,4 +1,4 @@
-"""The pure parts of the Pulumi program: settings, schemas, API definitions, IAM scopes."""
+"""The pure parts of the Pulumi program: settings, schemas, API definitions (IAM: test_roles)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,6 @@ from infra.cloud.openapi import (
     problem_gateway_responses,
     routes_from_document,
 )
-from infra.cloud.permissions import TABLE_ACCESS, table_statements
-from infra.cloud.reconciler import reconciler_scope
 from infra.cloud.schemas import registry_schema, schema_name, to_draft4
 from infra.spec import stage_spec
 from partners.core.contracts import REQUEST_CREATED, REQUEST_STATUS_CHANGED, SCHEMAS
@@ -80,6 +78,13 @@ def test_a_sound_config_passes() -> None:
 def test_unsafe_or_broken_settings_are_refused(changes: dict[str, Any], key: str) -> None:
     with pytest.raises(StageConfigError, match=key):
         check_stage_config(stage_config(**changes))
+
+
+def test_layers_of_other_partitions_are_accepted() -> None:
+    """A stage in China or GovCloud uses that partition's layer ARN (`arn:aws-cn:...`)."""
+    layer = LAYER.replace("arn:aws:", "arn:aws-cn:").replace("eu-west-1", "cn-north-1")
+    config = stage_config(region="cn-north-1", powertools_layer_arn=layer)
+    assert check_stage_config(config) is config
 
 
 def test_insecure_endpoints_are_fine_outside_prod() -> None:
@@ -216,32 +221,3 @@ def test_gateway_errors_render_as_problem_json() -> None:
             assert problem["status"] == int(response["statusCode"])
     assert responses["UNAUTHORIZED"]["statusCode"] == "401"
     assert responses["THROTTLED"]["statusCode"] == "429"
-
-
-# --- IAM scopes -------------------------------------------------------------------------------
-
-def test_every_function_has_reviewed_table_access() -> None:
-    spec = stage_spec("dev")
-    assert set(TABLE_ACCESS) == set(spec.functions)
-    for logical, function in spec.functions.items():
-        assert set(TABLE_ACCESS[logical]) == set(function.tables), logical
-
-
-def test_append_only_tables_cannot_be_granted_write(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(TABLE_ACCESS, "routing_recorder", {"request_events": "write"})
-    with pytest.raises(ValueError, match="append-only"):
-        table_statements("routing_recorder", {"request_events": "arn"})
-
-
-def test_reconciler_scope_is_the_stage_prefix() -> None:
-    spec = stage_spec("dev")
-    scope = reconciler_scope(spec, "eu-west-1", "111122223333", "plan1")
-    assert scope.rules == ("arn:aws:events:eu-west-1:111122223333:rule/pgw-dev-marketplace/"
-                           "pgw-dev-pt-*")
-    assert scope.connections == "arn:aws:events:eu-west-1:111122223333:connection/pgw-dev-pt-*"
-    assert scope.destinations.endswith(":api-destination/pgw-dev-pt-*")
-    assert scope.queues == "arn:aws:sqs:eu-west-1:111122223333:pgw-dev-pt-*"
-    assert scope.endpoint_secrets.endswith(":secret:pgw/dev/partners/*")
-    assert scope.connection_secrets.endswith(":secret:events!connection/pgw-dev-pt-*")
-    assert "arn:aws:apigateway:eu-west-1::/usageplans/plan1/keys/*" in scope.api_keys
-    assert scope.tags == "arn:aws:apigateway:eu-west-1::/tags/*"

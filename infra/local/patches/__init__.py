@@ -17,8 +17,9 @@ process; nothing here patches at import time.
 
 from __future__ import annotations
 
-from infra.local.patches import moto_apigateway, moto_core, moto_dynamodb, moto_events
-from infra.local.patches import moto_lambda, moto_sns, powertools
+from infra.local.patches import moto_apigateway, moto_connections, moto_core, moto_dynamodb
+from infra.local.patches import moto_events, moto_iam
+from infra.local.patches import moto_lambda, moto_logs, moto_sns, powertools
 from infra.local.patches.host import Host, attach, attached, detach
 from infra.local.patches.moto_apigateway import (
     UsageRecorder,
@@ -27,6 +28,7 @@ from infra.local.patches.moto_apigateway import (
     usage_report,
     withdraw_authorizer_cache,
 )
+from infra.local.patches.moto_connections import USABLE_STATES, connection_state
 from infra.local.patches.moto_events import send_with_moto, test_event_pattern
 from infra.local.patches.powertools import router_state_isolated
 from infra.local.patches.registry import (
@@ -38,7 +40,9 @@ from infra.local.patches.registry import (
 
 # Every patch, in the order it is installed.
 PATCHES = PatchSet(moto_core.PATCHES + moto_dynamodb.PATCHES + moto_events.PATCHES
+                   + moto_connections.PATCHES
                    + moto_lambda.PATCHES + moto_apigateway.PATCHES + moto_sns.PATCHES
+                   + moto_iam.PATCHES + moto_logs.PATCHES
                    + powertools.PATCHES)
 
 
@@ -53,6 +57,7 @@ def apply() -> None:
 
 __all__ = [
     "PATCHES",
+    "USABLE_STATES",
     "Host",
     "Patch",
     "PatchSet",
@@ -62,6 +67,7 @@ __all__ = [
     "apply",
     "attach",
     "attached",
+    "connection_state",
     "detach",
     "parse_usage_dates",
     "router_state_isolated",

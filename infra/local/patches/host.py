@@ -17,6 +17,11 @@ class StreamWaker(Protocol):
     def notify(self) -> None: ...
 
 
+class LogSubscriber(Protocol):
+    def deliver(self, function_arn: str, filter_name: str, log_group: str, log_stream: str,
+                log_events: Any) -> None: ...
+
+
 class UsageMeter(Protocol):
     def used(self, key_value: str, day: Any) -> int: ...
 
@@ -29,6 +34,9 @@ class Host(Protocol):
 
     @property
     def usage(self) -> UsageMeter: ...
+
+    @property
+    def log_subscriptions(self) -> LogSubscriber: ...
 
     def route(self, rule: Any, moto_event: Mapping[str, Any]) -> None: ...
 

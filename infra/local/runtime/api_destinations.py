@@ -6,6 +6,15 @@ destinations as targets in Amazon EventBridge" (eb-api-destinations: headers, 5 
 retried status codes, Retry-After) and "Connections for API destination targets"
 (eb-target-connection-auth: API key header, Basic, OAuth client credentials with token
 refresh on 401/407).
+
+Connections (eb-target-connection, eb-target-connection-states): an OAuth connection is
+authorised by a token request to its authorization endpoint, made in the background after
+CreateConnection/UpdateConnection (`ConnectionAuthorizer`, called by moto's patched
+connections through the runtime); a refusal leaves it DEAUTHORIZED with the endpoint's answer
+as its `StateReason`. A call through a connection that is not AUTHORIZED fails without an
+HTTP request and is not retried: it goes to the target's DLQ ("Using dead-letter queues",
+eb-rule-dlq: problems that need action go to the DLQ without retries; re:Post "Why did my
+EventBridge rule not invoke my API destination": a DEAUTHORIZED connection).
 """
 
 from __future__ import annotations
@@ -37,6 +46,14 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_TOKEN_LIFETIME = 3600.0
 # Refresh a token this long before it expires, so a call never carries a stale one.
 TOKEN_EXPIRY_MARGIN = 30.0
+# Characters of a refusing authorization endpoint's answer kept in the connection's
+# StateReason (at most 512 characters in all): enough to read an OAuth error.
+TOKEN_ANSWER_EXCERPT = 200
+# Connection states an API destination can be called through (ACTIVE: private APIs).
+USABLE_CONNECTION_STATES = frozenset({"AUTHORIZED", "ACTIVE"})
+# The DLQ ERROR_CODE of a call refused because its connection is not authorised (AWS does
+# not document the code's name; the message names the state and its reason).
+CONNECTION_NOT_AUTHORIZED = "CONNECTION_NOT_AUTHORIZED"
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,8 @@ class CallResult:
     error_code: str = ""
     error_message: str = ""
     retry_after: float | None = None
+    # A failure no retry can fix (the connection is not authorised): straight to the DLQ.
+    permanent: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -55,6 +74,8 @@ class CallResult:
     @property
     def retryable(self) -> bool:
         """429, 5xx and calls that got no answer (timeouts, refused connections)."""
+        if self.permanent:
+            return False
         if self.status is None:
             return True
         return self.status == 429 or 500 <= self.status < 600
@@ -72,6 +93,9 @@ class Destination:
     auth_parameters: Mapping[str, Any] = field(default_factory=dict)
     # InvocationRateLimitPerSecond (EventBridge's default: 300).
     rate_limit: float = 300.0
+    # The connection's ConnectionState and StateReason when the call is made.
+    connection_state: str = "AUTHORIZED"
+    state_reason: str = ""
 
 
 class RateLimiter:
@@ -140,6 +164,25 @@ class TokenError(Exception):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
+
+
+def _excerpt(text: str, hidden: list[str]) -> str:
+    """A short, one-line excerpt of an answer, with every value in `hidden` masked."""
+    for value in hidden:
+        if value:
+            text = text.replace(value, "***")
+    text = " ".join(text.split())
+    return text if len(text) <= TOKEN_ANSWER_EXCERPT else text[:TOKEN_ANSWER_EXCERPT] + "..."
+
+
+def _secret_values(oauth: Mapping[str, Any]) -> list[str]:
+    """The client secret and the OAuth HTTP parameters marked secret."""
+    values = [str((oauth.get("ClientParameters") or {}).get("ClientSecret") or "")]
+    for group in (oauth.get("OAuthHttpParameters") or {}).values():
+        for parameter in group or []:
+            if isinstance(parameter, Mapping) and parameter.get("IsValueSecret"):
+                values.append(str(parameter.get("Value") or ""))
+    return [v for v in values if v]
 
 
 class ApiDestinationCaller:
@@ -215,8 +258,9 @@ class ApiDestinationCaller:
         except requests.RequestException as error:
             raise TokenError(f"authorization endpoint unreachable: {type(error).__name__}") from error
         if not 200 <= response.status_code < 300:
-            raise TokenError(f"authorization endpoint answered {response.status_code}",
-                             response.status_code)
+            answer = _excerpt(response.text, _secret_values(oauth))
+            raise TokenError(f"authorization endpoint answered {response.status_code}"
+                             + (f": {answer}" if answer else ""), response.status_code)
         try:
             answer = response.json()
             token = str(answer["access_token"])
@@ -228,6 +272,24 @@ class ApiDestinationCaller:
         except (TypeError, ValueError):
             seconds = DEFAULT_TOKEN_LIFETIME
         return token, seconds
+
+    def authorize(self, connection_arn: str, auth_parameters: Mapping[str, Any]
+                  ) -> tuple[bool, str]:
+        """Authorise an OAuth connection as EventBridge does: fetch a token, keep it.
+
+        Returns
+        -------
+        (True, "") with the token cached for the connection's calls; (False, reason) with
+        the endpoint's status and a short excerpt of its answer (no secret) otherwise.
+        """
+        self.forget_token(connection_arn)
+        try:
+            token, lifetime = self._fetch_token(auth_parameters.get("OAuthParameters") or {})
+        except TokenError as error:
+            return False, str(error)
+        with self._token_lock:
+            self._tokens[connection_arn] = (token, self._clock() + lifetime)
+        return True, ""
 
     # -- the call ------------------------------------------------------------------------
 
@@ -261,6 +323,11 @@ class ApiDestinationCaller:
         call at once, as EventBridge refreshes the token on those answers.
         """
         http_parameters = http_parameters or {}
+        if destination.connection_state not in USABLE_CONNECTION_STATES:
+            reason = f": {destination.state_reason}" if destination.state_reason else ""
+            return CallResult(None, CONNECTION_NOT_AUTHORIZED,
+                              f"the connection is {destination.connection_state}{reason}",
+                              permanent=True)
         oauth = destination.authorization_type == "OAUTH_CLIENT_CREDENTIALS"
         result = self._call_once(destination, body, http_parameters)
         if oauth and result.status in (401, 407):
@@ -311,3 +378,41 @@ class ApiDestinationCaller:
             raise transport.TransportError(type(error).__name__, timed_out=False) from error
         response.close()
         return response.status_code, response.headers.get("Retry-After")
+
+
+class ConnectionAuthorizer:
+    """Authorise OAuth connections in the background, as EventBridge does after
+    CreateConnection and UpdateConnection (each on a thread of its own: a token request
+    takes up to the call timeout)."""
+
+    def __init__(self, caller: ApiDestinationCaller):
+        self._caller = caller
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+
+    def start(self, connection_arn: str, auth_parameters: Mapping[str, Any],
+              done: Callable[[bool, str], None]) -> None:
+        """Fetch a token for the connection; `done(authorized, reason)` when answered."""
+        def run() -> None:
+            try:
+                done(*self._caller.authorize(connection_arn, auth_parameters))
+            except Exception as error:  # never leave a connection AUTHORIZING for ever
+                logger.exception("authorising %s failed", connection_arn)
+                done(False, f"authorization failed: {type(error).__name__}")
+            finally:
+                with self._lock:
+                    self._threads.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name="connection-authorizer", daemon=True)
+        with self._lock:
+            self._threads.add(thread)
+        thread.start()
+
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Wait until every authorisation started so far is answered (False: timed out)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)

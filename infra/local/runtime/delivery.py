@@ -25,12 +25,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from infra.local.patches import connection_state
 from infra.local.runtime.api_destinations import (
     ApiDestinationCaller,
     CallResult,
     Destination,
     RateLimiter,
 )
+from infra.local.runtime.bus_logs import InvocationLog
 from infra.local.runtime.lambdas import (
     FunctionError,
     FunctionNotFoundError,
@@ -79,12 +81,13 @@ class TargetError(Exception):
     """A delivery attempt failed; `retryable` says whether EventBridge would try again."""
 
     def __init__(self, code: str, message: str, *, retryable: bool,
-                 retry_after: float | None = None):
+                 retry_after: float | None = None, http_status: int | None = None):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
+        self.http_status = http_status  # the endpoint's answer, for an API destination
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,15 @@ def _arn_parts(arn: str) -> tuple[str, str, str, str]:
     return parts[2], parts[3], parts[4], parts[5]
 
 
+def _millis(began: float) -> int:
+    return int((time.monotonic() - began) * 1000)
+
+
+def _arn_service(arn: str) -> str:
+    parts = str(arn).split(":")
+    return parts[2] if len(parts) > 2 else ""
+
+
 def _missing(error: Exception) -> bool:
     name = type(error).__name__
     text = str(error)
@@ -145,8 +157,9 @@ class TargetSender:
         self.invoke_async = invoke_async
         self.limiter = limiter
 
-    def send(self, target: Mapping[str, Any], payload: str, event: Mapping[str, Any]) -> None:
-        """Deliver once.
+    def send(self, target: Mapping[str, Any], payload: str,
+             event: Mapping[str, Any]) -> int | None:
+        """Deliver once; the HTTP status an API destination answered (None for the others).
 
         Raises:
             TargetError: the attempt failed (retryable or not).
@@ -164,7 +177,7 @@ class TargetSender:
             elif service == "firehose":
                 self._to_firehose(account, region, resource, payload)
             elif service == "events" and resource.startswith("api-destination/"):
-                self._to_api_destination(account, region, resource, payload, target)
+                return self._to_api_destination(account, region, resource, payload, target)
             else:
                 raise TargetError("UNSUPPORTED_TARGET",
                                   f"the local runtime does not deliver to {service} targets",
@@ -175,6 +188,7 @@ class TargetSender:
             raise TargetError("RESOURCE_NOT_FOUND" if _missing(error) else "SDK_CLIENT_ERROR",
                               f"{type(error).__name__}: {error}",
                               retryable=not _missing(error)) from error
+        return None
 
     def _to_lambda(self, arn: str, payload: str) -> None:
         try:
@@ -210,7 +224,7 @@ class TargetSender:
         firehose.deliver(account, region, resource.split("/", 1)[-1], payload.encode())
 
     def _to_api_destination(self, account: str, region: str, resource: str, payload: str,
-                            target: Mapping[str, Any]) -> None:
+                            target: Mapping[str, Any]) -> int | None:
         destination = find_destination(account, region, resource)
         if self.limiter is not None:
             wait = self.limiter.reserve(destination.arn, destination.rate_limit)
@@ -218,9 +232,9 @@ class TargetSender:
                 raise Throttled(wait)
         result: CallResult = self.http.call(destination, payload, target.get("HttpParameters"))
         if result.succeeded:
-            return
+            return result.status
         raise TargetError(result.error_code, result.error_message, retryable=result.retryable,
-                          retry_after=result.retry_after)
+                          retry_after=result.retry_after, http_status=result.status)
 
 
 def find_destination(account: str, region: str, resource: str) -> Destination:
@@ -249,11 +263,13 @@ def find_destination(account: str, region: str, resource: str) -> Destination:
         rate = float(record.invocation_rate_limit_per_second or 300)
     except (TypeError, ValueError):
         rate = 300.0
+    state, reason = connection_state(connection)  # a call needs an AUTHORIZED connection
     return Destination(
         arn=record.arn, endpoint=record.invocation_endpoint,
         http_method=record.http_method or "POST", connection_arn=connection.arn,
         authorization_type=connection.authorization_type,
         auth_parameters=connection.auth_parameters or {}, rate_limit=rate,
+        connection_state=state, state_reason=reason,
     )
 
 
@@ -312,6 +328,8 @@ class TargetDelivery:
     delays: list[float] = field(default_factory=list)
     throttled_seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
+    # The bus log records of this invocation (`bus_logs`); nobody's by default.
+    log: InvocationLog = field(default_factory=InvocationLog.nobody)
 
     @property
     def priority(self) -> int:
@@ -327,12 +345,19 @@ class TargetDelivery:
         except ValueError as error:
             self._dead_letter("INPUT_TRANSFORMATION_ERROR", str(error), None)
             return None
+        self.log.start(payload)
+        attempt = self.attempts + 1
+        began = time.monotonic()
         try:
-            self.sender.send(self.target, payload, self.event)
+            self.log.attempt_start(attempt)
+            status = self.sender.send(self.target, payload, self.event)
             self.attempts += 1
+            self.log.attempt_succeeded(attempt, status, _millis(began))
+            self.log.succeeded(self.attempts)
             return None
         except Throttled as throttled:
             # Held back, not attempted: only the event's age bounds the wait (real seconds).
+            self.log.throttled(attempt, str(throttled))
             self.throttled_seconds += throttled.wait
             if self._elapsed() + throttled.wait > policy.maximum_event_age:
                 self._dead_letter("THROTTLING", str(throttled), "MaximumEventAgeInSeconds")
@@ -341,15 +366,21 @@ class TargetDelivery:
         except TargetError as error:
             self.attempts += 1
             failure = error
+            self.log.attempt_failed(attempt, retryable=error.retryable, status=error.http_status,
+                                    code=error.code, message=error.message,
+                                    service=_arn_service(self.target.get("Arn", "")),
+                                    duration_ms=_millis(began))
         if not failure.retryable:
-            self._dead_letter(failure.code, failure.message, None)
+            self._dead_letter(failure.code, failure.message, None, failure.http_status)
             return None
         if self.attempts - 1 >= policy.maximum_retry_attempts:
-            self._dead_letter(failure.code, failure.message, "MaximumRetryAttempts")
+            self._dead_letter(failure.code, failure.message, "MaximumRetryAttempts",
+                              failure.http_status)
             return None
         delay = max(self.backoff.delay(self.attempts), failure.retry_after or 0.0)
         if self._elapsed() + delay > policy.maximum_event_age:
-            self._dead_letter(failure.code, failure.message, "MaximumEventAgeInSeconds")
+            self._dead_letter(failure.code, failure.message, "MaximumEventAgeInSeconds",
+                              failure.http_status)
             return None
         self.age += delay
         self.delays.append(delay)
@@ -361,7 +392,11 @@ class TargetDelivery:
         """The event's age in AWS seconds: the (unscaled) retry waits plus real time spent."""
         return self.age + (time.monotonic() - self.started)
 
-    def _dead_letter(self, code: str, message: str, exhausted: str | None) -> None:
+    def _dead_letter(self, code: str, message: str, exhausted: str | None,
+                     status: int | None = None) -> None:
+        queue = (self.target.get("DeadLetterConfig") or {}).get("Arn")
+        self.log.failed(self.attempts, code, message, dead_lettered=bool(queue), status=status,
+                        service=_arn_service(self.target.get("Arn", "")))
         self.office.post(DeadLetter(
             rule_arn=self.rule.arn, target_arn=self.target["Arn"], event=self.event,
             error_code=code, error_message=message, exhausted=exhausted,

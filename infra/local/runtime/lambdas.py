@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from infra.local import patches
+from infra.local.iam import acting_as
 from infra.local.runtime.environments import (
     Environment,
     EnvironmentPool,
@@ -353,17 +354,21 @@ class LambdaRunner:
         info = self.describe(name_or_arn)
         pool = self._pool(info)
         self.apply_environment(info.environment)
-        environment = pool.acquire()  # waits while every environment is busy
-        context = LambdaContext(info.name, info.arn, info.memory_mb, info.timeout_seconds)
-        started = time.monotonic()
-        try:
-            return environment.handler(event, context)
-        except Exception as error:  # the function's failure, reported as Lambda reports it
-            logger.warning("function %s raised %s: %s", info.name, type(error).__name__, error)
-            raise FunctionError(info.name, error) from error
-        finally:
-            pool.release(environment)
-            elapsed = time.monotonic() - started
-            if elapsed > info.timeout_seconds:
-                logger.warning("function %s ran %.1f s, over its %d s timeout",
-                               info.name, elapsed, info.timeout_seconds)
+        # As the function's execution role (its clients sign with its credentials), from the
+        # init phase of a new environment to the end of the invocation.
+        with acting_as(info.name):
+            environment = pool.acquire()  # waits while every environment is busy
+            context = LambdaContext(info.name, info.arn, info.memory_mb, info.timeout_seconds)
+            started = time.monotonic()
+            try:
+                return environment.handler(event, context)
+            except Exception as error:  # the function's failure, as Lambda reports it
+                logger.warning("function %s raised %s: %s", info.name, type(error).__name__,
+                               error)
+                raise FunctionError(info.name, error) from error
+            finally:
+                pool.release(environment)
+                elapsed = time.monotonic() - started
+                if elapsed > info.timeout_seconds:
+                    logger.warning("function %s ran %.1f s, over its %d s timeout",
+                                   info.name, elapsed, info.timeout_seconds)

@@ -43,8 +43,10 @@ from infra.local.patches import UsageRecorder
 from infra.local.runtime.api_destinations import (
     DEFAULT_TIMEOUT_SECONDS,
     ApiDestinationCaller,
+    ConnectionAuthorizer,
     RateLimiter,
 )
+from infra.local.runtime.bus_logs import BusLogs, InvocationLog
 from infra.local.runtime.delivery import (
     AsyncInvocation,
     Backoff,
@@ -64,6 +66,7 @@ from infra.local.runtime.lambdas import (
     LambdaRunner,
 )
 from infra.local.runtime.lanes import FunctionLanes
+from infra.local.runtime.log_filters import LogSubscriptions
 from infra.local.runtime.scheduler import Scheduler
 from infra.local.runtime.streams import StreamPoller
 
@@ -177,6 +180,7 @@ class LocalRuntime:
         self.dead_letters = DeadLetterOffice()
         self.failed_invocations: list[tuple[str, Any, str]] = []
         self.http = ApiDestinationCaller(timeout=self.settings.http_timeout, http=http)
+        self.authorizer = ConnectionAuthorizer(self.http)
         self.backoff = Backoff(rng=rng or random.Random())
         self.dispatcher = Dispatcher(self.settings.workers)
         self.lanes = FunctionLanes(self.dispatcher.submit, capacity=self.lambdas.concurrency)
@@ -192,6 +196,11 @@ class LocalRuntime:
                                    override=self.settings.schedule_seconds,
                                    fire_schedule=self._fire_scheduler_schedule)
         self._shaped = ShapedEvents()
+        # The bus's own logs (event bus logs -> log group -> subscription -> indexer).
+        self.bus_logs = BusLogs(account=self.settings.account, region=self.settings.region)
+        self.log_subscriptions = LogSubscriptions(self.invoke_async,
+                                                  account=self.settings.account,
+                                                  region=self.settings.region)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -210,6 +219,7 @@ class LocalRuntime:
                 raise RuntimeError("another local runtime is active in this process")
             _active = self
         patches.attach(self)
+        self.bus_logs.start()
         self.dispatcher.start()
         self.streams.start()
         self.scheduler.start()
@@ -229,6 +239,7 @@ class LocalRuntime:
 
         self.scheduler.stop(left())
         self.streams.stop(left())
+        self.bus_logs.stop(left())
         self.dispatcher.stop(left())
         patches.detach(self)
         self.lambdas.close()
@@ -253,7 +264,7 @@ class LocalRuntime:
             if not self.dispatcher.drain(max(0.0, deadline - time.monotonic())):
                 return False
             if (self.streams.pending() == 0 and self.dispatcher.pending == 0
-                    and self.lanes.waiting() == 0):
+                    and self.lanes.waiting() == 0 and self.bus_logs.pending() == 0):
                 quiet += 1
                 if quiet >= 2:  # twice in a row: a stream handler may have just put events
                     return True
@@ -283,6 +294,15 @@ class LocalRuntime:
                                           self.settings.backoff_scale,
                                           self.failed_invocations))
 
+    # -- connections ---------------------------------------------------------------------
+
+    def authorize_connection(self, connection_arn: str, auth_parameters: Mapping[str, Any],
+                             done: Any) -> None:
+        """Authorise an OAuth connection as EventBridge does: a token request to its
+        authorization endpoint, in the background; `done(authorized, reason)` when answered
+        (moto's patched connections call this after CreateConnection/UpdateConnection)."""
+        self.authorizer.start(connection_arn, auth_parameters, done)
+
     # -- events --------------------------------------------------------------------------
 
     def route(self, rule: Any, moto_event: Mapping[str, Any]) -> None:
@@ -292,6 +312,8 @@ class LocalRuntime:
         if rule.event_pattern.dump() is None:
             return  # a schedule-only rule matches no event
         shaped = self._shaped.get(moto_event)
+        bus = str(getattr(rule, "event_bus_name", "") or "default")
+        self.bus_logs.event_receipt(bus, shaped.event)
         if not shaped.matches(rule):
             return
         event, ingestion = shaped.event, shaped.ingestion_time
@@ -299,19 +321,26 @@ class LocalRuntime:
         moto_owned: list[dict[str, Any]] = []
         for target in list(rule.targets):
             (moto_owned if _moto_delivers(target["Arn"]) else ours).append(target)
+        logs = {target["Arn"]: self.bus_logs.invocation(
+            bus, rule_arn=rule.arn, target=target, event=event,
+            ingestion_ms=_epoch_ms(moto_event.get("ingestion-time"))) for target in ours}
+        self.bus_logs.rule_match(bus, event, rule.arn, {
+            **{t["Arn"]: str(uuid.uuid4()) for t in moto_owned},
+            **{arn: log.invocation_id for arn, log in logs.items()}})
         if moto_owned:
             clone = copy.copy(rule)
             clone.targets = moto_owned
             patches.send_with_moto(clone, dict(moto_event))
         for target in ours:
-            self._deliver(rule, copy.deepcopy(target), event, ingestion)
+            self._deliver(rule, copy.deepcopy(target), event, ingestion, logs[target["Arn"]])
 
     def _deliver(self, rule: Any, target: Mapping[str, Any], event: Mapping[str, Any],
-                 ingestion: str) -> None:
+                 ingestion: str, log: InvocationLog | None = None) -> None:
         self.dispatcher.submit(TargetDelivery(
             rule=RuleRef(rule.name, rule.arn, rule.account_id, rule.region_name),
             target=target, event=event, ingestion_time=ingestion, sender=self.sender,
             office=self.dead_letters, backoff=self.backoff, scale=self.settings.backoff_scale,
+            log=log or InvocationLog.nobody(),
         ))
 
     def _fire_schedule(self, rule: Any, event: dict[str, Any]) -> None:
@@ -372,6 +401,14 @@ class LocalRuntime:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorMessage": f"Unable to marshal response: {error}",
                                "errorType": "Runtime.MarshalError"}).encode()
+
+
+def _epoch_ms(value: Any) -> int | None:
+    """moto's `ingestion-time` (epoch seconds, a float) in milliseconds."""
+    try:
+        return int(float(value) * 1000) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _moto_delivers(arn: str) -> bool:

@@ -62,6 +62,8 @@ class Delivery:
     body: str = ""
     credential: str = ""
     answer: int = 200
+    # How often this CloudEvent id arrived (a resend or redrive keeps the id: 2, 3, ...).
+    times_received: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "account": self.account, "received_at": self.received_at,
@@ -70,7 +72,8 @@ class Delivery:
                 "user_agent": self.user_agent, "statuses": list(self.statuses),
                 "note": self.note, "method": self.method, "path": self.path,
                 "headers": dict(self.headers), "body": self.body,
-                "credential": self.credential, "answer": self.answer}
+                "credential": self.credential, "answer": self.answer,
+                "times_received": self.times_received}
 
 
 class ModeError(ValueError):

@@ -33,6 +33,7 @@ from infra.local.sample_partner.deliveries import (
     hook_token_environment,
     masked_headers,
 )
+from infra.local.sample_partner.oauth import TokenEndpoint
 from infra.local.sample_partner.web import create_app
 
 # The package's name, as the sample partner's log lines always carried.
@@ -126,6 +127,7 @@ class SamplePartner:
         self._threads = [threading.Thread(target=self._work, name=f"sample-partner-status-{i}",
                                           daemon=True) for i in range(workers)]
         self._local = threading.local()
+        self.tokens = TokenEndpoint()  # the hooks' OAuth token endpoints
         self.app = create_app(self)
 
     # --- accounts and modes ----------------------------------------------------------------
@@ -266,6 +268,10 @@ class SamplePartner:
         with self._wakeup:
             if (dedupe, delivery.id) in self._seen:
                 self.counts["duplicates"] += 1
+                for earlier in reversed(self._deliveries):
+                    if earlier.id == delivery.id and earlier.account == account:
+                        earlier.times_received += 1
+                        break
                 return 200, {"received": delivery.id, "duplicate": True}
             self._seen.add((dedupe, delivery.id))
             self._deliveries.append(delivery)

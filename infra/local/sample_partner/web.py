@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Any, Mapping
 
@@ -16,6 +15,7 @@ from infra.local.sample_partner.deliveries import (
     HookTokenError,
     ModeError,
 )
+from infra.local.sample_partner.oauth import TokenSettingsError
 from infra.local.sns_messages import EMAIL_PATH, SMS_PATH
 
 
@@ -68,14 +68,39 @@ def create_app(partner: Any) -> Flask:
         content_type = "application/json" if status < 300 else "application/problem+json"
         return jsonify(answer), status, {"Content-Type": content_type}
 
-    @app.post(HOOK_PATH + "/oauth/token")
+    @app.route(HOOK_PATH + "/oauth/token", methods=["GET", "POST", "PUT"])
     def hook_token_endpoint(hook: str):
-        # An OAuth client-credentials connection's authorization endpoint: any client id
-        # and secret get a token (the sample partner checks no credential on its hooks).
+        # An OAuth client-credentials connection's authorization endpoint (see `oauth`):
+        # any client id and secret get a token, unless the hook's endpoint refuses.
         if not HOOK_NAME.fullmatch(hook):
             return problem(404, "Not Found", "no such hook")
-        return jsonify(access_token=secrets.token_urlsafe(24), token_type="Bearer",
-                       expires_in=3600)
+        form = request.args.to_dict() if request.method == "GET" else \
+            {**request.args.to_dict(), **request.form.to_dict()}
+        answer = partner.tokens.answer(hook, request.method, request.headers, form)
+        return jsonify(answer.body), answer.status, answer.headers
+
+    @app.route(HOOK_PATH + "/oauth", methods=["GET", "POST"])
+    def hook_token_settings(hook: str):
+        # Tell a hook's token endpoint to refuse (or accept) clients, or to answer slowly.
+        if not HOOK_NAME.fullmatch(hook):
+            return problem(404, "Not Found", "no such hook")
+        if request.method == "POST":
+            from_form = not request.is_json
+            if from_form and not same_origin():
+                return problem(403, "Forbidden", "cross-site form posts are refused")
+            payload = request.get_json(silent=True) if not from_form else _token_form()
+            if not isinstance(payload, Mapping):
+                return problem(400, "Bad Request", "send {\"refuse\": true|false, "
+                                                   "\"delay_seconds\": N}")
+            try:
+                partner.tokens.configure(hook, refuse=payload.get("refuse", False),
+                                         delay_seconds=payload.get("delay_seconds", 0))
+            except TokenSettingsError as error:
+                return problem(400, "Bad Request", str(error))
+            if from_form:
+                return redirect("/", code=303)
+        return jsonify(hook=hook, **partner.tokens.settings(hook),
+                       requests=partner.tokens.requests(hook))
 
     @app.post(HOOK_PATH + "/token")
     @app.post("/hook-tokens")
@@ -171,6 +196,16 @@ def create_app(partner: Any) -> Flask:
     return app
 
 
+def _token_form() -> dict[str, Any]:
+    """The token endpoint settings of a form post (`refuse=true`, `delay_seconds=N`)."""
+    delay: Any = request.form.get("delay_seconds") or 0
+    try:
+        delay = float(delay)
+    except ValueError:
+        pass  # refused by `TokenEndpoint.configure` with the reason
+    return {"refuse": request.form.get("refuse") == "true", "delay_seconds": delay}
+
+
 def _get_json(url: str) -> Any:
     response = requests.get(url, timeout=5)
     response.raise_for_status()
@@ -206,8 +241,10 @@ pre{white-space:pre-wrap;word-break:break-all;max-width:60rem;margin:.2rem 0}
 <code>{{ base }}/hooks/&lt;any name&gt;</code> (e.g. <code>{{ base }}/hooks/my-company</code>)
 with any credential: an API key header of any name and value, Basic auth, or OAuth client
 credentials with the authorization endpoint
-<code>{{ base }}/hooks/&lt;name&gt;/oauth/token</code> and any client id and secret. Every
-request is answered 200 and shown below as received. To get statuses back, paste that
+<code>{{ base }}/hooks/&lt;name&gt;/oauth/token</code> and any client id and secret (a real
+client-credentials token endpoint; <code>POST {{ base }}/hooks/&lt;name&gt;/oauth</code> with
+<code>{"refuse": true}</code> makes it refuse clients, so the connection ends DEAUTHORIZED and
+the console shows the refusal). Every request is answered 200 and shown below as received. To get statuses back, paste that
 environment's API token (from the console) here:</p>
 <form method="post" action="/hook-tokens">
   <label>hook name <input name="hook" required pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,63}"

@@ -146,6 +146,9 @@ def test_duplicate_delivery_is_acknowledged_once(client, partner, api):
     assert partner.wait_idle(10)
     assert partner.summary()["received"] == 1 and partner.summary()["duplicates"] == 1
     assert len(api.posts) == 4
+    # Shown once, with how often its CloudEvent id came (a resend keeps the id).
+    [shown] = partner.deliveries()
+    assert shown["times_received"] == 2
 
 
 def test_environment_without_token_receives_but_posts_nothing(client, partner, api):

@@ -50,7 +50,7 @@ def test_slug_and_membership_are_unique(registry):
     create(registry, owner="user-1")
     with pytest.raises(SlugTakenError):
         create(registry, slug="acme")
-    with pytest.raises(ValidationError, match="already belongs"):
+    with pytest.raises(ValidationError, match="already created an organisation"):
         create(registry, slug="other", owner="user-1")
 
 

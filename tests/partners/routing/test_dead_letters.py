@@ -47,3 +47,36 @@ def test_redrive_of_chosen_messages(dead_letters, audit):
     assert result.redriven == [] and set(result.failed) == {"gone"}
     assert audit.for_target("partner:p1").items[0].after == {
         "environment": "test", "redriven": 0, "failed": 1}
+
+
+class RecordingEvents:
+    """The bus client: records the entries a redrive re-puts."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict] = []
+
+    def put_events(self, Entries):  # noqa: N803 - boto3's parameter name
+        self.entries += Entries
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": f"new-{len(self.entries)}"}]}
+
+
+@pytest.mark.parametrize("detail, cloudevent_id", [
+    ({**DETAIL, "cloudevent_id": "c-kept"}, "c-kept"),
+    # Dead-lettered before details carried the id: the partner got the event id as its id.
+    (DETAIL, "e1"),
+])
+def test_a_redrive_keeps_the_cloudevent_id(stage, aws, detail, cloudevent_id):
+    """The redriven event is addressed to this partner and keeps the CloudEvent id the
+    partner already saw (so a partner de-duplicating on it processes it once)."""
+    prefix = stage.spec.partner_resource_prefix
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=partner_resource_name(prefix, "p1", "test"))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(
+        {"id": "e1", "detail-type": "Request Created", "detail": detail}))
+    events = RecordingEvents()
+    letters = DeadLetters(sqs, events, bus_name=stage.spec.bus_name, resource_prefix=prefix,
+                          partner_id="p1", environment="test")
+    assert len(letters.redrive().redriven) == 1
+    [entry] = events.entries
+    sent = json.loads(entry["Detail"])
+    assert (sent["cloudevent_id"], sent["addressed_to"]) == (cloudevent_id, "p1")

@@ -1,0 +1,89 @@
+"""The delivery log on the embedded stack, over HTTP only: what EventBridge did with every
+request for a partner environment, read back through `GET /v1/deliveries`.
+
+The records come from the bus's own logs (the runtime writes them, in AWS's schema, to the
+log group the bus's vended delivery names; the log group's subscription filter hands them to
+the indexer). Demo partner Acme Logistics pushes `stock.check` requests for `eu-*` regions to
+the sample partner; its `test` environment's retry policy is the first attempt and two
+retries, then the DLQ (infra/local/demo.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+PARTNER = "acme-logistics"
+
+
+def deliveries(stack, request_id: str) -> list[dict]:
+    answer = stack.as_partner(PARTNER, "test", "GET", "/v1/deliveries",
+                              params={"request_id": request_id})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]
+
+
+def set_mode(stack, mode: str) -> None:
+    body = {"mode": mode, "for_seconds": 600} if mode != "ok" else {"mode": mode}
+    assert stack.http.post(f"{stack.sample}/mode", json=body, timeout=10).status_code == 200
+
+
+def received(stack, request_id: str) -> list[dict]:
+    return stack.received(request_id=request_id)["deliveries"]
+
+
+def test_failed_then_delivered_then_resent_with_the_same_cloudevent_id(stack):
+    set_mode(stack, "fail500")
+    failing = [stack.create_request("test", "stock.check", f"eu-west-{n}") for n in (1, 2)]
+    stack.idle()
+    set_mode(stack, "ok")
+    healthy = [stack.create_request("test", "stock.check", f"eu-north-{n}") for n in (1, 2)]
+    stack.idle()
+
+    # Every request made while the endpoint failed: each attempt's HTTP 500, then the DLQ.
+    for request_id in failing:
+        [item] = deliveries(stack, request_id)
+        assert item["outcome"] == "dead_lettered", item
+        assert [a["http_status"] for a in item["attempts"]] == [500, 500, 500]
+        assert item["request_type"] == "stock.check" and item["resent"] == 0
+    # Every request after: delivered, its attempt answered 2xx.
+    for request_id in healthy:
+        [item] = deliveries(stack, request_id)
+        assert item["outcome"] == "delivered", item
+        assert 200 <= item["attempts"][-1]["http_status"] < 300
+
+    # A resend reaches the sample partner again with the same CloudEvent id.
+    [item] = deliveries(stack, healthy[0])
+    [first] = received(stack, healthy[0])
+    assert first["id"] == item["cloudevent_id"] and first["times_received"] == 1
+    answer = stack.as_partner(PARTNER, "test", "POST", f"/v1/deliveries/{item['id']}/resend")
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["cloudevent_id"] == item["cloudevent_id"]
+    stack.idle()
+    [again] = received(stack, healthy[0])
+    assert again["id"] == item["cloudevent_id"] and again["times_received"] == 2
+    [resent] = deliveries(stack, healthy[0])
+    assert resent["id"] == item["id"] and resent["resent"] == 1
+    assert resent["outcome"] == "delivered" and len(resent["attempts"]) == 2
+
+    # A dead-lettered delivery, resent once the endpoint works, arrives with its id.
+    [dead] = deliveries(stack, failing[0])
+    answer = stack.as_partner(PARTNER, "test", "POST", f"/v1/deliveries/{dead['id']}/resend")
+    assert answer.status_code == 202, answer.text
+    stack.idle()
+    [arrived] = received(stack, failing[0])
+    assert arrived["id"] == dead["cloudevent_id"]
+    [after] = deliveries(stack, failing[0])
+    assert after["outcome"] == "delivered" and after["resent"] == 1
+
+
+def test_another_environments_delivery_cannot_be_read_or_resent(stack):
+    request_id = stack.create_request("test", "stock.check", "eu-south-2")
+    stack.idle()
+    [item] = deliveries(stack, request_id)
+    for method, path in (("GET", f"/v1/deliveries/{item['id']}"),
+                         ("POST", f"/v1/deliveries/{item['id']}/resend")):
+        answer = stack.as_partner(PARTNER, "prod", method, path)
+        assert answer.status_code == 404, (method, answer.text)
+        assert answer.headers["Content-Type"].startswith("application/problem+json")

@@ -1,0 +1,87 @@
+"""The delivery indexer Lambda: CloudWatch Logs subscription payloads in, the delivery log out.
+
+Payload shape: "Using CloudWatch Logs subscription filters", Lambda example
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html#LambdaFunctionExample):
+`awslogs.data` is base64 of gzip of `{"messageType", "logGroup", "logStream",
+"subscriptionFilters", "logEvents": [{"id", "timestamp", "message"}]}`.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+
+import pytest
+
+from handlers import delivery_indexer
+from partners.deliveries import DeliveryStore, Outcome, delivery_id
+from tests.handlers.gateway import LambdaContext
+from tests.partners.deliveries.builders import PREFIX, Send
+
+
+def subscription_event(messages, message_type="DATA_MESSAGE"):
+    document = {"messageType": message_type, "owner": "123456789012",
+                "logGroup": "/aws/vendedlogs/events/event-bus/pgw-test-marketplace",
+                "logStream": "stream", "subscriptionFilters": ["pgw-test-delivery-indexer"],
+                "logEvents": [{"id": str(i), "timestamp": 0,
+                               "message": m if isinstance(m, str) else json.dumps(m)}
+                              for i, m in enumerate(messages)]}
+    data = base64.b64encode(gzip.compress(json.dumps(document).encode())).decode()
+    return {"awslogs": {"data": data}}
+
+
+@pytest.fixture
+def store(aws, spec, clock):
+    from infra.local.provision import _create_table
+
+    _create_table(aws.client("dynamodb"), spec.tables["deliveries"])
+    store = DeliveryStore(spec.tables["deliveries"].name, prefix=PREFIX, boto3_session=aws,
+                          clock=clock)
+    with delivery_indexer.dependencies.override(delivery_indexer.Dependencies(store=store)):
+        yield store
+
+
+def handle(event):
+    return delivery_indexer.lambda_handler(event, LambdaContext())
+
+
+def test_records_are_folded_and_malformed_ones_counted_and_skipped(store):
+    send = Send()
+    records = send.failing_then_dead_lettered(2)
+    answer = handle(subscription_event(records[:3] + ["{not json", {"message_type": "X"}]
+                                       + records[3:]))
+    assert answer == {"records": len(records) + 2, "indexed": len(records), "ignored": 0,
+                      "malformed": 2}
+    found = store.get(delivery_id("pabc", "prod", "ev-1"))
+    assert found.outcome is Outcome.DEAD_LETTERED and len(found.attempts) == 2
+
+
+def test_a_batch_delivered_twice_changes_nothing(store):
+    event = subscription_event(Send().delivered())
+    handle(event)
+    before = store.get(delivery_id("pabc", "prod", "ev-1"))
+    handle(event)
+    assert store.get(delivery_id("pabc", "prod", "ev-1")) == before
+
+
+def test_a_control_message_has_no_records(store):
+    assert handle(subscription_event(["CWL CONTROL MESSAGE"], "CONTROL_MESSAGE")) == {
+        "records": 0, "indexed": 0, "ignored": 0, "malformed": 0}
+
+
+@pytest.mark.parametrize("event", [
+    {}, {"awslogs": {}}, {"awslogs": {"data": "%%%"}},
+    {"awslogs": {"data": base64.b64encode(b"plain, not gzip").decode()}},
+    {"awslogs": {"data": base64.b64encode(gzip.compress(b"[1, 2]")).decode()}},
+])
+def test_a_payload_that_is_not_a_subscription_is_refused_without_raising(store, event):
+    assert handle(event)["malformed"] == 1
+
+
+def test_dependencies_come_from_the_environment(monkeypatch, aws):
+    monkeypatch.setenv("PGW_DELIVERIES_TABLE", "t")
+    monkeypatch.setenv("PGW_RESOURCE_PREFIX", "pgw-x-pt-")
+    monkeypatch.setenv("PGW_DELIVERIES_TTL_DAYS", "9")
+    store = delivery_indexer.Dependencies.from_environment(aws).store
+    assert (store.table_name, store.prefix, store.ttl_days) == ("t", "pgw-x-pt-", 9)
