@@ -120,7 +120,12 @@ class CallCounter:
                 service = client.meta.service_model.endpoint_prefix
                 with counter._lock:
                     counter.calls[(service, operation)] += 1
-                    if service == "dynamodb":
+                    if service == "dynamodb" and operation == "TransactWriteItems":
+                        # One count per item, on its table (each is billed 2 write units).
+                        for item in params.get("TransactItems", []):
+                            table = next(iter(item.values())).get("TableName", "?")
+                            counter.tables[(table.replace("pgw-local-", ""), operation)] += 1
+                    elif service == "dynamodb":
                         table = str(params.get("TableName", "transaction"))
                         counter.tables[(table.replace("pgw-local-", ""), operation)] += 1
                     if operation == "PutEvents":
@@ -392,7 +397,8 @@ def delivery_log_report(figures: dict[str, Any], fulfilled: int, lambda_counts: 
     invocations = lambda_counts.get(indexer, 0) / fulfilled
     reads = sum(c for (t, op), c in tables.items()
                 if t == "deliveries" and op not in DYNAMODB_WRITES) / fulfilled
-    writes = sum(c for (t, op), c in tables.items()
+    # A transaction's item costs two write units.
+    writes = sum(c * (2 if op == "TransactWriteItems" else 1) for (t, op), c in tables.items()
                  if t == "deliveries" and op in DYNAMODB_WRITES) / fulfilled
     gigabytes = figures["bytes"] / 2**30 / fulfilled * 1e6
     vended = gigabytes * PRICES["logs:vended"][1] * 2**30
@@ -408,7 +414,7 @@ def delivery_log_report(figures: dict[str, Any], fulfilled: int, lambda_counts: 
           f"{figures['records_to_indexer'] / fulfilled:.2f}, in "
           f"{figures['subscription_deliveries'] / fulfilled:.3f} invocations per request")
     print(f"  indexer invocations per request: {invocations:.3f}; DynamoDB on deliveries per "
-          f"request: {reads:.2f} reads, {writes:.2f} writes")
+          f"request: {reads:.2f} reads, {writes:.2f} write units")
     print(f"  per million requests: {gigabytes:,.2f} GB of bus logs -> CloudWatch Logs vended "
           f"${vended:,.2f} (Firehose instead: ${firehose:,.2f}); indexer Lambda requests "
           f"${lambda_cost:,.2f}; deliveries table ${table_cost:,.2f}; total "

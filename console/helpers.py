@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any, Callable
 
-from flask import abort, flash
+from flask import abort, flash, g
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -67,6 +67,9 @@ def get_partner_or_404(partner_id: str, *, member: str | None = None) -> Partner
 def own_partner_or_404(partner_id: str) -> Partner:
     """An organisation the current user is a member of, addressed by id (their role there is
     then `current_user.actor`'s); another organisation answers 404, like a missing one."""
+    loaded = g.get("pgw_partner")
+    if loaded is not None and loaded.id == partner_id:
+        return loaded  # the role check before the form loaded it already in this request
     partner = get_partner_or_404(partner_id)
     if enter(partner) is None:
         abort(404)

@@ -36,6 +36,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handlers.snapshots import prepare_for_snapshot
 from handlers.wiring import Wiring
 from partners.core.clock import Clock, utc_now
 from partners.core.constants import Env, usage_key_value
@@ -223,6 +224,8 @@ def from_environment(session: boto3.session.Session | None = None,
 
 
 dependencies: Wiring[Authorizer] = Wiring(from_environment)
+# SnapStart: built before the snapshot, entropy reseeded after each restore.
+prepare_for_snapshot(dependencies)
 
 
 # Not wrapped by `tracer.capture_lambda_handler`: refusing (raising `Unauthorized`) is this

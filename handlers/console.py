@@ -18,6 +18,7 @@ from apig_wsgi import make_lambda_handler
 from flask import Flask
 
 from console import create_app
+from handlers.snapshots import prepare_for_snapshot
 from handlers.wiring import Wiring
 
 
@@ -45,6 +46,8 @@ def build_console() -> Console:
 
 
 dependencies: Wiring[Console] = Wiring(build_console)
+# SnapStart: built before the snapshot, entropy reseeded after each restore.
+prepare_for_snapshot(dependencies)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from handlers.api import (
 )
 from handlers.partner_deliveries import router as deliveries_router
 from handlers.problems import ProblemError, invalid, read_json_body, schema_errors
+from handlers.snapshots import prepare_for_snapshot
 from handlers.wiring import Wiring
 from partners.core.clock import isoformat, parse_iso
 from partners.core.constants import REQUEST_STATUS_CHANGED, SCHEMA_VERSION
@@ -70,6 +71,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 # The partner API needs just what both APIs share (`handlers.api.ApiDependencies`).
 Dependencies = ApiDependencies
 dependencies: Wiring[Dependencies] = Wiring(Dependencies.from_environment)
+# SnapStart: built before the snapshot, entropy reseeded after each restore.
+prepare_for_snapshot(dependencies)
 
 
 def current_caller() -> Caller:

@@ -42,6 +42,7 @@ from handlers.api import (
 )
 from handlers.portal_contacts import contact_router
 from handlers.problems import ProblemError, invalid, read_json_body, schema_errors
+from handlers.snapshots import prepare_for_snapshot
 from handlers.wiring import Wiring
 from partners.core.clock import Clock, isoformat, new_id
 from partners.core.constants import REQUEST_CREATED, SCHEMA_VERSION, Env
@@ -111,6 +112,8 @@ class Dependencies(ApiDependencies):
 
 
 dependencies: Wiring[Dependencies] = Wiring(Dependencies.from_environment)
+# SnapStart: built before the snapshot, entropy reseeded after each restore.
+prepare_for_snapshot(dependencies)
 # PUT/GET /v1/portal/users/{user_id}/contact (issue 5), on this environment's contact store.
 app.include_router(contact_router(lambda: dependencies.get().contacts))
 

@@ -31,8 +31,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.wiring import Wiring
 from partners.core.constants import Env
 from partners.core.exceptions import ValidationError
-from partners.onboarding import CredentialStore, PartnerRegistry, RoutingState
-from partners.routing import Reconciler, ReconcilerConfigError, ReconcilerSettings
+from partners.deliveries import DeliveryQueries, DeliveryStore
+from partners.onboarding import AuditLog, CredentialStore, PartnerRegistry, RoutingState
+from partners.routing import (
+    AlertMailer,
+    EndpointGuard,
+    EndpointHealthStore,
+    HealthPolicy,
+    Reconciler,
+    ReconcilerConfigError,
+    ReconcilerSettings,
+)
 
 logger = Logger()
 tracer = Tracer()
@@ -99,7 +108,30 @@ def from_environment(session: boto3.session.Session | None = None) -> Reconciler
             raise ReconcilerConfigError(name, "is not set")
     registry = PartnerRegistry(os.environ[Env.PARTNERS_TABLE], boto3_session=session)
     credentials = CredentialStore(os.environ[Env.SECRET_PREFIX], boto3_session=session)
-    return Reconciler(registry, credentials, settings, boto3_session=session)
+    return Reconciler(registry, credentials, settings, boto3_session=session,
+                      endpoint_guard=endpoint_guard(os.environ, session))
+
+
+def endpoint_guard(environ: Mapping[str, str],
+                   session: boto3.session.Session | None = None) -> EndpointGuard | None:
+    """The guard that pauses failing endpoints, on the stage's delivery log, audit log and
+    notification topic; None on a stage without a delivery log (nothing to judge by).
+
+    Raises
+    ------
+    ReconcilerConfigError: an endpoint health setting is malformed.
+    """
+    deliveries, audit = environ.get(Env.DELIVERIES_TABLE), environ.get(Env.AUDIT_TABLE)
+    if not deliveries or not audit:
+        return None
+    partners = environ[Env.PARTNERS_TABLE]
+    store = DeliveryStore(deliveries, prefix=environ.get(Env.RESOURCE_PREFIX, ""),
+                          boto3_session=session)
+    topic = environ.get(Env.NOTIFICATIONS_TOPIC_ARN)
+    mailer = AlertMailer(topic, partners, boto3_session=session) if topic else None
+    return EndpointGuard(EndpointHealthStore(partners, boto3_session=session),
+                         DeliveryQueries(store).list, AuditLog(audit, boto3_session=session),
+                         mailer, policy=HealthPolicy.from_environment(environ))
 
 
 dependencies: Wiring[Reconciler] = Wiring(from_environment)

@@ -29,7 +29,9 @@ DEFAULT_OUTPUT = "build/lambda.zip"
 DEFAULT_DEPS_DIR = "build/lambda-deps"
 # What the function's environment already has: boto3 in the Lambda runtime, Powertools
 # (with the tracer's aws-xray-sdk) in the Powertools layer configured per stack.
-PROVIDED = frozenset({"boto3", "botocore", "aws-lambda-powertools"})
+# The Python managed runtimes include snapshot-restore-py (SnapStart's runtime hooks,
+# https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-python.html).
+PROVIDED = frozenset({"boto3", "botocore", "aws-lambda-powertools", "snapshot-restore-py"})
 # The Lambda runtime of `infra.cloud.function` (python3.12 on x86_64).
 PLATFORM = "manylinux2014_x86_64"
 PYTHON_VERSION = "3.12"

@@ -120,6 +120,11 @@ class TopicSpec:
     env_var: str
 
 
+# Tagged on request-path functions (`FunctionSpec.snap_start`): the policy pack requires
+# SnapStart on published versions for each.
+REQUEST_PATH_TAG = "pgw:request-path"
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """A Lambda function: its handler and the resources it is allowed to reach."""
@@ -130,6 +135,9 @@ class FunctionSpec:
     tables: tuple[str, ...] = ()
     timeout_seconds: int = 10
     memory_mb: int = 512
+    # On the request path (an API answers while it runs): Lambda SnapStart restores it from a
+    # snapshot of its initialised environment, invoked through a published version's alias.
+    snap_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -406,12 +414,12 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
 def _functions(prefix: str) -> dict[str, FunctionSpec]:
     functions = [
         FunctionSpec("partner_api", f"{prefix}-partner-api", "handlers.partner_api.lambda_handler",
-                     tables=("partner_inbox", "request_events", "deliveries")),
+                     tables=("partner_inbox", "request_events", "deliveries"), snap_start=True),
         FunctionSpec("authorizer", f"{prefix}-authorizer", "handlers.authorizer.lambda_handler",
-                     tables=("tokens", "partners")),
+                     tables=("tokens", "partners"), snap_start=True),
         FunctionSpec("portal_api", f"{prefix}-portal-api", "handlers.portal_api.lambda_handler",
                      tables=("request_events", "requests", "user_timeline", "contacts",
-                             "idempotency")),
+                             "idempotency"), snap_start=True),
         FunctionSpec("routing_recorder", f"{prefix}-routing-recorder",
                      "handlers.routing_recorder.lambda_handler", tables=("request_events",)),
         # The projector folds each changed request's whole log (request_events) into views.
@@ -425,11 +433,12 @@ def _functions(prefix: str) -> dict[str, FunctionSpec]:
                      "handlers.delivery_indexer.lambda_handler", tables=("deliveries",),
                      timeout_seconds=60),
         FunctionSpec("reconciler", f"{prefix}-reconciler", "handlers.reconciler.lambda_handler",
-                     tables=("partners",), timeout_seconds=300, memory_mb=1024),
+                     tables=("partners", "deliveries", "audit"), timeout_seconds=300,
+                     memory_mb=1024),
         FunctionSpec("console", f"{prefix}-console", "handlers.console.lambda_handler",
                      tables=("partners", "tokens", "audit", "requests", "partner_inbox",
                              "request_events", "console_sessions", "deliveries"),
-                     timeout_seconds=29),
+                     timeout_seconds=29, snap_start=True),
     ]
     return {f.logical: f for f in functions}
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import Blueprint
+from flask import Blueprint, request
+from flask_login import current_user
 
-from console.helpers import partner_required
+from console.helpers import own_partner_or_404, partner_required
 from console.membership import template_context
 from console.partner.api_tokens import create_token, revoke_token, rotate_token, tokens
 from console.partner.dead_letters import failures, redrive
@@ -36,6 +37,7 @@ from console.partner.members import (
 from console.partner.organisation import create, home, overview, profile, submit
 from console.partner.probes import send_test_event, test_event, test_event_status
 from console.partner.usage_report import usage
+from partners.onboarding import Permission, require
 
 bp = Blueprint("partner", __name__, url_prefix="/partners")
 
@@ -80,6 +82,20 @@ ROUTES: list[tuple[str, Callable, list[str]]] = [
 for rule, view, methods in ROUTES:
     bp.add_url_rule(rule, view_func=view, methods=methods)
 
+# The role permission each change (POST) needs, checked before its form is read, so a
+# member whose role may not make it gets the same 403 with the reason whatever they sent;
+# the use case checks it again (None: any member, for themselves).
+P = Permission
+ROLE_NEEDED: dict[str, Permission | None] = {
+    "profile": P.PROFILE, "submit": P.SUBMIT, "settings": P.ENDPOINTS,
+    "clear_credential": P.CREDENTIALS, "request_filter": P.FILTERS,
+    "create_token": P.TOKENS, "rotate_token": P.TOKENS, "revoke_token": P.TOKENS,
+    "send_test_event": P.TEST_EVENTS, "redrive": P.DELIVERIES, "resend": P.DELIVERIES,
+    "reenable": P.ENDPOINTS, "invite": P.MEMBERS, "resend_invite": P.MEMBERS,
+    "cancel_invite": P.MEMBERS, "set_role": P.MEMBERS, "remove": P.MEMBERS,
+    "transfer": P.OWNERSHIP, "leave": None,
+}
+
 
 # Every template sees the user's role in the organisation in hand and their organisations
 # (the switcher in the nav).
@@ -90,3 +106,9 @@ bp.app_context_processor(template_context)
 @partner_required
 def _partners_only() -> None:
     """Every partner screen needs a logged-in member of the `partners` group."""
+    if request.method == "POST" and request.endpoint and "partner_id" in (request.view_args
+                                                                         or {}):
+        permission = ROLE_NEEDED.get(request.endpoint.split(".", 1)[-1], P.MEMBERS)
+        partner = own_partner_or_404(request.view_args["partner_id"])
+        if permission is not None:
+            require(current_user.actor, partner.id, permission)

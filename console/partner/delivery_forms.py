@@ -7,6 +7,7 @@ from datetime import timezone
 
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, Form, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 OUTCOMES = ("delivered", "retrying", "failed", "dead_lettered")
@@ -21,8 +22,8 @@ def _strip(value: str | None) -> str | None:
 class DeliveryFilterForm(Form):
     """The log's filters, read from the query string (a GET form needs no CSRF token)."""
 
-    outcome = SelectField("Outcome", choices=[("", "Any outcome")] + [
-        (o, o.replace("_", " ")) for o in OUTCOMES], default="",
+    outcome = SelectField("Outcome", choices=[SelectChoice("", "Any outcome")] + [
+        SelectChoice(o, o.replace("_", " ")) for o in OUTCOMES], default="",
         validate_choice=False)
     request_type = StringField("Request type", filters=[_strip], validators=[
         Optional(), Length(max=64),

@@ -102,11 +102,12 @@ api_stage = RestApiStageArgs(stage_name=spec.stage, rate_limit=config.api_rate_l
                              log_retention_days=config.log_retention_days)
 account_dependency = [account.apigateway_account] if account else []
 partner_api = PartnerApi("partner-api", PartnerApiArgs(
-    spec=spec, routes=partner_routes(), components=partner_schemas(), handler=functions["partner_api"].function,
-    authorizer=functions["authorizer"].function, usage_tiers=config.usage_tiers,
+    spec=spec, routes=partner_routes(), components=partner_schemas(),
+    handler=functions["partner_api"],
+    authorizer=functions["authorizer"], usage_tiers=config.usage_tiers,
     default_tier=config.default_usage_tier, stage=api_stage, depends_on=account_dependency))
 portal_api = PortalApi("portal-api", PortalApiArgs(
-    spec=spec, handler=functions["portal_api"].function, stage=api_stage,
+    spec=spec, handler=functions["portal_api"], stage=api_stage,
     depends_on=account_dependency))
 Subscriptions("subscriptions", SubscriptionsArgs(
     spec=spec, account_id=account_id, bus_name=bus.bus.name,

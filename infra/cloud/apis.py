@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.cloud.config import UsageTier
+from infra.cloud.function import StageFunction
 from infra.cloud.iam import arn_context, role_policy_json
 from infra.cloud.openapi import Route, partner_api_body, portal_api_body
 from infra.spec import StageSpec
@@ -56,13 +57,14 @@ def regional_rest_api(resource_name: str, api_name: str, body: pulumi.Input[str]
         **extra)
 
 
-def api_gateway_permission(resource_name: str, function_name: pulumi.Input[str],
+def api_gateway_permission(resource_name: str, function: StageFunction,
                            execution_arn: pulumi.Input[str], path: str,
                            opts: pulumi.ResourceOptions) -> aws.lambda_.Permission:
-    """Let API Gateway invoke a function for the calls under `path` of an API."""
+    """Let API Gateway invoke a function (its live alias, for a request-path function) for
+    the calls under `path` of an API."""
     return aws.lambda_.Permission(
-        resource_name, action="lambda:InvokeFunction", function=function_name,
-        principal="apigateway.amazonaws.com",
+        resource_name, action="lambda:InvokeFunction", function=function.function.name,
+        qualifier=function.qualifier, principal="apigateway.amazonaws.com",
         source_arn=pulumi.Output.concat(execution_arn, path), opts=opts)
 
 
@@ -115,8 +117,8 @@ class PartnerApiArgs:
 
     spec: StageSpec
     routes: Sequence[Route]
-    handler: aws.lambda_.Function
-    authorizer: aws.lambda_.Function
+    handler: StageFunction
+    authorizer: StageFunction
     usage_tiers: Sequence[UsageTier]
     default_tier: str
     stage: RestApiStageArgs
@@ -143,10 +145,10 @@ class PartnerApi(pulumi.ComponentResource):
         self.api = regional_rest_api(f"{name}-api", api_name, self.body, child,
                                      api_key_source="AUTHORIZER")
         self.handler_permission = api_gateway_permission(
-            f"{name}-handler-permission", args.handler.name, self.api.execution_arn, "/*/*",
+            f"{name}-handler-permission", args.handler, self.api.execution_arn, "/*/*",
             child)
         self.authorizer_permission = api_gateway_permission(
-            f"{name}-authorizer-permission", args.authorizer.name, self.api.execution_arn,
+            f"{name}-authorizer-permission", args.authorizer, self.api.execution_arn,
             "/authorizers/*", child)
         parts = _RestApiParts(self, name, self.api, self.body, args.stage, api_name,
                               [*args.depends_on, self.handler_permission,
@@ -181,7 +183,7 @@ class PortalApiArgs:
     """The portal function and the stage's limits."""
 
     spec: StageSpec
-    handler: aws.lambda_.Function
+    handler: StageFunction
     stage: RestApiStageArgs
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -202,7 +204,7 @@ class PortalApi(pulumi.ComponentResource):
             portal_api_body(title=api_name, handler_invoke_arn=arn), sort_keys=True))
         self.api = regional_rest_api(f"{name}-api", api_name, self.body, child)
         self.permission = api_gateway_permission(
-            f"{name}-handler-permission", args.handler.name, self.api.execution_arn, "/*/*",
+            f"{name}-handler-permission", args.handler, self.api.execution_arn, "/*/*",
             child)
         parts = _RestApiParts(self, name, self.api, self.body, args.stage, api_name,
                               [*args.depends_on, self.permission])

@@ -93,13 +93,13 @@ class Console(pulumi.ComponentResource):
                                         opts=child)
         self.integration = aws.apigatewayv2.Integration(
             f"{name}-integration", api_id=self.api.id, integration_type="AWS_PROXY",
-            integration_uri=self.function.arn, integration_method="POST",
+            integration_uri=self.function.entry_arn, integration_method="POST",
             payload_format_version="2.0", timeout_milliseconds=29_000, opts=child)
         self.route = aws.apigatewayv2.Route(
             f"{name}-route", api_id=self.api.id, route_key="$default",
             target=pulumi.Output.concat("integrations/", self.integration.id), opts=child)
         self.permission = api_gateway_permission(
-            f"{name}-permission", self.function.function.name, self.api.execution_arn, "/*/*",
+            f"{name}-permission", self.function, self.api.execution_arn, "/*/*",
             child)
         self.access_logs = aws.cloudwatch.LogGroup(
             f"{name}-access-logs", name=f"/aws/apigateway/{api_name}",

@@ -2,9 +2,9 @@
 
 Every function of the stage is built here, so every one gets the same guarantees: a role
 trusted only by Lambda in this account, a policy written for what the function does (its
-role's statements in `infra.roles`), a log group with retention created before the function (so Lambda never creates one
-without it), JSON logs, active tracing, the Powertools layer, and an on-failure destination
-for asynchronous invocations.
+role's statements in `infra.roles`), a log group with retention created before the function
+(so Lambda never creates one without it), JSON logs, active tracing, the Powertools layer,
+and an on-failure destination for asynchronous invocations.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from infra.cloud.iam import StageRole
 from infra.roles import ArnContext
-from infra.spec import FunctionSpec, StageSpec
+from infra.spec import REQUEST_PATH_TAG, FunctionSpec, StageSpec
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "x86_64"
@@ -26,6 +26,10 @@ METRICS_NAMESPACE = "PartnerEventGateway"
 # retries, then the event goes to the stage's async-failures queue, never silently dropped.
 ASYNC_RETRIES = 2
 ASYNC_MAX_EVENT_AGE_SECONDS = 6 * 3600
+# Request-path functions (`FunctionSpec.snap_start`) are invoked through this alias of their
+# latest published version: SnapStart snapshots published versions only, never $LATEST
+# (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-activate.html).
+LIVE_ALIAS = "live"
 
 
 @dataclass
@@ -52,6 +56,8 @@ class StageFunction(pulumi.ComponentResource):
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
     policy: aws.iam.RolePolicy
+    # The published version's alias callers invoke (request-path functions only).
+    alias: aws.lambda_.Alias | None
 
     def __init__(self, name: str, args: StageFunctionArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -90,7 +96,13 @@ class StageFunction(pulumi.ComponentResource):
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=self.log_group.name),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            tags=dict(args.tags),
+            # Each deployment publishes a version; Lambda initialises it once and restores
+            # new execution environments from that snapshot (handlers/snapshots.py holds the
+            # runtime hooks).
+            publish=spec.snap_start,
+            snap_start=(aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+                        if spec.snap_start else None),
+            tags={**args.tags, **({REQUEST_PATH_TAG: "true"} if spec.snap_start else {})},
             # The policy first: a function that starts before its permissions fails its
             # first invocations with AccessDenied.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
@@ -104,11 +116,29 @@ class StageFunction(pulumi.ComponentResource):
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
                     destination=args.failure_destination_arn)),
             opts=child)
+        self.alias = aws.lambda_.Alias(
+            f"{name}-alias", name=LIVE_ALIAS, function_name=self.function.name,
+            function_version=self.function.version, opts=child) if spec.snap_start else None
         self.register_outputs({"name": self.function.name, "arn": self.function.arn})
 
     @property
     def arn(self) -> pulumi.Output[str]:
         return self.function.arn
+
+    @property
+    def entry_arn(self) -> pulumi.Output[str]:
+        """What callers invoke: the live alias of a request-path function, else the function."""
+        return self.alias.arn if self.alias else self.function.arn
+
+    @property
+    def invoke_arn(self) -> pulumi.Output[str]:
+        """The API Gateway integration URI of `entry_arn`."""
+        return self.alias.invoke_arn if self.alias else self.function.invoke_arn
+
+    @property
+    def qualifier(self) -> pulumi.Output[str] | None:
+        """The alias name a resource policy statement must name, or None (unqualified)."""
+        return self.alias.name if self.alias else None
 
     @property
     def name_output(self) -> pulumi.Output[str]:

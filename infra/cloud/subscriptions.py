@@ -79,7 +79,8 @@ class Subscriptions(pulumi.ComponentResource):
         }
         self.register_outputs({"callback_rule": self.callback_rule.arn})
 
-    def _portal_callback(self, name: str, args: SubscriptionsArgs, context: pulumi.Output[ArnContext],
+    def _portal_callback(self, name: str, args: SubscriptionsArgs,
+                         context: pulumi.Output[ArnContext],
                          child: pulumi.ResourceOptions) -> None:
         spec, callback = args.spec, args.portal_callback
         self.callback_connection = aws.cloudwatch.EventConnection(

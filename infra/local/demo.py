@@ -54,6 +54,8 @@ class DemoPartner:
     status: PartnerStatus
     filters: Mapping[str, Mapping[str, Any]]  # environment -> filter JSON form
     retry_policies: Mapping[str, RetryPolicy] = field(default_factory=dict)
+    # Members besides the owner: (email, role); each gets a login of their own.
+    members: tuple[tuple[str, str], ...] = ()
 
 
 DEMO_PARTNERS = (
@@ -67,6 +69,7 @@ DEMO_PARTNERS = (
                                        "values": ["eu-"]}]} for env in ("prod", "test")},
         retry_policies={"test": RetryPolicy(maximum_event_age_seconds=600,
                                             maximum_retry_attempts=2)},
+        members=(("acme-viewer@example.com", "viewer"),),
     ),
     # Poll: every stock check, anywhere; it pages `GET /v1/requests?status=pending`.
     DemoPartner(
@@ -118,6 +121,7 @@ class Demo:
         self.tokens = TokenStore(environ[Env.TOKENS_TABLE], boto3_session=boto3_session)
         self.credentials = CredentialStore(environ[Env.SECRET_PREFIX], boto3_session=boto3_session)
         self.audit = AuditLog(environ[Env.AUDIT_TABLE], boto3_session=boto3_session)
+        self.members = MemberStore(environ[Env.PARTNERS_TABLE], boto3_session=boto3_session)
         self.cognito = client("cognito-idp", boto3_session)
         self.pool_id = environ[Env.USER_POOL_ID]
         self.environments = tuple(e for e in environ.get(
@@ -152,6 +156,21 @@ class Demo:
         return validate_environment(environment, allowed_names=self.environments,
                                     allow_insecure=True)
 
+    def _members(self, partner_id: str, demo: DemoPartner) -> list[dict[str, str]]:
+        """Add the partner's other members (each a login of their own), as if invited."""
+        created = []
+        for email, role in demo.members:
+            password = demo_password()
+            user_id = self.create_user(email, password, "partners")
+            self.members.add(Member(partner_id=partner_id, user_id=user_id, email=email,
+                                    role=Role(role), joined_at=isoformat(utc_now()),
+                                    invited_by=f"user:{demo.email}"))
+            self.audit.record(actor=f"user:{email}", action="member.joined",
+                              target=f"partner:{partner_id}",
+                              after={"email": email, "role": role})
+            created.append({"email": email, "password": password, "role": role})
+        return created
+
     def create(self) -> DemoResult:
         """Create every demo user and partner; reconcile and issue tokens for approved ones."""
         admin_password = demo_password()
@@ -164,7 +183,7 @@ class Demo:
             owner = self.create_user(demo.email, password, "partners")
             partner = self.registry.create_partner(display_name=demo.name,
                                                    contact_email=demo.email, slug=demo.slug,
-                                                   owner=owner)
+                                                   owner=owner, owner_email=demo.email)
             self.audit.record(actor=f"user:{demo.email}", action="partner.created",
                               target=f"partner:{partner.id}", after=partner.to_dict())
             api_key = secrets.token_urlsafe(24)
@@ -191,6 +210,7 @@ class Demo:
                 "id": partner.id, "name": demo.name, "slug": demo.slug,
                 "mode": demo.mode.value, "status": partner.status.value,
                 "login": {"email": demo.email, "password": password},
+                "members": self._members(partner.id, demo),
                 "environments": {name: {"api_token": issued.get(name),
                                         "filter": dict(demo.filters[name])}
                                  for name in demo.filters},

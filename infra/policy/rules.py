@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from infra.cloud.documents import WILDCARD_RESOURCE_ACTIONS
+from infra.spec import REQUEST_PATH_TAG
 from partners.core.constants import Env
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -213,6 +214,24 @@ def check_insecure_endpoints(resource: Resource) -> list[str]:
     return []
 
 
+def check_request_path_snap_start(resource: Resource) -> list[str]:
+    """Request-path functions start from a SnapStart snapshot of a published version.
+
+    SnapStart applies to published versions only: `snapStart` without `publish` snapshots
+    nothing (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-activate.html).
+    """
+    if resource.resource_type != FUNCTION:
+        return []
+    tags = resource.props.get("tags")
+    if not isinstance(tags, Mapping) or str(tags.get(REQUEST_PATH_TAG, "")).lower() != "true":
+        return []
+    snap = resource.props.get("snapStart") or {}
+    if snap.get("applyOn") != "PublishedVersions" or resource.props.get("publish") is not True:
+        return ["request-path functions must publish versions with SnapStart "
+                "(snapStart.applyOn PublishedVersions, publish true)"]
+    return []
+
+
 def check_stage_access_logs(resource: Resource) -> list[str]:
     """API Gateway stages write access logs."""
     if resource.resource_type not in (REST_STAGE, HTTP_STAGE):
@@ -240,6 +259,8 @@ RESOURCE_RULES: Mapping[str, tuple[str, Callable[[Resource], list[str]]]] = {
     "no-insecure-endpoints-in-prod": ("Production stacks never allow insecure endpoints",
                                       check_insecure_endpoints),
     "api-access-logs": ("API Gateway stages write access logs", check_stage_access_logs),
+    "request-path-snap-start": ("Request-path functions use SnapStart on published versions",
+                                check_request_path_snap_start),
 }
 
 

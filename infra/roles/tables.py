@@ -53,8 +53,9 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
     # Reads the user's contact; appends permanent failures to the request's log (and folds
     # the log for changes recorded before they carried the user).
     "notifier": {"contacts": "read", "request_events": "append"},
-    # Reads desired state, writes routing statuses.
-    "reconciler": {"partners": "write"},
+    # Reads desired state, writes routing statuses (and the endpoint guard's records); reads
+    # the delivery log to pause failing endpoints, and audits the pause and its alerts.
+    "reconciler": {"partners": "write", "deliveries": "read", "audit": "append"},
     # Partner self-service and admin actions; the audit log is appended to, never changed.
     "console": {"partners": "write", "tokens": "write", "audit": "append",
                 "requests": "read", "partner_inbox": "read", "request_events": "read",

@@ -14,6 +14,14 @@ a race with another writer) stops that environment's writes for this run and lea
 from what exists and goes on. Nothing waits in-process. A permanent one (a pattern
 EventBridge refuses, an exhausted quota, a validation error) is recorded on the
 environment's routing status (`error: <reason>`) and not retried.
+
+A push environment's connection is followed the same way (EventBridge user guide,
+eb-target-connection: the API destination only once the connection is AUTHORIZED). While
+EventBridge authorises it (CREATING, UPDATING, AUTHORIZING: an OAuth token request), the
+environment is `pending` ("waiting for the connection to be authorised") and gets no
+destination, queue, rule or targets; the next run (the schedule's, every few minutes)
+finishes it. DEAUTHORIZED is `error: <what the token endpoint answered>` until new
+credentials are saved (`UpdateConnection` authorises again).
 """
 
 from __future__ import annotations

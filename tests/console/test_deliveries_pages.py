@@ -120,17 +120,20 @@ def test_resend_a_selection_and_one(app, partner_a, clock):
     failure_window(app, partner_id)
     base = f"/partners/{partner_id}/environments/test/deliveries"
     ids = _delivery_ids(_text(client.get(f"{base}?outcome=dead_lettered")))
+    clock.advance(seconds=1)
     response = client.post(f"{base}/resend?outcome=dead_lettered",
                            data={"delivery_id": ids[:2]})
     assert response.status_code == 302 and "outcome=dead_lettered" in response.headers["Location"]
     page = _text(client.get(response.headers["Location"]))
     assert "Queued 2 deliveries to resend" in page
+    clock.advance(seconds=1)
     response = client.post(f"{base}/resend", data={"only": ids[2], "delivery_id": ids[:2]},
                            follow_redirects=True)
     assert "Queued 1 delivery to resend" in _text(response)
     [latest, earlier] = app.extensions["pgw"].audit.for_target(
         partner_target(partner_id), limit=2).items
     assert latest.action == earlier.action == "delivery.resent"
+    assert earlier.after == {"environment": "test", "deliveries": ids[:2]}
     assert latest.after == {"environment": "test", "deliveries": [ids[2]]}
 
 

@@ -98,6 +98,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["invoke_arn"] = (f"arn:{p}:apigateway:{self.region}:lambda:path/2015-03-31/"
                                    f"functions/{state['arn']}/invocations")
             state["invokeArn"] = state["invoke_arn"]
+            # A function that publishes gets version 1 (Lambda numbers published versions).
+            state["version"] = "1" if args.inputs.get("publish") else "$LATEST"
+        elif args.typ == "aws:lambda/alias:Alias":
+            function = args.inputs["functionName"]
+            state["arn"] = f"arn:{p}:lambda:{self.region}:{ACCOUNT}:function:{function}:{name}"
+            state["invoke_arn"] = (f"arn:{p}:apigateway:{self.region}:lambda:path/2015-03-31/"
+                                   f"functions/{state['arn']}/invocations")
+            state["invokeArn"] = state["invoke_arn"]
         elif args.typ == "aws:sqs/queue:Queue":
             state["arn"] = f"arn:{p}:sqs:{self.region}:{ACCOUNT}:{name}"
             state["url"] = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT}/{name}"

@@ -51,6 +51,15 @@ def function(stack: StackResources, spec: StageSpec, logical: str) -> Any:
     return stack.one(FUNCTION, spec.functions[logical].name)
 
 
+def entry(stack: StackResources, spec: StageSpec, logical: str) -> Any:
+    """What callers invoke: a request-path function's live alias (SnapStart), else itself."""
+    if not spec.functions[logical].snap_start:
+        return function(stack, spec, logical)
+    (alias,) = [a for a in stack.of_type("aws:lambda/alias:Alias")
+                if a.inputs["functionName"] == spec.functions[logical].name]
+    return alias
+
+
 def role_policy_of(stack: StackResources, function_resource: Any) -> dict[str, Any]:
     """The inline policy of a function's role (roles are named `<function>-fn`)."""
     role_name = function_resource.inputs["role"].rsplit("/", 1)[1]
@@ -445,6 +454,40 @@ def test_reconciler_manages_only_prefixed_resources(stack: StackResources,
     assert by_sid["PartnerEvents"]["Resource"] == [bus]
 
 
+# --- SnapStart on the request path ---------------------------------------------------------
+
+REQUEST_PATH = ("partner_api", "authorizer", "portal_api", "console")
+
+
+def test_request_path_functions_start_from_a_snapshot_of_a_published_version(
+        stack: StackResources, spec: StageSpec) -> None:
+    """SnapStart applies to published versions only, so each request-path function publishes
+    one per deployment and is invoked through an alias of it, never $LATEST
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-activate.html)."""
+    assert {f.logical for f in spec.functions.values() if f.snap_start} == set(REQUEST_PATH)
+    for logical in spec.functions:
+        resource = function(stack, spec, logical)
+        snap = resource.inputs.get("snapStart")
+        if logical in REQUEST_PATH:
+            assert snap == {"applyOn": "PublishedVersions"} and resource.inputs["publish"]
+            alias = entry(stack, spec, logical)
+            assert alias.inputs["name"] == "live"
+            assert alias.inputs["functionVersion"] == resource.state["version"] == "1"
+        else:
+            assert not snap and not resource.inputs.get("publish")
+
+
+def test_api_gateway_may_invoke_the_live_alias_only(stack: StackResources,
+                                                    spec: StageSpec) -> None:
+    """A resource-based policy on an alias names the alias as its qualifier
+    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html)."""
+    permissions = [p for p in stack.of_type("aws:lambda/permission:Permission")
+                   if p.inputs["principal"] == "apigateway.amazonaws.com"]
+    by_function = {p.inputs["function"]: p for p in permissions}
+    for logical in REQUEST_PATH:
+        assert by_function[spec.functions[logical].name].inputs["qualifier"] == "live"
+
+
 # --- APIs ----------------------------------------------------------------------------------
 
 def rest_api_body(stack: StackResources, name: str) -> dict[str, Any]:
@@ -456,8 +499,8 @@ def test_every_partner_route_reaches_the_partner_api_function(stack: StackResour
     from infra.cloud.openapi import partner_routes
 
     body = rest_api_body(stack, f"{spec.prefix}-partner-api")
-    handler = function(stack, spec, "partner_api").state["invoke_arn"]
-    authorizer = function(stack, spec, "authorizer").state["invoke_arn"]
+    handler = entry(stack, spec, "partner_api").state["invoke_arn"]
+    authorizer = entry(stack, spec, "authorizer").state["invoke_arn"]
     routes = {(r.method, r.path): r for r in partner_routes()}
     operations = {(m, p): op for p, item in body["paths"].items() for m, op in item.items()}
     assert set(operations) == set(routes)
@@ -480,7 +523,7 @@ def test_every_partner_route_reaches_the_partner_api_function(stack: StackResour
 def test_portal_routes_are_iam_authorised_and_reach_the_portal_function(
         stack: StackResources, spec: StageSpec) -> None:
     body = rest_api_body(stack, f"{spec.prefix}-portal-api")
-    handler = function(stack, spec, "portal_api").state["invoke_arn"]
+    handler = entry(stack, spec, "portal_api").state["invoke_arn"]
     operations = [op for item in body["paths"].values() for op in item.values()]
     assert {p for p in body["paths"]} >= {"/v1/portal/requests",
                                           "/v1/portal/users/{user_id}/contact"}
@@ -494,7 +537,7 @@ def test_portal_routes_are_iam_authorised_and_reach_the_portal_function(
 def test_console_http_api_reaches_the_console_function(stack: StackResources,
                                                        spec: StageSpec) -> None:
     (integration,) = stack.of_type("aws:apigatewayv2/integration:Integration")
-    assert integration.inputs["integrationUri"] == function(stack, spec, "console").state["arn"]
+    assert integration.inputs["integrationUri"] == entry(stack, spec, "console").state["arn"]
     (route,) = stack.of_type("aws:apigatewayv2/route:Route")
     assert route.inputs["routeKey"] == "$default"
     assert route.inputs["target"] == f"integrations/{integration.state['id']}"

@@ -46,7 +46,8 @@ FAILING_ISSUES = frozenset({
 ALLOWED: dict[tuple[str, str], str] = {}
 # Deploy-time ids of the test context (AWS assigns them; any well-formed value will do).
 TEST_IDS = {"usage_plan": "a1b2c3", "partner_api": "abcdef1234", "portal_api": "fedcba4321",
-            "user_pool": "eu-west-1_AbCdEfGhI", "topics_key": "1234abcd-12ab-34cd-56ef-1234567890ab"}
+            "user_pool": "eu-west-1_AbCdEfGhI",
+            "topics_key": "1234abcd-12ab-34cd-56ef-1234567890ab"}
 POLICIES = ROLE_NAMES + EXTERNAL_POLICIES
 
 
@@ -131,8 +132,8 @@ def test_the_audit_catches_the_old_grants(document: Any, actions: set[str]) -> N
 def test_the_audit_catches_unknown_actions_and_condition_keys() -> None:
     document = replaced("reconciler", "PartnerEvents", Action=["events:PutEvent"])
     assert [p for p in findings(document) if p.startswith("UNKNOWN_ACTION")]
-    document = replaced("reconciler", "PassDeliveryRole",
-                        Condition={"StringEquals": {"iam:PassedToServices": "events.amazonaws.com"}})
+    condition = {"StringEquals": {"iam:PassedToServices": "events.amazonaws.com"}}
+    document = replaced("reconciler", "PassDeliveryRole", Condition=condition)
     assert [p for p in findings(document) if p.startswith("UNKNOWN_CONDITION_FOR_ACTION")]
 
 

@@ -120,6 +120,15 @@ CASES = [
     ("api-access-logs", REST_STAGE, {"accessLogSettings": {"destinationArn": "arn:logs"}},
      "dev", True),
     ("api-access-logs", HTTP_STAGE, {"stageName": "$default"}, "dev", False),
+    ("request-path-snap-start", FUNCTION,
+     {"tags": {"pgw:request-path": "true"}, "publish": True,
+      "snapStart": {"applyOn": "PublishedVersions"}}, "dev", True),
+    ("request-path-snap-start", FUNCTION, {"tags": {}, "publish": False}, "dev", True),
+    ("request-path-snap-start", FUNCTION,
+     {"tags": {"pgw:request-path": "true"}, "snapStart": {"applyOn": "PublishedVersions"}},
+     "dev", False),
+    ("request-path-snap-start", FUNCTION, {"tags": {"pgw:request-path": "true"},
+                                           "publish": True}, "prod", False),
 ]
 
 

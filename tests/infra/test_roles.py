@@ -184,7 +184,8 @@ def test_the_notifier_may_text_anyone_but_publish_to_no_other_topic() -> None:
 
 @pytest.mark.parametrize("role", ROLE_NAMES)
 def test_every_trust_names_its_account(role: str) -> None:
-    """Confused-deputy guard: https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html"""
+    """Confused-deputy guard:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html"""
     (trust,) = trust_policy(role, CONTEXT)["Statement"]
     assert trust["Action"] == "sts:AssumeRole"
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}

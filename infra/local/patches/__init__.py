@@ -28,7 +28,11 @@ from infra.local.patches.moto_apigateway import (
     usage_report,
     withdraw_authorizer_cache,
 )
-from infra.local.patches.moto_connections import USABLE_STATES, connection_state
+from infra.local.patches.moto_connections import (
+    USABLE_STATES,
+    connection_state,
+    mark_deauthorized,
+)
 from infra.local.patches.moto_events import send_with_moto, test_event_pattern
 from infra.local.patches.powertools import router_state_isolated
 from infra.local.patches.registry import (
@@ -69,6 +73,7 @@ __all__ = [
     "attached",
     "connection_state",
     "detach",
+    "mark_deauthorized",
     "parse_usage_dates",
     "router_state_isolated",
     "send_with_moto",

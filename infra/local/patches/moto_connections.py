@@ -116,6 +116,17 @@ def begin_authorization(connection: Any, *, updating: bool = False) -> None:
                                                f"{type(error).__name__}")
 
 
+def mark_deauthorized(connection: Any, reason: str) -> None:
+    """EventBridge de-authorised the connection while using it (an OAuth token it could not
+    refresh, eb-target-connection-deauthorize): DEAUTHORIZED with `reason`, until updated."""
+    with _lock:
+        connection.pgw_generation = getattr(connection, "pgw_generation", 0) + 1
+        connection.pgw_in_flight = False
+        connection.state = DEAUTHORIZED
+        connection.pgw_state_reason = (reason or "deauthorized")[:STATE_REASON_MAX]
+        connection.pgw_last_modified = _now()
+
+
 def _short(connection: Any) -> dict[str, Any]:
     answer = {"ConnectionArn": connection.arn, "ConnectionState": connection.state,
               "CreationTime": connection.creation_time,

@@ -61,6 +61,38 @@ def query_one_partition() -> None:
     Table.query = query  # type: ignore[method-assign]
 
 
+TRANSACT_DOC = \
+    "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html"
+# One per process: moto's transactions copy every table of their backend.
+_writes = threading.RLock()
+
+
+def isolate_transactions() -> None:
+    """TransactWriteItems does not race with the other writes of the backend.
+
+    Targets moto >=5.2.5,<5.3: `moto.dynamodb.models.DynamoDBBackend.transact_write_items`,
+    `put_item`, `update_item`, `delete_item`.
+    AWS: a transaction is all-or-nothing and isolated from concurrent writes.
+    Why: moto keeps a rollback copy by `copy.deepcopy` of every table, which fails with
+    "dictionary changed size during iteration" (an HTTP 500) while another thread writes any
+    item; the embedded stack writes from many threads (several execution environments per
+    function). The writes take one lock; reads stay as they are.
+    Follows: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    def locked(original: Any) -> Any:
+        def write(backend: Any, *args: Any, **kwargs: Any) -> Any:
+            with _writes:
+                return original(backend, *args, **kwargs)
+        write.__wrapped__ = original  # type: ignore[attr-defined]
+        return write
+
+    for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
+        setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
+
+
 PATCHES = (
     Patch(query_one_partition, (MOTO_5_2,), QUERY_DOC),
+    Patch(isolate_transactions, (MOTO_5_2,), TRANSACT_DOC),
 )

@@ -16,6 +16,8 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from werkzeug.exceptions import HTTPException
+
 from infra.local.iam import authorise_request
 from infra.local.iam.errors import Refusal
 from infra.local.iam.principals import PRINCIPALS
@@ -87,24 +89,23 @@ def _decide(response: Any, s3: bool) -> None:
         raise_refusal(response, refusal, s3)
 
 
+class _Refused(HTTPException):
+    """moto's `call_action` answers an HTTPException with its code and description as is."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(description=refusal.body)
+        self.code = refusal.status
+
+
 def raise_refusal(response: Any, refusal: Refusal, s3: bool) -> None:
     """Answer the refusal in the service's own error shape."""
-    from werkzeug.exceptions import HTTPException
-
     if s3:
         from moto.s3.exceptions import S3ClientError
 
-        class AccessDenied(S3ClientError):
-            code = "AccessDenied"
-
-        raise AccessDenied("AccessDenied", refusal.message)
+        # S3's own handlers serialise their S3ClientErrors (403 AccessDenied, REST-XML).
+        raise S3ClientError("AccessDenied", refusal.message)
     response.response_headers.update(refusal.headers)
-
-    class Refused(HTTPException):
-        code = refusal.status
-        description = refusal.body
-
-    raise Refused()
+    raise _Refused(refusal)
 
 
 def authorise_by_role() -> None:

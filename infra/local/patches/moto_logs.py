@@ -84,9 +84,9 @@ def keep_event_bus_log_config() -> None:
             body = json.dumps(answer)
         return body, headers
 
-    EventsHandler.create_event_bus = create_event_bus  # type: ignore[method-assign]
+    EventsHandler.create_event_bus = create_event_bus  # type: ignore[method-assign,assignment]
     EventsHandler.update_event_bus = update_event_bus  # type: ignore[attr-defined]
-    EventsHandler.describe_event_bus = describe_event_bus  # type: ignore[method-assign]
+    EventsHandler.describe_event_bus = describe_event_bus  # type: ignore[method-assign,assignment]
 
 
 def accept_event_bus_delivery_sources() -> None:
@@ -122,7 +122,7 @@ def accept_event_bus_delivery_sources() -> None:
             backend.tag_resource(source.arn, tags)
         return source
 
-    LogsBackend.put_delivery_source = put_delivery_source  # type: ignore[method-assign]
+    LogsBackend.put_delivery_source = put_delivery_source  # type: ignore[method-assign,assignment]
 
 
 def deliver_subscriptions_asynchronously() -> None:
@@ -150,7 +150,7 @@ def deliver_subscriptions_asynchronously() -> None:
                                           log_stream_name, log_events)
         return None
 
-    LambdaBackend.send_log_event = send_log_event  # type: ignore[method-assign]
+    LambdaBackend.send_log_event = send_log_event  # type: ignore[method-assign,assignment]
 
 
 PATCHES = (

@@ -96,6 +96,9 @@ class Destination:
     # The connection's ConnectionState and StateReason when the call is made.
     connection_state: str = "AUTHORIZED"
     state_reason: str = ""
+    # Called with the reason when EventBridge de-authorises the connection during a call
+    # (an OAuth token it could not refresh); None: nobody to tell.
+    on_deauthorized: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 class RateLimiter:
@@ -340,7 +343,14 @@ class ApiDestinationCaller:
         try:
             url, headers, query = self._request_parts(destination, http_parameters)
         except TokenError as error:
-            # The token endpoint's status decides: unreachable, 429 and 5xx are retried.
+            # The token endpoint's status decides: unreachable, 429 and 5xx are retried. A
+            # refusal de-authorises the connection (eb-target-connection-deauthorize: "cannot
+            # refresh the necessary OAuth token"), so later calls fail until it is updated.
+            refused = error.status is not None and 400 <= error.status < 500 \
+                and error.status != 429
+            if refused and destination.on_deauthorized is not None:
+                self.forget_token(destination.connection_arn)
+                destination.on_deauthorized(str(error))
             return CallResult(error.status, "CONNECTION_AUTH_FAILURE", str(error))
         try:
             status, retry_header = self._send(destination.http_method or "POST", url, query,

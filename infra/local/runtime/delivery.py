@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from infra.local.patches import connection_state
+from infra.local.patches import connection_state, mark_deauthorized
 from infra.local.runtime.api_destinations import (
     ApiDestinationCaller,
     CallResult,
@@ -270,6 +270,7 @@ def find_destination(account: str, region: str, resource: str) -> Destination:
         authorization_type=connection.authorization_type,
         auth_parameters=connection.auth_parameters or {}, rate_limit=rate,
         connection_state=state, state_reason=reason,
+        on_deauthorized=lambda why: mark_deauthorized(connection, why),
     )
 
 

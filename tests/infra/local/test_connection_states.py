@@ -153,3 +153,52 @@ def test_a_call_through_a_deauthorized_connection_fails_to_the_dlq(aws, runtime,
     assert "DEAUTHORIZED" in attributes["ERROR_MESSAGE"]
     assert "invalid_client" in attributes["ERROR_MESSAGE"]
     assert attributes["RETRY_ATTEMPTS"] == "0"
+
+
+def test_the_state_reason_is_short_and_never_holds_the_secret(endpoint):
+    """eb-target-connection-states: DEAUTHORIZED's StateReason says why (API model: at most
+    512 characters); what the endpoint echoes of the client secret is masked."""
+    from infra.local.runtime.api_destinations import ApiDestinationCaller
+    from tests.infra.local.runtime_support import Reply
+
+    endpoint.default = Reply(400, json.dumps({"error": "invalid_request", "error_description":
+                                              f"bad secret {SECRET}" + " x" * 500}).encode())
+    authorized, reason = ApiDestinationCaller().authorize(
+        "arn:aws:events:us-east-1:123456789012:connection/o/1",
+        oauth_parameters(f"{endpoint.url}/token"))
+    assert not authorized and reason.startswith("authorization endpoint answered 400: {")
+    assert SECRET not in reason and "***" in reason and len(reason) < 512
+
+
+def test_an_oauth_token_that_cannot_be_refreshed_deauthorizes_the_connection(
+        aws, runtime, sample, endpoint):
+    """eb-target-connection-deauthorize: EventBridge de-authorizes a connection when "it cannot
+    refresh the necessary OAuth token"; eb-target-connection-auth: tokens are refreshed on a
+    401 answer. The next calls fail without reaching the endpoint."""
+    from tests.infra.local.runtime_support import Reply
+
+    events = aws.client("events")
+    connection = events.create_connection(
+        Name="o", AuthorizationType="OAUTH_CLIENT_CREDENTIALS",
+        AuthParameters=oauth_parameters(f"{sample.url}/hooks/acme/oauth/token"))
+    assert settled(events, "o")["ConnectionState"] == "AUTHORIZED"
+    destination = events.create_api_destination(
+        Name="d", ConnectionArn=connection["ConnectionArn"],
+        InvocationEndpoint=f"{endpoint.url}/hook", HttpMethod="POST")["ApiDestinationArn"]
+    dlq_url, dlq_arn = create_queue(aws, "dlq")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["test.source"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "d", "Arn": destination,
+                                           "DeadLetterConfig": {"Arn": dlq_arn}}])
+    endpoint.default = Reply(401)  # the token is no longer accepted ...
+    sample.tokens.configure("acme", refuse=True)  # ... and no new one is given
+    for _ in range(2):
+        events.put_events(Entries=[{"Source": "test.source", "DetailType": "x",
+                                    "Detail": "{}"}])
+        assert runtime.drain(5)
+    described = events.describe_connection(Name="o")
+    assert described["ConnectionState"] == "DEAUTHORIZED"
+    assert "invalid_client" in described["StateReason"]
+    assert len(endpoint.received) == 1  # the second event was not sent
+    codes = sorted(m["MessageAttributes"]["ERROR_CODE"]["StringValue"]
+                   for m in receive_all(aws, dlq_url))
+    assert codes == ["CONNECTION_AUTH_FAILURE", "CONNECTION_NOT_AUTHORIZED"]

@@ -184,3 +184,16 @@ def test_the_awslogs_payload_is_base64_gzip_json():
         "messageType": "DATA_MESSAGE", "owner": "1", "logGroup": "g", "logStream": "s",
         "subscriptionFilters": ["f"],
         "logEvents": [{"id": "1", "timestamp": 5, "message": "m"}]}
+
+
+def test_provisioning_the_delivery_log_twice_changes_nothing(aws, stage, logged_stage):
+    spec, _ = logged_stage
+    provision_delivery_log(spec, stage, session=aws)
+    logs = aws.client("logs")
+    assert len(logs.describe_deliveries()["deliveries"]) == 1
+    [subscription] = logs.describe_subscription_filters(
+        logGroupName=spec.delivery_log.log_group)["subscriptionFilters"]
+    assert subscription["filterPattern"] == spec.delivery_log.filter_pattern
+    [group] = logs.describe_log_groups(
+        logGroupNamePrefix=spec.delivery_log.log_group)["logGroups"]
+    assert group["retentionInDays"] == spec.delivery_log.retention_days

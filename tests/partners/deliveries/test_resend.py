@@ -1,9 +1,8 @@
-"""Resending a delivery: the same CloudEvent id, to this partner environment only, limited,
-audited, refused to who may not handle the partner's deliveries."""
+"""Resend: the logged CloudEvent's request again, same CloudEvent id, one environment only,
+rate-limited; what cannot be resent says why."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
@@ -11,102 +10,74 @@ import pytest
 from partners.deliveries import (
     DeliveryNotFoundError,
     DeliveryNotResendableError,
+    ResendFailedError,
     ResendRateLimitedError,
     Resender,
     delivery_id,
     parse_record,
 )
-from partners.onboarding import Actor, AuditLog, RoleRefusedError
 from tests.partners.deliveries.builders import Send
 
-ACTOR = "user:dev@acme.example.com"
 
+class FakeEvents:
+    def __init__(self, failed: bool = False):
+        self.failed = failed
+        self.entries = []
 
-class RecordingEvents:
-    """The bus client: records what a resend publishes."""
-
-    def __init__(self) -> None:
-        self.entries: list[dict] = []
-
-    def put_events(self, Entries):  # noqa: N803 - boto3's parameter name
+    def put_events(self, Entries):  # noqa: N803 - boto3's argument name
         self.entries += Entries
+        if self.failed:
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
         return {"FailedEntryCount": 0, "Entries": [{"EventId": f"new-{len(self.entries)}"}]}
 
 
 @pytest.fixture
-def audit(spec, aws, clock):
-    from infra.local.provision import _create_table
-
-    _create_table(aws.client("dynamodb"), spec.tables["audit"])
-    return AuditLog(spec.tables["audit"].name, boto3_session=aws, clock=clock)
-
-
-@pytest.fixture
-def sent(store):
-    send = Send(partner_id="pabc", environment="prod", event_id="ev-1", cloudevent_id="ce-1")
-    store.index(parse_record(r) for r in send.failing_then_dead_lettered())
+def delivered(store):
+    store.index(parse_record(r) for r in Send(cloudevent_id="ce-1").delivered())
     return delivery_id("pabc", "prod", "ce-1")
 
 
-def resender(store, events, audit=None, per_minute=10):
-    return Resender(events, store, bus_name="pgw-test-marketplace", per_minute=per_minute,
-                    audit=audit)
-
-
-def test_a_resend_publishes_the_same_cloudevent_to_this_environment_only(store, sent, audit):
-    events = RecordingEvents()
-    event_id = resender(store, events, audit).resend("pabc", "prod", sent, actor=ACTOR)
+def test_the_request_goes_again_with_its_cloudevent_id_to_this_environment(store, delivered):
+    events = FakeEvents()
+    assert Resender(events, store, bus_name="bus").resend("pabc", "prod", delivered) == "new-1"
     [entry] = events.entries
     detail = json.loads(entry["Detail"])
-    assert entry["DetailType"] == "Request Created"
+    assert (entry["EventBusName"], entry["DetailType"]) == ("bus", "Request Created")
     assert (detail["cloudevent_id"], detail["addressed_to"], detail["environment"]) == (
         "ce-1", "pabc", "prod")
-    assert detail["request_id"] == "r-1"
-    [record] = audit.for_target("partner:pabc").items
-    assert (record.actor, record.action) == (ACTOR, "deliveries.resent")
-    assert record.after == {"environment": "prod", "delivery_id": sent,
-                            "cloudevent_id": "ce-1", "event_id": event_id}
 
 
-def test_another_environments_delivery_is_not_found(store, sent):
+def test_another_environment_cannot_resend_it(store, delivered):
+    events = FakeEvents()
     with pytest.raises(DeliveryNotFoundError):
-        resender(store, RecordingEvents()).resend("pabc", "test", sent)
-    with pytest.raises(DeliveryNotFoundError):
-        resender(store, RecordingEvents()).resend("pother", "prod", sent)
+        Resender(events, store, bus_name="bus").resend("pabc", "test", delivered)
+    assert events.entries == []
 
 
-def test_resends_are_limited_per_environment(store, sent):
-    events = RecordingEvents()
-    limited = resender(store, events, per_minute=2)
-    limited.resend("pabc", "prod", sent)
-    limited.resend("pabc", "prod", sent)
-    with pytest.raises(ResendRateLimitedError):
-        limited.resend("pabc", "prod", sent)
-    assert len(events.entries) == 2
+def test_the_rate_is_per_environment_and_minute(store, delivered, clock):
+    resender = Resender(FakeEvents(), store, bus_name="bus", clock=clock, per_minute=1)
+    resender.resend("pabc", "prod", delivered)
+    with pytest.raises(ResendRateLimitedError) as caught:
+        resender.resend("pabc", "prod", delivered)
+    assert caught.value.retry_after == 60
+    clock.advance(seconds=60)
+    resender.resend("pabc", "prod", delivered)
 
 
-def test_a_viewer_may_not_resend(store, sent, audit):
-    events = RecordingEvents()
-    viewer = Actor.member("u1", "viewer@acme.example.com", "pabc", "viewer")
-    with pytest.raises(RoleRefusedError):
-        resender(store, events, audit).resend("pabc", "prod", sent, actor=viewer)
-    assert events.entries == [] and audit.for_target("partner:pabc").items == []
+def test_without_a_logged_cloudevent_there_is_nothing_to_resend(store, delivered, aws,
+                                                                deliveries_table):
+    aws.client("dynamodb").update_item(
+        TableName=deliveries_table,
+        Key={"pk": {"S": f"DELIVERY#{delivered}"}, "sk": {"S": "DELIVERY"}},
+        UpdateExpression="REMOVE payload")
+    events = FakeEvents()
+    with pytest.raises(DeliveryNotResendableError, match="not logged"):
+        Resender(events, store, bus_name="bus").resend("pabc", "prod", delivered)
+    assert events.entries == []
 
 
-def test_a_delivery_without_its_cloudevent_cannot_be_resent(store):
-    send = Send(partner_id="pabc", environment="prod", event_id="ev-2", cloudevent_id="ce-2")
-    store.index(parse_record(r) for r in send.delivered())
-    item = delivery_id("pabc", "prod", "ce-2")
-
-    class NoPayload:
-        def __init__(self, inner):
-            self.inner = inner
-
-        def get(self, partner_id, environment, delivery):
-            return dataclasses.replace(self.inner.get(partner_id, environment, delivery),
-                                       payload=None)
-
-    sender = resender(store, RecordingEvents())
-    sender.queries = NoPayload(sender.queries)
-    with pytest.raises(DeliveryNotResendableError):
-        sender.resend("pabc", "prod", item)
+def test_a_refused_entry_is_a_temporary_failure(store, delivered):
+    with pytest.raises(ResendFailedError) as caught:
+        Resender(FakeEvents(failed=True), store, bus_name="bus").resend("pabc", "prod",
+                                                                        delivered)
+    assert caught.value.code == "InternalFailure"

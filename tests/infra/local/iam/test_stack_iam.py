@@ -19,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
 from infra.local import iam
@@ -183,3 +184,42 @@ def test_defect_1_a_push_partner_goes_live_only_with_the_connection_arn_granted(
         _reregister(stack, None)  # the fixed statements, as the stack registered them
     stack.reconcile(partner_id)
     assert _status(stack, partner_id).state is RoutingState.LIVE
+
+
+def test_a_presigned_url_is_authorised_as_the_function_that_signed_it(stack):
+    """A presigned GET carries the signer's key: S3 answers 403 AccessDenied (REST-XML) when
+    the signer's role may not read the object, and serves it when it may.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html
+    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"""
+    bucket = stack.spec.buckets["documents"].name
+    stack.session().client("s3").put_object(Bucket=bucket, Key="r1/doc.pdf", Body=b"%PDF")
+    refused = _as(stack, "notifier", "s3").generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "r1/doc.pdf"}, ExpiresIn=60)
+    answer = requests.get(refused, timeout=10)
+    assert answer.status_code == 403
+    assert "<Code>AccessDenied</Code>" in answer.text
+    assert "is not authorized to perform: s3:GetObject" in answer.text
+    allowed = _as(stack, "partner_api", "s3").generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "r1/doc.pdf"}, ExpiresIn=60)
+    answer = requests.get(allowed, timeout=10)
+    assert answer.status_code == 200 and answer.content == b"%PDF"
+
+
+def test_the_wire_shape_of_a_json_protocol_refusal(stack):
+    """DynamoDB's own error body: HTTP 400, `__type` com.amazon.coral.service#
+    AccessDeniedException and a `message` (not only what botocore makes of it).
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html"""
+    dynamodb = _as(stack, "notifier", "dynamodb")
+    raw: dict[str, Any] = {}
+
+    def keep(http_response, **_: Any) -> None:
+        raw["status"], raw["body"] = http_response.status_code, http_response.content
+
+    dynamodb.meta.events.register("after-call.dynamodb.DeleteItem", keep)
+    with pytest.raises(ClientError):
+        dynamodb.delete_item(TableName=stack.spec.tables["audit"].name,
+                             Key={"pk": {"S": "p"}, "sk": {"S": "s"}})
+    body = json.loads(raw["body"])
+    assert raw["status"] == 400
+    assert body["__type"] == "com.amazon.coral.service#AccessDeniedException"
+    assert body["message"].startswith("User: arn:aws:sts::123456789012:assumed-role/")
