@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from infra.bucket_names import bucket_name, bucket_namespace
+from infra.gateway_problems import GATEWAY_PROBLEMS, problem_gateway_responses  # noqa: F401
 from partners.core.constants import Env, endpoint_secret_name, partner_resource_name
 from partners.deliveries import DEFAULT_TTL_DAYS, LISTED_ATTRIBUTES as DELIVERIES_LISTED
 from partners.deliveries import ENVIRONMENT_INDEX as DELIVERIES_ENVIRONMENT_INDEX
@@ -95,13 +96,11 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class BucketSpec:
-    """An S3 bucket; `namespace` is S3's bucket namespace its name was made for."""
-
     logical: str
-    name: str
+    name: str  # unique per account, region and stage (infra/bucket_names.py)
     env_var: str
     expire_after_days: int | None = None
-    namespace: str = "account-regional"
+    namespace: str = "account-regional"  # the S3 bucket namespace the name was made for
 
 
 @dataclass(frozen=True)
@@ -433,8 +432,7 @@ def _functions(prefix: str) -> dict[str, FunctionSpec]:
                      "handlers.delivery_indexer.lambda_handler", tables=("deliveries",),
                      timeout_seconds=60),
         FunctionSpec("reconciler", f"{prefix}-reconciler", "handlers.reconciler.lambda_handler",
-                     tables=("partners", "deliveries", "audit"), timeout_seconds=300,
-                     memory_mb=1024),
+                     tables=("partners", "deliveries", "audit"), timeout_seconds=300, memory_mb=1024),
         FunctionSpec("console", f"{prefix}-console", "handlers.console.lambda_handler",
                      tables=("partners", "tokens", "audit", "requests", "partner_inbox",
                              "request_events", "console_sessions", "deliveries"),
@@ -498,48 +496,3 @@ def stage_spec(
         user_pool=UserPoolSpec(f"{prefix}-users", f"{prefix}-console"),
         deliveries_ttl_days=deliveries_ttl_days,
     )
-
-
-# --- API Gateway's own errors, as problem+json -----------------------------------------------
-# Gateway response type -> (status, title, extra members). Both backends apply exactly these:
-# the Pulumi program as the REST APIs' `x-amazon-apigateway-gateway-responses`, the embedded
-# stack's API Gateway stand-in through `infra.local.apigateway.program_gateway_responses`.
-# Extra members are `$context` templates: an authorizer's Deny says why in its context
-# (`deny_reason`, handlers/authorizer.py), and ACCESS_DENIED passes it on as `reason`.
-GATEWAY_PROBLEMS: dict[str, tuple[int | None, str, dict[str, str]]] = {
-    "UNAUTHORIZED": (401, "A valid partner API token is required", {}),
-    "ACCESS_DENIED": (403, "This token may not perform this request",
-                      {"reason": "$context.authorizer.deny_reason"}),
-    "MISSING_AUTHENTICATION_TOKEN": (404, "No such route", {}),
-    "BAD_REQUEST_BODY": (400, "The request body is invalid", {}),
-    "BAD_REQUEST_PARAMETERS": (400, "A required parameter is missing or invalid", {}),
-    "THROTTLED": (429, "Too many requests; retry later", {}),
-    "QUOTA_EXCEEDED": (429, "The usage quota is exhausted for today", {}),
-    "REQUEST_TOO_LARGE": (413, "The request body is too large", {}),
-    "DEFAULT_4XX": (None, "The request was refused", {}),
-    "DEFAULT_5XX": (None, "The gateway failed to serve the request", {}),
-}
-
-
-def problem_gateway_responses() -> dict[str, Any]:
-    """`x-amazon-apigateway-gateway-responses` rendering API Gateway's errors as problem+json."""
-    responses: dict[str, Any] = {}
-    for kind, (status, title, extra) in GATEWAY_PROBLEMS.items():
-        body: dict[str, Any] = {"type": "about:blank", "title": title}
-        if status is not None:
-            body["status"] = status
-        body.update(extra)
-        # `$context.error.messageString` is already a quoted JSON string; `$util` is not
-        # available in gateway responses, so nothing unescaped (validationErrorString holds
-        # quotes) goes in. `$context.requestId` lets a partner quote the request to support.
-        template = json.dumps(body)[:-1] + (
-            ',"detail":$context.error.messageString,"instance":"$context.requestId"}')
-        response: dict[str, Any] = {
-            "responseParameters": {
-                "gatewayresponse.header.Content-Type": "'application/problem+json'"},
-            "responseTemplates": {"application/json": template},
-        }
-        if status is not None:
-            response["statusCode"] = str(status)
-        responses[kind] = response
-    return responses

@@ -118,8 +118,8 @@ reconciler = Reconciler("reconciler", ReconcilerArgs(
     spec=spec, code=code, layer_arn=config.powertools_layer_arn, environment=environment,
     routing_recorder_arn=functions["routing_recorder"].arn,
     routing_dlq_arn=storage.queues["routing_dlq"].arn,
-    usage_plan_id=partner_api.default_usage_plan.id, failure_destination_arn=failures,
-    log_retention_days=config.log_retention_days,
+    usage_plan_id=partner_api.default_usage_plan.id, topics_key_id=notifications.key.key_id,
+    failure_destination_arn=failures, log_retention_days=config.log_retention_days,
     schedule_expression=config.reconcile_schedule,
     deep_schedule_expression=config.deep_reconcile_schedule))
 session_key = ConsoleSessionKey("console-session-key", ConsoleSessionKeyArgs(

@@ -40,6 +40,8 @@ class ReconcilerArgs:
     routing_recorder_arn: pulumi.Input[str]
     routing_dlq_arn: pulumi.Input[str]
     usage_plan_id: pulumi.Input[str]
+    # The stage's topics key (its endpoint alerts publish to the encrypted topic).
+    topics_key_id: pulumi.Input[str]
     failure_destination_arn: pulumi.Input[str]
     log_retention_days: int
     schedule_expression: str = "rate(5 minutes)"
@@ -58,9 +60,10 @@ class Reconciler(pulumi.ComponentResource):
         super().__init__("pgw:cloud:Reconciler", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         spec = args.spec
-        # Statements: infra.roles (reconciler, partner_delivery, reconcile_scheduler); the
-        # usage plan's id is the one deploy-time id they name.
-        context = arn_context(spec, {"usage_plan": args.usage_plan_id})
+        # Statements: infra.roles (reconciler, partner_delivery, reconcile_scheduler); they
+        # name the usage plan and the topics key, ids AWS assigns at deploy time.
+        context = arn_context(spec, {"usage_plan": args.usage_plan_id,
+                                     "topics_key": args.topics_key_id})
 
         # EventBridge assumes this role to call partners' API destinations, and only those.
         self.delivery = StageRole(f"{name}-delivery", "partner_delivery", spec, context, child)

@@ -43,7 +43,9 @@ def describe(stack: EmbeddedStack) -> str:
         admin = stack.demo["admin"]
         logins = [("admin", admin)] + [
             (f"{p['name']} ({p['mode']}, {p['status'].replace('_', ' ')})", p["login"])
-            for p in stack.demo["partners"]]
+            for p in stack.demo["partners"]] + [
+            (f"{p['name']} ({member['role']})", member)
+            for p in stack.demo["partners"] for member in p.get("members", ())]
         width = max(len(name) for name, _ in logins) + 2
         lines += ["", "Console logins:"]
         lines += [f"  {name:<{width}}{login['email']} / {login['password']}"

@@ -93,10 +93,11 @@ def reconciler_statements() -> list[Statement]:
         # It announces `Partner Environment Changed` when an environment's routing changes.
         allow("PartnerEvents", "events:PutEvents", arns.bus()),
         # Endpoint alerts (partners/routing/endpoint_alerts.py): the organisation's contact
-        # address is an email subscription (filtered by partner id) to the stage's topic;
-        # subscription ARNs are `<topic ARN>:<id>`.
-        allow("EndpointAlerts", ["sns:Publish", "sns:Subscribe", "sns:Unsubscribe"],
-              [arns.topic("notifications"), arns.topic("notifications") + ":*"]),
+        # address is an email subscription (filtered by partner id) to the stage's topic.
+        allow("EndpointAlerts", ["sns:Publish", "sns:Subscribe"], arns.topic("notifications")),
+        # Unsubscribe has no resource types (Service Authorization Reference, SNS): only "*"
+        # grants it.
+        allow("EndpointAlertUnsubscribe", "sns:Unsubscribe", "*"),
         allow("EncryptedAlertTopic", ["kms:GenerateDataKey", "kms:Decrypt"], arns.topics_key()),
         # EventBridge creates its API destinations' service-linked role with the permissions
         # of whoever creates a connection, if the account lacks it (a stage whose own portal

@@ -55,7 +55,7 @@ from partners.onboarding.filters import (
 from partners.onboarding.invitations import VALID_FOR, Invitation, InvitationStatus
 from partners.onboarding.lifecycle import EDITABLE_STATUSES, ROUTED_STATUSES, SUBMISSION_PATHS
 from partners.onboarding.mail import SesMail
-from partners.onboarding.members import Member
+from partners.onboarding.members import Member, MemberStore
 from partners.onboarding.models import (
     AuthType,
     DeliveryMode,
@@ -133,6 +133,7 @@ __all__ = [
     "InvitationStatus",
     "Invited",
     "Member",
+    "MemberStore",
     "MemberNotFoundError",
     "SendMail",
     "SesMail",

@@ -77,6 +77,19 @@ def test_failed_then_delivered_then_resent_with_the_same_cloudevent_id(stack):
     [after] = deliveries(stack, failing[0])
     assert after["outcome"] == "delivered" and after["resent"] == 1
 
+    # A redrive from the dead-letter queue keeps the CloudEvent id too (and leaves the
+    # queue empty for the flows after this file).
+    acme = stack.partner(PARTNER)
+    console = stack.console_session(**acme["login"])
+    failures_page = f"/partners/{acme['id']}/environments/test/failures"
+    redriven = console.post(failures_page, f"{failures_page}/redrive", {"everything": "y"})
+    assert redriven.status_code == 200 and "Redrove 2 deliveries" in redriven.text
+    stack.idle()
+    [dead] = deliveries(stack, failing[1])
+    [arrived] = received(stack, failing[1])
+    assert arrived["id"] == dead["cloudevent_id"]
+    assert dead["outcome"] == "delivered" and dead["resent"] == 1
+
 
 def test_another_environments_delivery_cannot_be_read_or_resent(stack):
     request_id = stack.create_request("test", "stock.check", "eu-south-2")

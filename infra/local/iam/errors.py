@@ -58,18 +58,19 @@ def refusal(service: str, protocol: str, message: str) -> Refusal:
         headers = {"Content-Type": "application/x-amz-json-1.0"}
         if service in QUERY_COMPATIBLE_JSON:
             headers["x-amzn-query-error"] = "AccessDenied;Sender"
-        body = {"__type": "com.amazon.coral.service#AccessDeniedException", "message": message}
-        return Refusal(400, json.dumps(body), message, headers)
+        error = {"__type": "com.amazon.coral.service#AccessDeniedException", "message": message}
+        return Refusal(400, json.dumps(error), message, headers)
     if protocol in ("query", "ec2"):
         code = QUERY_CODES.get(service, "AccessDenied")
-        body = ("<ErrorResponse><Error><Type>Sender</Type>"
-                f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
-                "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>")
-        return Refusal(403, body, message, {"Content-Type": "text/xml"})
+        document = ("<ErrorResponse><Error><Type>Sender</Type>"
+                    f"<Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+                    "<RequestId>00000000-0000-0000-0000-000000000000</RequestId>"
+                    "</ErrorResponse>")
+        return Refusal(403, document, message, {"Content-Type": "text/xml"})
     if protocol == "rest-json":
         return Refusal(403, json.dumps({"message": message}), message,
                        {"Content-Type": "application/json",
                         "x-amzn-ErrorType": "AccessDeniedException"})
-    body = (f"<Error><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
-            "<RequestId>0000000000000000</RequestId></Error>")
-    return Refusal(403, body, message, {"Content-Type": "application/xml"})
+    document = (f"<Error><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
+                "<RequestId>0000000000000000</RequestId></Error>")
+    return Refusal(403, document, message, {"Content-Type": "application/xml"})

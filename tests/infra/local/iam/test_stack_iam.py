@@ -131,12 +131,15 @@ def _old_reconciler_statements(stack: EmbeddedStack) -> list[dict[str, Any]]:
     return statements
 
 
-def _reregister(stack: EmbeddedStack, statements: Any | None) -> None:
+def _replace_statements(stack: EmbeddedStack, statements: Any) -> iam.Principal:
+    """Give the reconciler other statements (same function, role and key); returns the
+    principal it had, for `iam.PRINCIPALS.register` to put back."""
     function = stack.spec.function_name("reconciler")
-    current = iam.PRINCIPALS.by_function(function)
-    assert current is not None
-    source = (lambda: statements) if statements is not None else current.source
-    iam.PRINCIPALS.register(iam.Principal(function, current.role, current.account, source))
+    fixed = iam.PRINCIPALS.by_function(function)
+    assert fixed is not None
+    iam.PRINCIPALS.register(iam.Principal(function, fixed.role, fixed.account,
+                                          lambda: statements))
+    return fixed
 
 
 def _push_partner(stack: EmbeddedStack) -> str:
@@ -171,7 +174,7 @@ def test_defect_1_a_push_partner_goes_live_only_with_the_connection_arn_granted(
     the reconciler, and so does the embedded stack: the routing status records the error.
     With the fixed statements (destination and connection) the same partner goes live."""
     partner_id = _push_partner(stack)
-    _reregister(stack, _old_reconciler_statements(stack))
+    fixed = _replace_statements(stack, _old_reconciler_statements(stack))
     try:
         stack.reconcile(partner_id)
         status = _status(stack, partner_id)
@@ -181,7 +184,7 @@ def test_defect_1_a_push_partner_goes_live_only_with_the_connection_arn_granted(
         assert "events:CreateApiDestination on resource: arn:aws:events:us-east-1:" \
             "123456789012:connection/" in status.reason
     finally:
-        _reregister(stack, None)  # the fixed statements, as the stack registered them
+        iam.PRINCIPALS.register(fixed)  # the fixed statements, as the stack registered them
     stack.reconcile(partner_id)
     assert _status(stack, partner_id).state is RoutingState.LIVE
 
