@@ -8,7 +8,8 @@ posts decide from the request log itself (strongly consistent), append
 `request.status_changed` and publish `Request Status Changed`.
 
 The OpenAPI 3.1 document `openapi/partner-api.json` describes every route and problem; it is
-served at `GET /v1/openapi.json`, and the body schema of status posts is taken from it.
+served at `GET /v1/openapi.json`, and the body schema of status posts is taken from it. The
+delivery log's routes (`/v1/deliveries`) are `handlers.partner_deliveries`, included here.
 """
 
 from __future__ import annotations

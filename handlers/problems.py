@@ -33,6 +33,7 @@ from partners.core.strict_json import (
     dump_json,
     parse_json,
 )
+from partners.onboarding import RoleRefusedError
 from partners.requests import (
     IdempotencyInProgressError,
     IdempotencyKeyReusedError,
@@ -240,6 +241,12 @@ def register_problem_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
                  {"pointer": json_pointer(field)})
         return problem("validation-failed", error.message,
                        errors=[{"detail": error.message, **where}])
+
+    @app.exception_handler(RoleRefusedError)
+    def handle_role_refused(error: RoleRefusedError) -> Response:
+        # A member's role does not allow the change (partners.onboarding.roles); nothing
+        # was written.
+        return problem("forbidden", error.reason)
 
     @app.exception_handler(DeliveryNotFoundError)
     def handle_delivery_not_found(error: DeliveryNotFoundError) -> Response:

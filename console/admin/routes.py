@@ -85,7 +85,7 @@ def _detail(partner: Partner, *, check_form=None, checks=None, check_env=None,
     return render_template(
         "admin/partner.html", partner=partner,
         routing=services().registry.routing_statuses(partner.id),
-        members=services().onboarding.members.list(partner.id),
+        members=services().onboarding.members.for_partner(partner.id),
         records=services().audit.for_target(partner_target(partner.id), limit=25).items,
         approve_form=ApproveForm(formdata=None),
         approval_form=approval_form or ApprovalForm(formdata=None),

@@ -34,7 +34,8 @@ from partners.onboarding import (
 )
 
 LINK_KEY = "pgw_invite_link"
-ROLE_CHOICES = [SelectChoice(role.value, f"{role.value}: {ROLE_HELP[role]}") for role in Role]
+ROLE_CHOICES = [SelectChoice(role.value) for role in Role]
+ROLE_HINT = " · ".join(f"{role.value}: {ROLE_HELP[role]}" for role in Role)
 
 
 class InviteForm(FlaskForm):
@@ -42,7 +43,7 @@ class InviteForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)],
                        filters=[lambda v: v.strip().lower() if v else v])
     role = SelectField("Role", choices=ROLE_CHOICES, default=Role.VIEWER.value,
-                       validate_choice=False)
+                       validate_choice=False, description=ROLE_HINT)
 
 
 class RoleForm(FlaskForm):
@@ -58,14 +59,14 @@ def _page(partner: Partner, *, form: InviteForm | None = None, status: int = 200
     actor = current_user.actor
     invitations = []
     if allows(actor, partner.id, Permission.MEMBERS):
-        invitations = [i for i in services().onboarding.invitations.list(partner.id)
+        invitations = [i for i in services().onboarding.invitations.for_partner(partner.id)
                        if i.status is InvitationStatus.PENDING]
     held = session.pop(LINK_KEY, None)
     link = held.get("link") if isinstance(held, dict) and held.get("partner") == partner.id \
         else None
     return render_template(
         "partner/members.html", partner=partner,
-        members=services().onboarding.members.list(partner.id), invitations=invitations,
+        members=services().onboarding.members.for_partner(partner.id), invitations=invitations,
         now=services().clock(), invite_form=form or InviteForm(formdata=None),
         action_form=ActionForm(), role_form=RoleForm(formdata=None), roles=list(Role),
         me=current_user.id, link=link), status

@@ -30,6 +30,10 @@ def home():
     belong to, else to create one."""
     mine = {partner.id: partner for partner in organisations()}
     if not mine:
+        founded = services().registry.partner_for_member(current_user.id)
+        if founded is not None and founded.status is not PartnerStatus.DELETED:
+            # Created before teams: its page makes the founder its owner (actor_in).
+            return redirect(url_for("partner.overview", partner_id=founded.id))
         return redirect(url_for("partner.create"))
     current = current_organisation()
     partner_id = current if current in mine else next(iter(mine))

@@ -56,7 +56,8 @@ config = load_stage_config()
 # Bucket names hold the deploying account and the region (infra/bucket_names.py): the
 # provider's account, read once here (an invoke) so that every name stays a plain string.
 spec = stage_spec(config.stage, config.partner_environments,
-                  account_id=aws.get_caller_identity().account_id, region=config.region)
+                  account_id=aws.get_caller_identity().account_id, region=config.region,
+                  deliveries_ttl_days=config.deliveries_ttl_days)
 account_id = aws.get_caller_identity_output().account_id
 archive = archive_path(config.lambda_archive)
 if not archive.is_file():

@@ -89,6 +89,8 @@ class StageConfig:
     portal_callback_api_key: Any = field(repr=False)  # pulumi.Output[str], secret
     # None: Cognito's default sender (a few dozen emails a day); required in prod.
     cognito_email: CognitoEmail | None = None
+    # How many days the delivery log keeps a delivery (`deliveriesTtlDays`, default 30).
+    deliveries_ttl_days: int = 30
 
     @property
     def default_tier(self) -> UsageTier:
@@ -118,6 +120,11 @@ def _positive_number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise StageConfigError(f"{key} must be a positive number, got {value!r}")
     return float(value)
+
+
+def _default(value: Any, default: Any) -> Any:
+    """`value` unless the setting is absent (0 stays 0, and is refused where it must be)."""
+    return default if value is None else value
 
 
 def _positive(key: str, value: Any) -> int:
@@ -270,5 +277,7 @@ def load_stage_config(config: pulumi.Config | None = None, *, stage: str | None 
         console_session_secret=config.require_secret("consoleSessionSecret"),
         portal_callback_api_key=config.require_secret("portalCallbackApiKey"),
         cognito_email=parse_cognito_email(config.get_object("cognitoEmail")),
+        deliveries_ttl_days=_positive("deliveriesTtlDays", _default(
+            config.get_int("deliveriesTtlDays"), 30)),
     )
     return check_stage_config(loaded)

@@ -99,11 +99,6 @@ SCHEMA_VERSION = "1"
 
 # The detail field that addresses an event to one partner only (test events, redeliveries).
 ADDRESSED_TO = "addressed_to"
-# The detail field partners see as the CloudEvent `id`: set once when a request's event is
-# first published (`contracts.put_events_entry`) and carried unchanged by every resend, DLQ
-# redrive and archive replay, so partners de-duplicate on it (EventBridge gives each of those
-# a new event id).
-CLOUDEVENT_ID = "cloudevent_id"
 
 DEFAULT_PARTNER_ENVIRONMENTS = ("prod", "test", "dev")
 

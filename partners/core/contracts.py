@@ -8,7 +8,6 @@ registry and every producer validates against them before `PutEvents`.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Mapping
@@ -17,7 +16,6 @@ import jsonschema_rs
 
 from partners.core.constants import (
     ADDRESSED_TO,
-    CLOUDEVENT_ID,
     PARTNER_APPROVED,
     PARTNER_ENVIRONMENT_CHANGED,
     PARTNER_SUSPENDED,
@@ -41,7 +39,6 @@ _COMMON = {
     "occurred_at": _TIME,
     "schema_version": {"const": SCHEMA_VERSION},
     ADDRESSED_TO: _ID,
-    CLOUDEVENT_ID: _ID,
 }
 _REQUIRED = ["environment", "request_id", "request_type", "occurred_at", "schema_version"]
 
@@ -161,31 +158,8 @@ def validate_detail(detail_type: str, detail: Mapping[str, Any]) -> None:
         )
 
 
-def with_cloudevent_id(detail: Mapping[str, Any], fallback: str | None = None) -> dict[str, Any]:
-    """`detail` with its CloudEvent id: kept when it has one, else `fallback` or a new uuid.
-
-    The partner's CloudEvent `id` comes from this field (`CLOUDEVENTS_TRANSFORMER`), so it is
-    set once, when the request's event is first published, and every later publication of
-    the same event (resend, DLQ redrive) carries it unchanged. `fallback` is for events
-    published before the field existed: their CloudEvent id was the EventBridge event id.
-    """
-    if detail.get(CLOUDEVENT_ID):
-        return dict(detail)
-    return {**detail, CLOUDEVENT_ID: fallback or str(uuid.uuid4())}
-
-
-# Detail types partners receive as CloudEvents: their details always carry a CloudEvent id.
-PARTNER_DELIVERED = frozenset({REQUEST_CREATED})
-
-
 def put_events_entry(bus_name: str, detail_type: str, detail: Mapping[str, Any]) -> dict[str, Any]:
-    """A validated `PutEvents` entry for `detail_type` on `bus_name`.
-
-    A detail partners receive (`Request Created`) gets its CloudEvent id here if it has none
-    (`with_cloudevent_id`): every producer publishes through this function.
-    """
-    if detail_type in PARTNER_DELIVERED:
-        detail = with_cloudevent_id(detail)
+    """A validated `PutEvents` entry for `detail_type` on `bus_name`."""
     validate_detail(detail_type, detail)
     return {
         "EventBusName": bus_name,
@@ -209,11 +183,19 @@ class InputTransformer:
 # Partner deliveries are CloudEvents 1.0 structured JSON. Placeholders stand outside quotes:
 # EventBridge inserts string values quoted and objects as JSON, so `<id>` becomes "…" and
 # `<detail>` the request's detail object.
+#
+# The CloudEvent `id` is the request id: a request is created once, so `Request Created`
+# has one CloudEvent per request, and every later sending of it (EventBridge's retries, a
+# resend, a DLQ redrive, an archive replay, a producer publishing twice) carries the same id
+# for partners to de-duplicate on. EventBridge's event id would change with each of those,
+# and an input transformer cannot fall back from a missing field to another, so the id is
+# taken from a field every `Request Created` has (`request_id`, required by its schema)
+# rather than from one producers would have to add. A type delivered later needs an id of
+# its own (`source` + `id` are unique per distinct event, CloudEvents 1.0).
 CLOUDEVENTS_TRANSFORMER = InputTransformer(
     paths={
-        # Not `$.id`: EventBridge gives a resent or redriven event a new id, and partners
-        # de-duplicate on the CloudEvent id (`with_cloudevent_id`).
-        "id": f"$.detail.{CLOUDEVENT_ID}",
+        # Not `$.id`: EventBridge gives a resent or redriven event a new id (see above).
+        "id": "$.detail.request_id",
         "time": "$.time",
         "detail": "$.detail",
         "request_id": "$.detail.request_id",
@@ -235,9 +217,7 @@ def cloudevent_for(event: Mapping[str, Any]) -> dict[str, Any]:
     """
     return {
         "specversion": "1.0",
-        # The input transformer reads `$.detail.cloudevent_id`; a detail without one (never
-        # one published through `put_events_entry`) renders as null.
-        "id": event["detail"].get(CLOUDEVENT_ID),
+        "id": event["detail"]["request_id"],
         "source": "urn:marketplace:requests",
         "type": "marketplace.request.created",
         "subject": event["detail"]["request_id"],

@@ -111,7 +111,7 @@ def percentile(counts: tuple[int, ...], fraction: float) -> int | None:
 def bucket_of(item: dict[str, Any], start: datetime, end: datetime) -> HealthBucket:
     """A `HEALTH` item's counters as a bucket."""
     number = lambda name: int(item[name]["N"]) if name in item else 0  # noqa: E731
-    return HealthBucket(start, end, *(number(name) for name in _COUNTERS),
+    return HealthBucket(start, end, **{name: number(name) for name in _COUNTERS},
                         latency_counts=tuple(number(f"lat_{i}")
                                              for i in range(len(LATENCY_BOUNDS_MS) + 1)))
 
@@ -121,7 +121,7 @@ def combine(buckets: Iterable[HealthBucket], start: datetime, end: datetime) -> 
     buckets = list(buckets)
     width = len(LATENCY_BOUNDS_MS) + 1
     return HealthBucket(
-        start, end, *(sum(getattr(b, name) for b in buckets) for name in _COUNTERS),
+        start, end, **{name: sum(getattr(b, name) for b in buckets) for name in _COUNTERS},
         latency_counts=tuple(sum(b.latency_counts[i] if b.latency_counts else 0
                                  for b in buckets) for i in range(width)))
 

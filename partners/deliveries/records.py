@@ -107,7 +107,7 @@ class BusLogRecord:
 
 
 def _text(value: Any, name: str, *, required: bool = True) -> str | None:
-    if value is None and not required:
+    if value in (None, "") and not required:
         return None
     if not isinstance(value, str) or not value:
         raise MalformedRecordError(f"{name} must be a non-empty string")
@@ -164,7 +164,7 @@ def parse_record(message: str | Mapping[str, Any]) -> BusLogRecord:
     if not isinstance(data, Mapping):
         raise MalformedRecordError("not a JSON object")
     try:
-        message_type = MessageType(data.get("message_type"))
+        message_type = MessageType(str(data.get("message_type")))
     except ValueError:
         raise MalformedRecordError(f"unknown message_type {str(data.get('message_type'))[:60]!r}"
                                    ) from None

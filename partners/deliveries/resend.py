@@ -2,8 +2,8 @@
 
 The CloudEvent as sent is in the delivery log (`Delivery.payload`, from the bus log's
 `target_input`). Its `data` is the request's `Request Created` detail; publishing that detail
-again with its `cloudevent_id` kept (`partners.core.contracts.with_cloudevent_id`) makes the
-rule's input transformer render the same CloudEvent `id`, and `addressed_to` the partner id
+again makes the rule's input transformer render the same CloudEvent `id` (the request id:
+`partners.core.contracts.CLOUDEVENTS_TRANSFORMER`), and `addressed_to` the partner id
 makes only that partner's rules match (DESIGN.md, "Contracts"); `detail.environment` picks
 the environment. The new event's attempts are logged by EventBridge like any other and join
 the same delivery (same partner environment and CloudEvent id), where they count in `resent`.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from partners.core.clock import Clock, utc_now
-from partners.core.constants import ADDRESSED_TO, CLOUDEVENT_ID, REQUEST_CREATED
+from partners.core.constants import ADDRESSED_TO, REQUEST_CREATED
 from partners.core.contracts import put_events_entry
 from partners.core.exceptions import ContractViolationError
 from partners.deliveries.exceptions import (
@@ -83,8 +83,7 @@ class Resender:
         data = (delivery.payload or {}).get("data")
         if not isinstance(data, dict):
             raise DeliveryNotResendableError(delivery.id, "its CloudEvent was not logged")
-        detail = {**data, CLOUDEVENT_ID: delivery.cloudevent_id, ADDRESSED_TO: partner_id,
-                  "environment": environment}
+        detail = {**data, ADDRESSED_TO: partner_id, "environment": environment}
         try:
             entry = put_events_entry(self.bus_name, REQUEST_CREATED, detail)
         except ContractViolationError as error:

@@ -59,7 +59,7 @@ DEFAULT_TTL_DAYS = 30
 HEALTH_KEEP_DAYS = 15  # the 14-day chart and today
 # Latency histogram bucket upper bounds (ms); EventBridge gives up on a call after 5 s.
 LATENCY_BOUNDS_MS = (25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000)
-MAX_PAYLOAD_CHARS = 200_000  # a bigger CloudEvent is shown without its body
+MAX_PAYLOAD_CHARS = 150_000  # a bigger CloudEvent is shown without its body (item limit)
 MAX_TRIES = 8
 # DynamoDB's per-item limit is 400 KB: past this many facts a delivery keeps its newest.
 MAX_FACTS = 1000
@@ -185,7 +185,8 @@ class DeliveryStore:
         put: dict[str, Any] = {"TableName": self.table_name,
                                "Item": {**item, "version": _n(version + 1)}}
         if old:
-            put.update(ConditionExpression="version = :v",
+            put.update(ConditionExpression="#version = :v",
+                       ExpressionAttributeNames={"#version": "version"},
                        ExpressionAttributeValues={":v": _n(version)})
         else:
             put["ConditionExpression"] = "attribute_not_exists(pk)"

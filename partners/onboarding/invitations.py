@@ -145,7 +145,7 @@ class InvitationStore:
                                        ConsistentRead=True).get("Item")
         return _invitation(item) if item else None
 
-    def list(self, partner_id: str) -> list[Invitation]:
+    def for_partner(self, partner_id: str) -> list[Invitation]:
         """Every invitation of the organisation, newest first."""
         request: dict[str, Any] = {
             "TableName": self.table_name, "ConsistentRead": True,

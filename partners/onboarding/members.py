@@ -106,7 +106,7 @@ class MemberStore:
                                        ConsistentRead=True).get("Item")
         return _member(item) if item else None
 
-    def list(self, partner_id: str) -> list[Member]:
+    def for_partner(self, partner_id: str) -> list[Member]:
         """Every member of `partner_id`, owners first, then by email."""
         request: dict[str, Any] = {
             "TableName": self.table_name, "ConsistentRead": True,

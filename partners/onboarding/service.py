@@ -109,7 +109,7 @@ class Onboarding:
         self.allow_insecure = allow_insecure
         self.resolver = resolver
 
-    def record(self, actor: Actor, action: str, partner_id: str, *, reason: str | None = None,
+    def record(self, actor: Actor | str, action: str, partner_id: str, *, reason: str | None = None,
                before: Any = None, after: Any = None) -> AuditRecord:
         """Append an audit record about one partner.
 
@@ -127,7 +127,7 @@ class Onboarding:
         return self.audit.record(actor=actor, action=action, target=partner_target(partner_id),
                                  reason=reason, before=before, after=after)
 
-    def conclude(self, actor: Actor, partner: Partner, action: str, *,
+    def conclude(self, actor: Actor | str, partner: Partner, action: str, *,
                  reason: str | None = None, before: Any = None, after: Any = None) -> Saved:
         """Audit a change already written to the registry, then trigger the reconciler.
 
@@ -138,7 +138,7 @@ class Onboarding:
         self.record(actor, action, partner.id, reason=reason, before=before, after=after)
         return Saved(partner, self.trigger(partner.id))
 
-    def commit(self, actor: Actor, updated: Partner, action: str, *, before: Any = None,
+    def commit(self, actor: Actor | str, updated: Partner, action: str, *, before: Any = None,
                after: Any = None) -> Saved:
         """Save `updated` (based on its version), audit it and trigger the reconciler.
 

@@ -18,6 +18,7 @@ from partners.onboarding.exceptions import (
     InvitationInvalidError,
     InvitationNotFoundError,
     MemberNotFoundError,
+    PartnerNotFoundError,
 )
 from partners.onboarding.invitations import (
     Invitation,
@@ -53,10 +54,33 @@ class Invited:
 def actor_in(onboarding: Onboarding, partner_id: str, user_id: str, email: str) -> Actor:
     """The signed-in user as an actor of `partner_id`: a member with their stored role, or a
     user with no role there (refused every change)."""
-    member = onboarding.members.get(partner_id, user_id)
+    member = onboarding.members.get(partner_id, user_id) or _adopt_founder(
+        onboarding, partner_id, user_id, email)
     if member is None:
         return Actor.user(user_id, email)
     return Actor.member(user_id, email, partner_id, member.role)
+
+
+def _adopt_founder(onboarding: Onboarding, partner_id: str, user_id: str,
+                   email: str) -> Member | None:
+    """An organisation created before teams has its founder in its document and no member
+    records: the founder becomes its owner on their first visit (once: afterwards the
+    organisation always has an owner record, so a removed founder is never adopted again)."""
+    try:
+        partner = onboarding.registry.get_partner(partner_id)
+    except PartnerNotFoundError:
+        return None
+    if user_id not in partner.members or onboarding.members.for_partner(partner_id):
+        return None
+    member = Member(partner_id=partner_id, user_id=user_id, email=email.strip().lower(),
+                    role=Role.OWNER, joined_at=partner.created_at or isoformat(onboarding.clock()))
+    try:
+        onboarding.members.add(member)
+    except MembershipChangedError:
+        return onboarding.members.get(partner_id, user_id)  # adopted in another request
+    onboarding.record(Actor.system("teams"), "member.adopted", partner_id,
+                      after=member.to_dict())
+    return member
 
 
 def record_activity(onboarding: Onboarding, partner_id: str, user_id: str) -> None:
@@ -128,11 +152,11 @@ def invite_member(onboarding: Onboarding, actor: Actor | str, partner: Partner, 
     """
     require(actor, partner.id, Permission.MEMBERS)
     email, role_ = _email(email), parse_role(role)
-    if any(m.email == email for m in onboarding.members.list(partner.id)):
+    if any(m.email == email for m in onboarding.members.for_partner(partner.id)):
         raise ValidationError(f"{email} is already a member of this organisation.",
                               field="email")
     now = onboarding.clock()
-    if any(i.email == email and i.open(now) for i in onboarding.invitations.list(partner.id)):
+    if any(i.email == email and i.open(now) for i in onboarding.invitations.for_partner(partner.id)):
         raise ValidationError(f"{email} has an open invitation already: resend or cancel it "
                               "in the list below.", field="email")
     invitation, secret = onboarding.invitations.new(partner.id, email, role_, str(actor), now)
@@ -223,7 +247,9 @@ def open_invitation(onboarding: Onboarding, token: str) -> Invitation:
         cancelled (`reason` says which; the message says what to do).
     """
     parts = parse_token(token)
-    invitation = onboarding.invitations.get(parts[0], parts[1]) if parts else None
+    if parts is None:
+        raise InvitationInvalidError("unknown", _REFUSED["unknown"])
+    invitation = onboarding.invitations.get(parts[0], parts[1])
     if invitation is None:
         raise InvitationInvalidError("unknown", _REFUSED["unknown"])
     if invitation.status is not InvitationStatus.PENDING:
@@ -298,7 +324,7 @@ def change_role(onboarding: Onboarding, actor: Actor | str, partner: Partner, us
     member = _member(onboarding, partner, user_id)
     if new_role is member.role:
         return member
-    other = (_other_owner(onboarding.members.list(partner.id), member)
+    other = (_other_owner(onboarding.members.for_partner(partner.id), member)
              if new_role is not Role.OWNER else None)
     try:
         onboarding.members.change_role(member, new_role, other_owner=other)
@@ -344,7 +370,7 @@ def leave_organisation(onboarding: Onboarding, actor: Actor, partner: Partner) -
 
 
 def _leave(onboarding: Onboarding, partner: Partner, member: Member) -> None:
-    other = _other_owner(onboarding.members.list(partner.id), member)
+    other = _other_owner(onboarding.members.for_partner(partner.id), member)
     try:
         onboarding.members.remove(member, other_owner=other)
     except MembershipChangedError:

@@ -4,10 +4,9 @@ EventBridge dead-letters an undeliverable event to the target's SQS queue with t
 event as the body and `ERROR_CODE` / `ERROR_MESSAGE` message attributes. Redrive is receive +
 re-put (addressed to this partner only, so no other partner gets it twice) + delete, which
 works on AWS and on moto alike (moto lacks `StartMessageMoveTask`, and a move task could not
-re-address the event anyway). The re-put event keeps the CloudEvent id the partner got
-(`detail.cloudevent_id`; an event dead-lettered before that field existed was delivered with
-its EventBridge event id as the CloudEvent id, so that id is kept), so partners that
-de-duplicate on it do not process a redriven delivery twice.
+re-address the event anyway). The re-put event is a new EventBridge event with the same
+detail, so its CloudEvent id (the request id: `partners.core.contracts`) is the one the
+partner already got, and partners that de-duplicate on it do not process it twice.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from partners.core.aws import error_code
 from partners.core.constants import ADDRESSED_TO, partner_resource_name
-from partners.core.contracts import put_events_entry, with_cloudevent_id
+from partners.core.contracts import put_events_entry
 from partners.core.exceptions import ContractViolationError
 from partners.onboarding import Actor, AuditLog, Permission, partner_target, require
 
@@ -180,7 +179,6 @@ class DeadLetters:
         except (ValueError, KeyError, TypeError):
             return "the message is not an EventBridge event"
         detail[ADDRESSED_TO] = self.partner_id
-        detail = with_cloudevent_id(detail, fallback=str(event.get("id") or "") or None)
         if detail.get("environment") != self.environment:
             return "the event belongs to another environment"
         try:

@@ -166,10 +166,15 @@ class DeliveryLister(Protocol):
 
 def newest_deliveries(lister: DeliveryLister, partner_id: str, environment: str
                       ) -> Iterator[Any]:
-    """Every delivery of one environment, newest first, page by page (read lazily)."""
+    """Every delivery of one environment, newest first, page by page (read lazily).
+
+    The first page holds one delivery: a healthy endpoint's newest is delivered, and that
+    one read is all the guard needs.
+    """
     cursor = None
     while True:
-        page = lister(partner_id, environment, limit=PAGE_SIZE, cursor=cursor)
+        page = lister(partner_id, environment, limit=1 if cursor is None else PAGE_SIZE,
+                      cursor=cursor)
         yield from page.items
         cursor = page.next_cursor
         if not cursor:

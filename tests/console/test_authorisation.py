@@ -178,8 +178,8 @@ def _snapshot(app, partner_id):
     services = app.extensions["pgw"]
     return (services.registry.get_partner(partner_id).to_dict(),
             services.tokens.list_tokens(partner_id),
-            services.onboarding.members.list(partner_id),
-            services.onboarding.invitations.list(partner_id),
+            services.onboarding.members.for_partner(partner_id),
+            services.onboarding.invitations.for_partner(partner_id),
             len(services.audit.for_target(f"partner:{partner_id}", limit=100).items))
 
 

@@ -77,7 +77,7 @@ def test_the_owner_invites_and_the_invitee_joins_with_the_role(app, auth, partne
     offer = _text(anonymous.get(shown.split("localhost", 1)[-1]))
     assert "Join Acme" in offer and "viewer" in offer and "Create an account" in offer
     viewer = accept(app, auth, shown, "viewer@acme.example")
-    members = app.extensions["pgw"].onboarding.members.list(partner_id)
+    members = app.extensions["pgw"].onboarding.members.for_partner(partner_id)
     assert [(m.email, m.role.value) for m in members] == [(owner.email, "owner"),
                                                           ("viewer@acme.example", "viewer")]
     # The viewer reads everything and changes nothing: a 403 that says why.
@@ -102,7 +102,7 @@ def test_bad_invitations_are_form_errors_and_store_nothing(app, partner_a, outbo
     owner, partner_id = partner_a
     response = invite(owner, partner_id, email, role)
     assert response.status_code == 422 and message in _text(response)
-    assert app.extensions["pgw"].onboarding.invitations.list(partner_id) == []
+    assert app.extensions["pgw"].onboarding.invitations.for_partner(partner_id) == []
     assert outbox.sent == []
 
 
@@ -122,7 +122,7 @@ def test_an_expired_link_gives_a_clear_page_and_resend_renews_it(app, auth, part
     page = app.test_client().get(old)
     assert page.status_code == 410 and "has expired" in _text(page)
     auth.login(owner, owner.email)  # a week later: the owner's sign-in ended long ago
-    [invitation] = app.extensions["pgw"].onboarding.invitations.list(partner_id)
+    [invitation] = app.extensions["pgw"].onboarding.invitations.for_partner(partner_id)
     owner.post(f"/partners/{partner_id}/members/invitations/{invitation.id}/resend")
     new = outbox.link_to("late@acme.example").split("localhost", 1)[-1]
     assert new != old
@@ -135,7 +135,7 @@ def test_a_cancelled_or_malformed_link_gives_a_clear_page(app, partner_a, outbox
     owner, partner_id = partner_a
     invite(owner, partner_id, "x@acme.example")
     link = outbox.link_to("x@acme.example").split("localhost", 1)[-1]
-    [invitation] = app.extensions["pgw"].onboarding.invitations.list(partner_id)
+    [invitation] = app.extensions["pgw"].onboarding.invitations.for_partner(partner_id)
     owner.post(f"/partners/{partner_id}/members/invitations/{invitation.id}/cancel")
     page = app.test_client().get(link)
     assert page.status_code == 410 and "cancelled" in _text(page)
@@ -152,7 +152,7 @@ def test_another_account_cannot_accept(app, auth, partner_a, outbox):
     refused = other.post(link, data={})
     assert refused.status_code == 403 and "for x@acme.example" in _text(refused)
     assert app.extensions["pgw"].onboarding.members.get(partner_id, "x") is None
-    assert len(app.extensions["pgw"].onboarding.members.list(partner_id)) == 1
+    assert len(app.extensions["pgw"].onboarding.members.for_partner(partner_id)) == 1
 
 
 def test_signing_up_from_an_invitation_comes_back_to_it(app, partner_a, outbox):
@@ -174,7 +174,7 @@ def test_removal_ends_the_members_sessions_at_once(app, auth, partner_a, outbox)
     invite(owner, partner_id, "dev@acme.example", "developer")
     developer = accept(app, auth, outbox.link_to("dev@acme.example"), "dev@acme.example")
     assert developer.get(f"/partners/{partner_id}").status_code == 200
-    [_, member] = app.extensions["pgw"].onboarding.members.list(partner_id)
+    [_, member] = app.extensions["pgw"].onboarding.members.for_partner(partner_id)
     response = owner.post(f"/partners/{partner_id}/members/{member.user_id}/remove")
     assert response.status_code == 303
     after = developer.get(f"/partners/{partner_id}")
@@ -186,13 +186,13 @@ def test_removal_ends_the_members_sessions_at_once(app, auth, partner_a, outbox)
 
 def test_the_last_owner_cannot_leave_or_be_demoted(app, partner_a):
     owner, partner_id = partner_a
-    [me] = app.extensions["pgw"].onboarding.members.list(partner_id)
+    [me] = app.extensions["pgw"].onboarding.members.for_partner(partner_id)
     page = _text(owner.post(f"/partners/{partner_id}/members/{me.user_id}/role",
                             data={"role": "viewer"}, follow_redirects=True))
     assert "needs an owner" in page
     page = _text(owner.post(f"/partners/{partner_id}/members/leave", follow_redirects=True))
     assert "needs an owner" in page
-    [still] = app.extensions["pgw"].onboarding.members.list(partner_id)
+    [still] = app.extensions["pgw"].onboarding.members.for_partner(partner_id)
     assert still.role.value == "owner"
 
 
@@ -216,13 +216,13 @@ def test_last_active_is_written_at_most_every_few_minutes(app, partner_a, clock)
     owner, partner_id = partner_a
     members = app.extensions["pgw"].onboarding.members
     owner.get(f"/partners/{partner_id}")
-    first = members.list(partner_id)[0].last_active_at
+    first = members.for_partner(partner_id)[0].last_active_at
     clock.advance(minutes=1)
     owner.get(f"/partners/{partner_id}")
-    assert members.list(partner_id)[0].last_active_at == first
+    assert members.for_partner(partner_id)[0].last_active_at == first
     clock.advance(seconds=ACTIVITY_EVERY.total_seconds())
     owner.get(f"/partners/{partner_id}")
-    assert members.list(partner_id)[0].last_active_at != first
+    assert members.for_partner(partner_id)[0].last_active_at != first
     assert timedelta(minutes=5) == ACTIVITY_EVERY
 
 
@@ -231,9 +231,9 @@ def test_transfer_of_ownership(app, auth, partner_a, outbox):
     invite(owner, partner_id, "next@acme.example", "viewer")
     accept(app, auth, outbox.link_to("next@acme.example"), "next@acme.example")
     members = app.extensions["pgw"].onboarding.members
-    successor = next(m for m in members.list(partner_id) if m.email == "next@acme.example")
+    successor = next(m for m in members.for_partner(partner_id) if m.email == "next@acme.example")
     owner.post(f"/partners/{partner_id}/members/{successor.user_id}/transfer")
-    roles = {m.email: m.role.value for m in members.list(partner_id)}
+    roles = {m.email: m.role.value for m in members.for_partner(partner_id)}
     assert roles == {owner.email: "developer", "next@acme.example": "owner"}
 
 

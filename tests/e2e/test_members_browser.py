@@ -61,8 +61,8 @@ def test_invite_accept_and_the_viewer_cannot_change_settings(stack, browser):
     # The owner invites a colleague as a viewer; the link is shown once (and mailed where
     # the stage has a sender).
     invitee = "new.viewer@example.com"
-    owner.get_by_label("Email").fill(invitee)
-    owner.get_by_label("Role").select_option("viewer")
+    owner.get_by_label("Email", exact=True).fill(invitee)
+    owner.get_by_label("Role", exact=True).select_option("viewer")
     owner.get_by_role("button", name="Send invitation").click()
     expect(owner.locator("#invitations")).to_contain_text(invitee)
     link = owner.locator("#invite-link").input_value()

@@ -85,3 +85,36 @@ def test_dependencies_come_from_the_environment(monkeypatch, aws):
     monkeypatch.setenv("PGW_DELIVERIES_TTL_DAYS", "9")
     store = delivery_indexer.Dependencies.from_environment(aws).store
     assert (store.table_name, store.prefix, store.ttl_days) == ("t", "pgw-x-pt-", 9)
+
+
+def test_the_local_runtimes_records_fold_like_awss(store, aws):
+    """The embedded stack's writer (infra/local/runtime/bus_logs.py) and this reader agree on
+    the schema: a 500, a 503, then a 200, written by the runtime, fold to `delivered`."""
+    from infra.local.runtime.bus_logs import BusLogConfig, BusLogs
+
+    group = "/aws/vendedlogs/events/event-bus/pgw-test-marketplace"
+    aws.client("logs").create_log_group(logGroupName=group)
+    config = BusLogConfig("arn:aws:events:us-east-1:123456789012:event-bus/pgw-test-marketplace",
+                          "TRACE", "FULL", (group,))
+    logs = BusLogs(account="123456789012", region="us-east-1", config=lambda *_: config)
+    send = Send(event_id="ev-local")
+    invocation = logs.invocation("pgw-test-marketplace", rule_arn=send.rule_arn,
+                                 target={"Arn": send.target_arn, "RoleArn": "arn:aws:iam::1:r/d"},
+                                 event={"id": "ev-local", "detail": {}})
+    invocation.start(json.dumps(send.cloudevent))
+    for attempt, status in ((1, 500), (2, 503)):
+        invocation.attempt_start(attempt)
+        invocation.attempt_failed(attempt, retryable=True, status=status, code=str(status),
+                                  message="server error", service="events", duration_ms=40)
+    invocation.attempt_start(3)
+    invocation.attempt_succeeded(3, 200, 35)
+    invocation.succeeded(3)
+    logs.flush()
+    messages = [e["message"] for e in aws.client("logs").get_log_events(
+        logGroupName=group, logStreamName="eventbus-logs")["events"]]
+    answer = handle(subscription_event(list(reversed(messages))))
+    assert answer["malformed"] == 0 and answer["indexed"] == len(messages)
+    found = store.get(delivery_id("pabc", "prod", "ev-local"))
+    assert found.outcome is Outcome.DELIVERED
+    assert [(a.outcome.value, a.http_status) for a in found.attempts] == [
+        ("retryable_failure", 500), ("retryable_failure", 503), ("success", 200)]

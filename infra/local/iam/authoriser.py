@@ -11,7 +11,7 @@ import logging
 from typing import Any, Mapping
 
 from infra.local.iam.errors import Refusal, denial_message, refusal
-from infra.local.iam.evaluation import Context, UnsupportedCondition, authorise
+from infra.local.iam.evaluation import Context, Denial, UnsupportedCondition, authorise
 from infra.local.iam.operations import Call, UnmappedOperation, checks_for
 from infra.local.iam.principals import Principal
 
@@ -62,6 +62,26 @@ def request_context(principal: Principal, call: Call) -> dict[str, Any]:
     return {key: value for key, value in context.items() if value is not None}
 
 
+# Decisions kept per principal; past this many, the oldest half is forgotten.
+DECISIONS_KEPT = 4096
+
+
+def _decide(principal: Principal, action: str, resource: str, context: Context) -> Denial | None:
+    """`authorise` for one resource, remembered per principal (its statements never change)."""
+    key = (action, resource, tuple(sorted((name, value if isinstance(value, str)
+                                          else tuple(value)) for name, value in context.items())))
+    try:
+        return principal.decisions[key]  # type: ignore[no-any-return]
+    except KeyError:
+        pass
+    denial = authorise(principal.statements, action, [resource], context)
+    if len(principal.decisions) >= DECISIONS_KEPT:
+        for old in list(principal.decisions)[:DECISIONS_KEPT // 2]:
+            principal.decisions.pop(old, None)
+    principal.decisions[key] = denial
+    return denial
+
+
 def _with_resource(context: Context, resource: str) -> Context:
     """`aws:ResourceAccount`: the account owning the resource (none for `*`, a phone number)."""
     parts = resource.split(":")
@@ -89,8 +109,8 @@ def authorise_request(principal: Principal, *, service: str, operation: str,
             return None
         context: Context = request_context(principal, call)
         for check in checks:
-            denial = authorise(principal.statements, check.action, [check.resource],
-                               _with_resource(context, check.resource))
+            denial = _decide(principal, check.action, check.resource,
+                             _with_resource(context, check.resource))
             if denial is not None:
                 message = denial_message(principal.arn, denial)
                 logger.warning("IAM (embedded stack): %s", message)

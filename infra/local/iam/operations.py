@@ -48,7 +48,9 @@ from infra.local.iam.reference import (
     unscoped,
 )
 
-# -- per-service helpers -------------------------------------------------------------------------
+
+# -- per-service helpers ------------------------------------------------------------------------
+
 
 def _table_or_index(action: str | None = None) -> Rule:
     """Query and Scan: the index's ARN when the request names one, else the table's."""

@@ -56,6 +56,9 @@ class Principal:
     access_key: str = ""
     _statements: tuple[Statement, ...] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Decisions already made, by (action, resource, context): the statements never change,
+    # and most requests repeat an action on the same resource.
+    decisions: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.access_key = self.access_key or access_key_for(self.function)

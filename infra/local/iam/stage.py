@@ -7,11 +7,14 @@ have resolves to `*`). Each principal resolves its statements once, on its first
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Mapping, Sequence
 
 from infra.local.iam.principals import PRINCIPALS, Principal, install_credential_hooks
 from infra.roles import FUNCTION_ROLES, ArnContext, resolve, role_names
 from infra.spec import StageSpec
+
+logger = logging.getLogger(__name__)
 
 Resolve = Callable[[str, ArnContext], Sequence[Mapping[str, Any]]]
 
@@ -21,18 +24,25 @@ def register_stage(spec: StageSpec, *, region: str, account: str, partition: str
                    resolver: Resolve = resolve) -> list[Principal]:
     """Register a principal for each of the stage's functions; install the credential hooks.
 
-    Returns the principals, in `FUNCTION_ROLES` order.
+    A function `infra.roles` has no role for gets a principal with no statements: every
+    call it makes is refused (and logged), never waved through.
+
+    Returns the principals, in the spec's order.
     """
     context = ArnContext(partition=partition, region=region, account=account, spec=spec,
                          ids=dict(ids or {}))
     names = role_names(spec)
     principals = []
-    for role in FUNCTION_ROLES:
-        if role not in spec.functions:
-            continue
+    for logical, function in spec.functions.items():
+        if logical in FUNCTION_ROLES:
+            source = _source(resolver, logical, context)
+        else:
+            logger.error("function %s has no role in infra.roles: every AWS call it makes is "
+                         "refused", function.name)
+            source = list
         principals.append(PRINCIPALS.register(Principal(
-            function=spec.function_name(role), role=names[role], account=account,
-            source=_source(resolver, role, context))))
+            function=function.name, role=names.get(logical, f"{function.name}-fn"),
+            account=account, source=source)))
     install_credential_hooks()
     return principals
 

@@ -39,6 +39,7 @@ def status_of(world, partner):
 
 
 def test_an_oauth_partner_is_pending_then_live_across_runs(world, runtime, sample):
+    """eb-target-connection: AUTHORIZING -> pending, no destination; AUTHORIZED -> live."""
     # A token endpoint that takes a moment, as EventBridge's authorisation does: the first
     # run's one DescribeConnection still sees AUTHORIZING.
     sample.tokens.configure("acme", refuse=False, delay_seconds=1.5)
@@ -63,6 +64,7 @@ def test_an_oauth_partner_is_pending_then_live_across_runs(world, runtime, sampl
 
 
 def test_a_refused_oauth_partner_ends_in_error_with_the_answer(world, runtime, sample):
+    """eb-target-connection-states: DEAUTHORIZED -> error with the StateReason."""
     sample.tokens.configure("acme", refuse=True)
     partner = world.partner("acme", oauth_env(f"{sample.url}/hooks/acme/oauth/token"),
                             secret=SECRET)

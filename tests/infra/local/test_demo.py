@@ -109,7 +109,8 @@ def test_the_push_partner_has_a_viewer_besides_its_owner(aws, environ, created):
     acme = partners["acme-logistics"]
     [viewer] = acme["members"]
     assert viewer["role"] == "viewer" and viewer["email"] != acme["login"]["email"]
-    members = MemberStore(environ[Env.PARTNERS_TABLE], boto3_session=aws).list(acme["id"])
+    store = MemberStore(environ[Env.PARTNERS_TABLE], boto3_session=aws)
+    members = store.for_partner(acme["id"])
     assert [(m.email, m.role.value) for m in members] == [
         (acme["login"]["email"], "owner"), (viewer["email"], "viewer")]
     assert all(p["members"] == [] for slug, p in partners.items() if slug != "acme-logistics")

@@ -113,13 +113,12 @@ def test_input_and_input_path(target, expected):
 def test_cloudevents_transformer_renders_what_the_contract_says():
     """The partner delivery template (partners.core.contracts) renders to valid JSON equal to
     `cloudevent_for`, strings quoted as AWS quotes them."""
-    event = dict(EC2_EVENT, detail={"request_id": "r-1", "environment": "prod",
-                                    "cloudevent_id": "c-1"})
+    event = dict(EC2_EVENT, detail={"request_id": "r-1", "environment": "prod"})
     target = {"Arn": "x", "InputTransformer": {"InputPathsMap": CLOUDEVENTS_TRANSFORMER.paths,
                                                "InputTemplate": CLOUDEVENTS_TRANSFORMER.template}}
     rendered = json.loads(render_input(target, event, CONTEXT))
     assert rendered == cloudevent_for(event)
-    assert rendered["id"] == "c-1" != event["id"]
+    assert rendered["id"] == "r-1" != event["id"]  # stays the same for a resend or redrive
 
 
 @pytest.mark.parametrize("value, expected", [

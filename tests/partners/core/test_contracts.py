@@ -12,7 +12,6 @@ from partners.core.contracts import (
     cloudevent_for,
     put_events_entry,
     validate_detail,
-    with_cloudevent_id,
 )
 from partners.core.exceptions import ContractViolationError
 
@@ -59,44 +58,25 @@ def test_every_event_type_has_a_schema():
 def test_put_events_entry_validates_and_serialises():
     entry = put_events_entry("bus", "Request Created", CREATED)
     assert entry["Source"] == "marketplace.requests"
-    detail = json.loads(entry["Detail"])
-    assert detail == {**CREATED, "cloudevent_id": detail["cloudevent_id"]}
+    assert json.loads(entry["Detail"]) == CREATED
     with pytest.raises(ContractViolationError):
         put_events_entry("bus", "Request Created", {**CREATED, "request_id": ""})
 
 
-def test_a_request_created_detail_gets_its_cloudevent_id_once():
-    """The CloudEvent id is set at the first publication and kept by every later one (a
-    resend or redrive re-publishes the detail), and differs between requests."""
-    first = json.loads(put_events_entry("bus", "Request Created", CREATED)["Detail"])
-    again = json.loads(put_events_entry("bus", "Request Created", first)["Detail"])
-    other = json.loads(put_events_entry("bus", "Request Created", CREATED)["Detail"])
-    assert again["cloudevent_id"] == first["cloudevent_id"] != other["cloudevent_id"]
-    status = json.loads(put_events_entry("bus", "Request Status Changed", {
-        **{k: CREATED[k] for k in ("environment", "request_id", "request_type", "occurred_at",
-                                   "schema_version")},
-        "partner_id": "p-1", "status": "accepted"})["Detail"])
-    assert "cloudevent_id" not in status  # partners do not receive status changes
-
-
-def test_with_cloudevent_id_falls_back_to_the_given_id():
-    """An event published before the field existed keeps the id partners saw (its event id)."""
-    assert with_cloudevent_id(CREATED, "e-1")["cloudevent_id"] == "e-1"
-    assert with_cloudevent_id({**CREATED, "cloudevent_id": "c-1"}, "e-1")["cloudevent_id"] == "c-1"
-
-
 def test_cloudevents_template_renders_to_the_reference_cloudevent():
-    detail = {**CREATED, "cloudevent_id": "c-1"}
+    detail = CREATED
     event = {"id": "e-1", "time": "2026-11-23T10:00:00Z", "detail-type": "Request Created",
              "detail": detail}
-    values = {"id": json.dumps("c-1"), "time": json.dumps(event["time"]),
+    values = {"id": json.dumps(CREATED["request_id"]), "time": json.dumps(event["time"]),
               "detail": json.dumps(detail), "request_id": json.dumps(CREATED["request_id"]),
               "detail_type": json.dumps(event["detail-type"])}
     rendered = CLOUDEVENTS_TRANSFORMER.template
     for name, value in values.items():
         rendered = rendered.replace(f"<{name}>", value)
     assert json.loads(rendered) == cloudevent_for(event)
-    assert cloudevent_for(event)["id"] == "c-1"  # the detail's, not the EventBridge event id
+    # The request's id, not the EventBridge event id (which a resend or redrive changes).
+    assert CLOUDEVENTS_TRANSFORMER.paths["id"] == "$.detail.request_id"
+    assert cloudevent_for(event)["id"] == CREATED["request_id"]
     assert {"specversion", "id", "source", "type", "time", "datacontenttype", "data"} <= set(
         cloudevent_for(event))
 

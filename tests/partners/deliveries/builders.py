@@ -56,8 +56,7 @@ class Send:
                 "datacontenttype": "application/json",
                 "data": {"request_id": self.request_id, "request_type": self.request_type,
                          "environment": self.environment, "occurred_at": "2026-11-23T10:00:00Z",
-                         "schema_version": "1", "user_id": "u1", "attributes": {"sku": "A-1"},
-                         "cloudevent_id": self.cloudevent_id or self.event_id}}
+                         "schema_version": "1", "user_id": "u1", "attributes": {"sku": "A-1"}}}
 
     def record(self, message_type: str, offset_ms: int = 0, *, level: str = "TRACE",
                details: dict[str, Any] | None = None,

@@ -33,6 +33,7 @@ def test_the_timestamp_may_be_quoted_as_in_the_schema_sample():
 def test_event_receipt_needs_no_rule_or_target():
     record = parse_record({"resource_arn": "arn:aws:events:us-east-1:1:event-bus/b",
                            "request_id": "r", "event_id": "e", "message_timestamp_ms": 5,
+                           "invocation_id": "",
                            "message_type": "EVENT_RECEIPT", "log_level": "TRACE",
                            "details": {"source": "marketplace.requests", "event_detail": "{}"}})
     assert record.message_type is MessageType.EVENT_RECEIPT and not record.is_invocation

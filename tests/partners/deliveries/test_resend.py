@@ -33,8 +33,9 @@ class FakeEvents:
 
 @pytest.fixture
 def delivered(store):
-    store.index(parse_record(r) for r in Send(cloudevent_id="ce-1").delivered())
-    return delivery_id("pabc", "prod", "ce-1")
+    # The CloudEvent id is the request id (partners.core.contracts.CLOUDEVENTS_TRANSFORMER).
+    store.index(parse_record(r) for r in Send(cloudevent_id="r-1", request_id="r-1").delivered())
+    return delivery_id("pabc", "prod", "r-1")
 
 
 def test_the_request_goes_again_with_its_cloudevent_id_to_this_environment(store, delivered):
@@ -43,8 +44,9 @@ def test_the_request_goes_again_with_its_cloudevent_id_to_this_environment(store
     [entry] = events.entries
     detail = json.loads(entry["Detail"])
     assert (entry["EventBusName"], entry["DetailType"]) == ("bus", "Request Created")
-    assert (detail["cloudevent_id"], detail["addressed_to"], detail["environment"]) == (
-        "ce-1", "pabc", "prod")
+    # The request id, which the partner target renders as the same CloudEvent id.
+    assert (detail["request_id"], detail["addressed_to"], detail["environment"]) == (
+        "r-1", "pabc", "prod")
 
 
 def test_another_environment_cannot_resend_it(store, delivered):

@@ -90,7 +90,7 @@ def join(onboarding, acme, owner, email, role, user_id):
 
 
 def test_the_founder_is_the_first_owner(onboarding, acme):
-    [member] = onboarding.members.list(acme.id)
+    [member] = onboarding.members.for_partner(acme.id)
     assert (member.user_id, member.email, member.role) == ("u-owner", "owner@acme.example",
                                                            Role.OWNER)
     assert onboarding.members.organisations_of("u-owner") == [acme.id]
@@ -179,7 +179,7 @@ def test_bad_invitations_store_and_send_nothing(onboarding, acme, owner, outbox,
     with pytest.raises(ValidationError) as refused:
         invite_member(onboarding, owner, acme, email=email, role=role, link_for=link_for)
     assert refused.value.field == field
-    assert onboarding.invitations.list(acme.id) == [] and outbox.sent == []
+    assert onboarding.invitations.for_partner(acme.id) == [] and outbox.sent == []
 
 
 def test_an_open_invitation_is_not_sent_twice(onboarding, acme, owner):
@@ -188,7 +188,7 @@ def test_an_open_invitation_is_not_sent_twice(onboarding, acme, owner):
     with pytest.raises(ValidationError, match="open invitation already"):
         invite_member(onboarding, owner, acme, email="x@acme.example", role="developer",
                       link_for=link_for)
-    assert len(onboarding.invitations.list(acme.id)) == 1
+    assert len(onboarding.invitations.for_partner(acme.id)) == 1
 
 
 def test_removal_ends_the_members_sessions_at_once(onboarding, acme, owner, sessions):
@@ -294,3 +294,22 @@ def test_a_member_of_another_organisation_changes_nothing_here(onboarding, acme)
                        contact_email="x@globex.example")
     with pytest.raises(RoleRefusedError):
         remove_member(onboarding, theirs, acme, "u-owner")
+
+
+def test_an_organisation_from_before_teams_adopts_its_founder_as_owner_once(onboarding):
+    from partners.onboarding import actor_in
+
+    legacy = onboarding.registry.create_partner(display_name="Old Co", slug="old-co",
+                                                contact_email="ops@old.example", owner="u-old")
+    for member in onboarding.members.for_partner(legacy.id):  # as before teams: no records
+        onboarding.members.remove(member, other_owner=None)
+    assert actor_in(onboarding, legacy.id, "u-stranger", "s@x.example").role is None
+    actor = actor_in(onboarding, legacy.id, "u-old", "Founder@Old.example")
+    assert actor.role is Role.OWNER
+    [member] = onboarding.members.for_partner(legacy.id)
+    assert (member.user_id, member.email) == ("u-old", "founder@old.example")
+    assert "member.adopted" in audit_actions(onboarding, legacy.id)
+    # Once the organisation has members, a founder who was removed is not adopted again.
+    join(onboarding, legacy, actor, "two@old.example", "owner", "u-two")
+    remove_member(onboarding, actor, legacy, "u-old")
+    assert actor_in(onboarding, legacy.id, "u-old", "founder@old.example").role is None

@@ -77,6 +77,7 @@ def test_changed_credentials_are_written_even_while_deauthorized():
 
 
 def test_live_routing_is_kept_while_its_connection_is_not_authorised():
+    """eb-target-connection-states: a connection being re-authorised keeps its routing."""
     observed = replace(SYNCED, connection=replace(SYNCED.connection, state="AUTHORIZING"))
     assert not waits_for_connection(PUSH, observed)
     assert plan_environment(PUSH, observed) == ()
@@ -100,6 +101,7 @@ def test_status_of_an_environment_waiting_for_its_connection(state, reason, expe
 
 
 def test_status_of_live_routing_whose_connection_was_deauthorized_names_the_answer():
+    """eb-target-connection-states: DEAUTHORIZED, with the StateReason of API_Connection."""
     observed = replace(SYNCED, connection=replace(SYNCED.connection, state="DEAUTHORIZED",
                                                   state_reason=REFUSAL))
     plan = EnvironmentPlan(PUSH.name, PUSH, observed, ())
@@ -114,6 +116,8 @@ def test_status_of_live_routing_whose_connection_was_deauthorized_names_the_answ
     ("DEAUTHORIZING", RoutingPermanentError), ("FAILED_CONNECTIVITY", RoutingPermanentError),
 ])
 def test_connection_not_ready_is_temporary_until_refused(state, kind):
+    """API_Connection ConnectionState: CREATING/UPDATING/AUTHORIZING pass by themselves;
+    DEAUTHORIZED needs new credentials (eb-target-connection-deauthorize)."""
     error = connection_not_ready(state, REFUSAL)
     assert type(error) is kind
     assert (REFUSAL in error.reason) is (kind is RoutingPermanentError)
@@ -139,6 +143,7 @@ NEW_PUSH = EnvironmentPlan(PUSH.name, PUSH, ObservedEnvironment(PUSH.name),
     ("AUTHORIZED", None, True),
 ])
 def test_writer_goes_on_once_the_new_connection_is_authorised(created, described, written):
+    """eb-target-connection: the API destination once the connection is AUTHORIZED."""
     calls: list = []
     answers = {"create_connection": {"ConnectionArn": "arn:connection/new",
                                      "ConnectionState": created}}
@@ -151,6 +156,7 @@ def test_writer_goes_on_once_the_new_connection_is_authorised(created, described
 
 
 def test_writer_stops_before_the_destination_while_the_connection_is_authorising():
+    """eb-target-connection: no API destination while the connection is AUTHORIZING."""
     calls: list = []
     answers = {"create_connection": {"ConnectionArn": "arn:connection/new",
                                      "ConnectionState": "AUTHORIZING"},
@@ -162,6 +168,7 @@ def test_writer_stops_before_the_destination_while_the_connection_is_authorising
 
 
 def test_writer_reports_a_refusal_without_the_secret():
+    """eb-target-connection-states: DEAUTHORIZED's StateReason, never the secret."""
     calls: list = []
     answers = {"create_connection": {"ConnectionArn": "arn:connection/new",
                                      "ConnectionState": "AUTHORIZING"},

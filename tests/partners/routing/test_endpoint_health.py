@@ -321,3 +321,40 @@ def test_re_enable_refuses_viewers_and_live_environments(world, onboarding, heal
     with pytest.raises(RoleRefusedError):
         reenable_endpoint(onboarding, health_store, viewer, partner, "prod")
     assert seen == []
+
+
+# --- the alert email ------------------------------------------------------------------------
+
+
+def test_alerts_reach_the_contact_only_and_follow_a_new_address(stage, aws):
+    """SNS delivers to an email subscription only what its filter policy matches; a policy on
+    an attribute the message lacks does not match:
+    https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering.html"""
+    from dataclasses import replace
+
+    from moto.sns.models import sns_backends
+
+    from infra.local import patches
+    from infra.local.patches.moto_sns import email_messages
+    from partners.onboarding import Partner
+    from partners.routing import AlertMailer
+
+    patches.apply()
+    sns = aws.client("sns")
+    topic = sns.create_topic(Name="alerts-test")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="user@example.com",
+                  Attributes={"FilterPolicy": '{"user_id":["u1"]}'})
+    mailer = AlertMailer(topic, stage.spec.tables["partners"].name, boto3_session=aws)
+    partner = Partner(id="p1", slug="acme", display_name="Acme",
+                      contact_email="ops@acme.example")
+    assert mailer(partner, "Deliveries to your prod endpoint are paused", "text one")
+    assert mailer(partner, "again", "text two")
+    moved = replace(partner, contact_email="oncall@acme.example")
+    assert mailer(moved, "third", "text three")
+    sent = [(m["EmailAddress"], m["Message"])
+            for m in email_messages(sns_backends["123456789012"]["us-east-1"])]
+    assert sent == [("ops@acme.example", "text one"), ("ops@acme.example", "text two"),
+                    ("oncall@acme.example", "text three")]
+    endpoints = sorted(s["Endpoint"] for s in sns.list_subscriptions_by_topic(
+        TopicArn=topic)["Subscriptions"])
+    assert endpoints == ["oncall@acme.example", "user@example.com"]

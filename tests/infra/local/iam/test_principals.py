@@ -94,3 +94,34 @@ def test_re_registering_a_function_replaces_its_key():
     second = principals.register(Principal("f", "r", "1", list))
     assert principals.by_key("ASIAFIRST") is None and principals.by_function("f") is second
     assert first is not second and len(principals) == 1
+
+
+def test_the_stage_registers_every_function_with_its_roles_statements():
+    """Each function of the spec is a principal; one without a role is refused everything."""
+    from dataclasses import replace
+
+    from infra.spec import FunctionSpec, stage_spec
+
+    spec = stage_spec("local")
+    spec = replace(spec, functions={**spec.functions, "stray": FunctionSpec(
+        "stray", "pgw-local-stray", "handlers.stray.lambda_handler")})
+    asked = []
+
+    def resolver(role, context):
+        asked.append((role, context.account, context.ids.get("usage_plan")))
+        return [{"Sid": role}]
+
+    try:
+        principals = iam.register_stage(spec, region="us-east-1", account="123456789012",
+                                        ids={"usage_plan": "up1"}, resolver=resolver)
+        by_function = {p.function: p for p in principals}
+        assert set(by_function) == {f.name for f in spec.functions.values()}
+        reconciler = by_function["pgw-local-reconciler"]
+        assert reconciler.role == "pgw-local-reconciler-fn"
+        assert reconciler.statements == ({"Sid": "reconciler"},)
+        assert ("reconciler", "123456789012", "up1") in asked
+        assert by_function["pgw-local-stray"].statements == ()
+        assert iam.PRINCIPALS.by_key(reconciler.access_key) is reconciler
+    finally:
+        iam.unregister_all()
+    assert iam.PRINCIPALS.by_function("pgw-local-reconciler") is None
