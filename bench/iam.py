@@ -70,6 +70,7 @@ def main() -> int:
                 json={"environment": "test", "request_type": "stock.check",
                       "user_id": f"bench-{number}", "attributes": {"region": "eu-west-1"}})
             assert answer.status_code == 202, answer.text
+        assert stack.sample_partner is not None
         for _ in range(3):
             stack.runtime.drain(60)
             stack.sample_partner.wait_idle(60)

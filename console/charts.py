@@ -138,8 +138,10 @@ def line_chart(chart: Chart) -> Markup:
     step = _label_step(count)
     for index, label in enumerate(chart.labels):
         if index % step == 0 or index == count - 1:
+            # The last label ends at the plot's edge instead of running off the picture.
+            anchor = "end" if index == count - 1 and count > 1 else "middle"
             parts.append(f'<text x="{point_x(index, count):.1f}" y="{HEIGHT - 8}" '
-                         f'text-anchor="middle">{escape(label)}</text>')
+                         f'text-anchor="{anchor}">{escape(label)}</text>')
     parts.append("</g>")
     for series in chart.series:
         parts.append(f'<g class="series {escape(series.css_class)}" '

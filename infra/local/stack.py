@@ -3,7 +3,8 @@
 moto is the AWS (one endpoint for every client: boto3, the AWS CLI); stage `local` is
 provisioned into it from `infra/spec.py`; the local runtime supplies what moto lacks (rule
 targets, Lambda invoke, streams, schedules) and `infra.local.patches` hooks it into moto
-(and answers TestEventPattern, GetUsage); the API Gateway
+(and answers TestEventPattern, GetUsage); every AWS call a function makes is decided by
+its role's statements (`infra.local.iam`); the API Gateway
 adapter serves the partner and portal API; the console and the sample partner are served
 by werkzeug. `start()` brings it up, `stop()` takes it down and restores the process
 environment.

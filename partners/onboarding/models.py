@@ -160,6 +160,8 @@ class Partner:
     contact_email: str
     status: PartnerStatus = PartnerStatus.DRAFT
     environments: Mapping[str, PartnerEnvironment] = field(default_factory=dict)
+    # The founder's user id, as written at creation; who belongs to the organisation now,
+    # and with which role, is `partners.onboarding.members` (the founder was its first owner).
     members: tuple[str, ...] = ()
     status_reason: str | None = None
     version: int = 0

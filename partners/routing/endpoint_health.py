@@ -294,6 +294,10 @@ class EndpointGuard:
         if record.reenabled_at is not None:
             found = assess(seen, not_before=record.reenabled_at, max_scan=self.policy.max_scan)
         if found.should_disable(now, self.policy):
+            if record.disabled_since == found.failing_since:
+                # Already paused for this streak (a run whose status write failed, or an
+                # error status in between): hold it again, without a second email.
+                return FAILING_REASON.format(since=isoformat(record.disabled_since))
             return self._disable(partner, environment, found)
         if found.dead_lettered:
             self._alert(partner, environment, found, now)

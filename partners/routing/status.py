@@ -240,7 +240,8 @@ class StatusRecorder:
                 "request_id": "", "request_type": "", "occurred_at": after.updated_at,
                 "schema_version": SCHEMA_VERSION, "actor": "system:reconciler",
                 "reason": (f"routing {after.label}" + (
-                    f": {after.reason}" if after.reason and after.state is not RoutingState.ERROR
+                    f": {after.reason}" if after.reason
+                    and after.state not in (RoutingState.ERROR, RoutingState.DISABLED)
                     else ""))[:1000],
             })
             for before, after in changes

@@ -45,6 +45,10 @@ SENT = "test_event.sent"
 Matcher = Callable[[Mapping[str, Any], Mapping[str, Any]], bool]
 
 
+# States whose label already carries the reason (`RoutingStatus.label`).
+LABELLED_REASONS = (RoutingState.ERROR, RoutingState.DISABLED)
+
+
 def probe_prefix(partner_id: str) -> str:
     return f"test-{partner_id}-"
 
@@ -280,10 +284,11 @@ def _waiting(request_id: str, routing: RoutingStatus | None) -> ProbeOutcome:
                             "Sent to the bus; not routed to you yet: the reconciler has not "
                             "set up routing for this environment yet.")
     if routing.state is not RoutingState.LIVE:
+        # The label of an error or a disabled rule already says why.
         return ProbeOutcome(request_id, "waiting",
                             f"Sent to the bus; not routed to you yet: routing is "
                             f"{routing.label}" + (f" ({routing.reason})" if routing.reason
-                                                  and routing.state is not RoutingState.ERROR
+                                                  and routing.state not in LABELLED_REASONS
                                                   else "") + ".")
     return ProbeOutcome(request_id, "waiting",
                         "Sent to the bus; your filter takes it and routing is live: it "

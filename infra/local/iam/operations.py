@@ -201,6 +201,7 @@ def _sender(call: Call) -> list[Check]:
 
 
 USER_POOL = named("userpool", UserPoolId="UserPoolId")
+EVENTS_TAGGABLE = ("rule-on-custom-event-bus", "rule-on-default-event-bus", "event-bus")
 
 RULES: dict[str, dict[str, Rule]] = {
     "dynamodb": {
@@ -218,9 +219,9 @@ RULES: dict[str, dict[str, Rule]] = {
         **{op: _rule() for op in ("PutRule", "DeleteRule", "DescribeRule", "EnableRule",
                                   "DisableRule", "PutTargets", "RemoveTargets",
                                   "ListTargetsByRule")},
-        "TagResource": given("rule-on-custom-event-bus", "ResourceARN"),
-        "UntagResource": given("rule-on-custom-event-bus", "ResourceARN"),
-        "ListTagsForResource": given("rule-on-custom-event-bus", "ResourceARN"),
+        "TagResource": given(EVENTS_TAGGABLE, "ResourceARN"),
+        "UntagResource": given(EVENTS_TAGGABLE, "ResourceARN"),
+        "ListTagsForResource": given(EVENTS_TAGGABLE, "ResourceARN"),
         **{op: named("connection", ConnectionName="Name")
            for op in ("CreateConnection", "UpdateConnection", "DeleteConnection",
                       "DescribeConnection", "DeauthorizeConnection")},

@@ -147,14 +147,17 @@ def named(kind: str, action: str | None = None, **variables: str) -> Rule:
     return rule
 
 
-def given(kind: str, source: str, action: str | None = None) -> Rule:
-    """A parameter that holds `kind`'s ARN itself (checked against the ARN format)."""
+def given(kind: str | tuple[str, ...], source: str, action: str | None = None) -> Rule:
+    """A parameter that holds the ARN itself, checked against the ARN format of `kind` (or of
+    one of several kinds: EventBridge tags rules and buses alike)."""
+    kinds = (kind,) if isinstance(kind, str) else kind
+
     def rule(call: Call) -> list[Check]:
         name = f"{call.service}:{action or call.operation}"
         arn = param(call, source)
-        if not wildcard_match(shape_of(name, kind), arn):
+        if not any(wildcard_match(shape_of(name, k), arn) for k in kinds):
             raise UnmappedOperation(f"{call.service}.{call.operation}: {source} {arn!r} is not "
-                                    f"a {kind} ARN")
+                                    f"a {' or '.join(kinds)} ARN")
         return [Check(name, arn)]
     return rule
 

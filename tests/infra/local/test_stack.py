@@ -47,10 +47,13 @@ def test_the_banner_names_every_url_and_login():
     stack = EmbeddedStack(Ports(1, 2, 3, 4), StackOptions())
     stack.demo = {"admin": {"email": "admin@example.com", "password": "Pw-admin-1"},
                   "partners": [{"name": "Acme", "mode": "push", "status": "pending_approval",
-                                "login": {"email": "acme@example.com", "password": "Pw-acme-1"}}]}
+                                "login": {"email": "acme@example.com", "password": "Pw-acme-1"},
+                                "members": [{"email": "viewer@example.com",
+                                             "password": "Pw-viewer-1", "role": "viewer"}]}]}
     text = describe(stack)
     for expected in ("http://127.0.0.1:2", "http://127.0.0.1:3/v1", "http://127.0.0.1:4",
                      "http://127.0.0.1:1", "admin@example.com / Pw-admin-1",
                      "Acme (push, pending approval)", "acme@example.com / Pw-acme-1",
+                     "Acme (viewer)", "viewer@example.com / Pw-viewer-1",
                      ".local/demo.json"):
         assert expected in text

@@ -169,6 +169,8 @@ def test_guard_disables_audits_and_emails_once(world, health_store, audit, clock
         ("endpoint.disabled", "system:reconciler", 20)
     [(to, subject, text)] = mail.sent
     assert to == "ops@acme.example" and "paused" in subject and since in text
+    # A run that lost the disabled status decides the same, without a second email.
+    assert guard.hold(partner, "prod", None) == reason and len(mail.sent) == 1
     # Held from the status alone afterwards: no read of the log, no second email.
     from partners.onboarding import RoutingStatus
 

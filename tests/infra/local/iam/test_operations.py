@@ -330,3 +330,11 @@ def test_an_action_the_reference_does_not_know_is_refused():
 def test_a_parameter_that_is_not_the_arn_it_should_be_is_refused():
     with pytest.raises(UnmappedOperation, match="not a topic ARN"):
         checks_for(call("sns", "Subscribe", {"TopicArn": "arn:aws:sqs:us-east-1:1:q"}))
+
+
+def test_eventbridge_tags_buses_and_rules_alike():
+    bus = f"arn:aws:events:{ARN}:event-bus/bus"
+    assert checks_for(call("events", "TagResource", {"ResourceARN": bus})) == [
+        Check("events:TagResource", bus)]
+    with pytest.raises(UnmappedOperation, match="is not a rule-on-custom-event-bus or"):
+        checks_for(call("events", "TagResource", {"ResourceARN": f"arn:aws:sqs:{ARN}:q"}))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from typing import Any
 
@@ -46,7 +47,7 @@ from partners.onboarding import (
 def stack():
     stack = EmbeddedStack(
         Ports(aws=free_port(), console=free_port(), api=free_port(), sample_partner=free_port()),
-        StackOptions(console=False, demo=False, demo_file=None, status_delay=0.01,
+        StackOptions(console=True, demo=False, demo_file=None, status_delay=0.01,
                      authorizer_ttl_seconds=0, retry_time_scale=0.01)).start()
     yield stack
     stack.stop()
@@ -108,6 +109,31 @@ def test_a_thread_the_function_starts_signs_as_the_function(stack):
         thread.start()
     thread.join(30)
     assert found == {"code": "AccessDeniedException"}
+
+
+def test_the_console_signs_as_the_console_function(stack, monkeypatch):
+    """The console runs in-process, as its function does on Lambda: a sign-in's AWS calls
+    (Cognito, the login throttle's counters) are signed with the console function's key."""
+    console = iam.PRINCIPALS.by_function(stack.spec.function_name("console"))
+    assert console is not None
+    seen: list[str] = []
+    by_key = iam.PRINCIPALS.by_key
+
+    def spy(access_key: str) -> Any:
+        seen.append(access_key)
+        return by_key(access_key)
+
+    monkeypatch.setattr(iam.PRINCIPALS, "by_key", spy)
+    http = requests.Session()
+    page = http.get(f"{stack.console_url}/auth/login", timeout=30).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or \
+        re.search(r'value="([^"]+)"[^>]*name="csrf_token"', page)
+    assert token, "no CSRF token on the sign-in page"
+    answer = http.post(f"{stack.console_url}/auth/login", timeout=30, data={
+        "email": "nobody@example.com", "password": "not-the-password-1",
+        "csrf_token": token.group(1)})
+    assert answer.status_code in (200, 401, 403, 429)
+    assert console.access_key in seen
 
 
 def test_the_operators_credentials_are_not_checked(stack):
