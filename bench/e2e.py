@@ -92,7 +92,8 @@ PRICES = {
 }
 # The alternative destination, for the comparison printed with the delivery log's figures:
 # vended logs delivered to Firehose ($0.25/GB, aws.amazon.com/cloudwatch/pricing) plus
-# Firehose ingestion of vended logs (~$0.13/GB, aws.amazon.com/firehose/pricing), before S3
+# Firehose ingestion of vended logs (~$0.13/GB, aws.amazon.com/firehose/pricing, "Vended Logs
+# as a source"; unconfirmed: the stored copy of the page lacked the figure), before S3
 # requests and the indexer reading the objects.
 FIREHOSE_VENDED_PER_GB = 0.25 + 0.13
 # Priced by volume, not per request: in the cost, not in the operation count.

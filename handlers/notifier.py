@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -38,12 +39,17 @@ def build_notifier() -> Notifier:
     KeyError: a required variable is missing (a deployment error).
     ValueError: the SMS sender id is malformed (a configuration error).
     """
+    # One session for every client: a session loads each service's model once, so the
+    # second client of a service costs little at cold start.
+    session = boto3.session.Session()
+    contacts = ContactStore(os.environ[Env.CONTACTS_TABLE], os.environ[Env.NOTIFICATIONS_TOPIC_ARN],
+                            boto3_session=session)
     return Notifier(
-        contacts=ContactStore(os.environ[Env.CONTACTS_TABLE],
-                              os.environ[Env.NOTIFICATIONS_TOPIC_ARN]),
-        request_log=RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE]),
+        contacts=contacts,
+        request_log=RequestLog(os.environ[Env.REQUEST_EVENTS_TABLE], boto3_session=session),
         topic_arn=os.environ[Env.NOTIFICATIONS_TOPIC_ARN],
         sender_id=os.environ.get(Env.SMS_SENDER_ID) or None,
+        boto3_session=session,
     )
 
 

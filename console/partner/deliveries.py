@@ -22,6 +22,7 @@ from console.partner.pages import env_page, env_url, routing_status
 from console.services import services
 from partners.deliveries import DeliveryNotFoundError, InvalidDeliveryQueryError
 from partners.onboarding import (
+    EnvironmentNotFoundError,
     Partner,
     PartnerEnvironment,
     RoleRefusedError,
@@ -134,7 +135,7 @@ def reenable(partner_id: str, environment: str):
     try:
         result = reenable_endpoint(services().onboarding, services().endpoint_health,
                                    current_user.actor, partner, env.name)
-    except EndpointNotDisabledError:
+    except (EndpointNotDisabledError, EnvironmentNotFoundError):
         flash("Deliveries to this environment are not paused.", "info")
         return redirect(back)
     except RoleRefusedError as error:

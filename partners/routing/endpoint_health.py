@@ -294,7 +294,8 @@ class EndpointGuard:
         if record.reenabled_at is not None:
             found = assess(seen, not_before=record.reenabled_at, max_scan=self.policy.max_scan)
         if found.should_disable(now, self.policy):
-            if record.disabled_since == found.failing_since:
+            if record.disabled_since is not None and found.failing_since is not None and \
+                    isoformat(record.disabled_since) == isoformat(found.failing_since):
                 # Already paused for this streak (a run whose status write failed, or an
                 # error status in between): hold it again, without a second email.
                 return FAILING_REASON.format(since=isoformat(record.disabled_since))
@@ -386,10 +387,10 @@ def reenable_endpoint(onboarding: Onboarding, store: EndpointHealthStore, actor:
     EndpointNotDisabledError: the environment's routing is not disabled.
     """
     require(actor, partner.id, Permission.ENDPOINTS)
-    settings = partner.environment(environment)
     status = onboarding.registry.routing_statuses(partner.id).get(environment)
     if status is None or status.state is not RoutingState.DISABLED:
         raise EndpointNotDisabledError(partner.id, environment)
+    settings = partner.environment(environment)
     secret = None
     if settings.auth and settings.auth.secret_arn:
         secret = onboarding.credentials.value(settings.auth.secret_arn)

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,9 @@ FLUSH_SECONDS = 0.05
 CONFIG_TTL_SECONDS = 1.0
 # PutLogEvents takes at most 10,000 events (and 1 MiB) a call.
 BATCH_EVENTS = 500
+# moto keeps every log event in memory and never expires one (AWS keeps them for the group's
+# retention): the embedded stack keeps the newest this many records of the stream (~20 MB).
+KEEP_RECORDS = 20_000
 
 
 @dataclass(frozen=True)
@@ -200,11 +203,11 @@ class BusLogs:
         })
 
     def rule_match(self, bus_name: str, event: Mapping[str, Any], rule_arn: str,
-                   invocations: Mapping[str, str]) -> None:
-        """RULE_MATCH: the rule, its targets and their invocation ids (target ARN -> id)."""
+                   invocations: Sequence[tuple[str, str]]) -> None:
+        """RULE_MATCH: the rule, its targets and their invocation ids ((target ARN, id)...)."""
         self.record(self.config(bus_name), "RULE_MATCH", event=event, details={
-            "rule_arn": rule_arn, "target_arns": list(invocations),
-            "invocation_ids": list(invocations.values())})
+            "rule_arn": rule_arn, "target_arns": [arn for arn, _ in invocations],
+            "invocation_ids": [invocation for _, invocation in invocations]})
 
     def invocation(self, bus_name: str, *, rule_arn: str, target: Mapping[str, Any],
                    event: Mapping[str, Any], ingestion_ms: int | None = None,
@@ -255,6 +258,9 @@ class BusLogs:
                 backend.create_log_stream(group, LOG_STREAM)
             backend.put_log_events(group, LOG_STREAM,
                                    [{"timestamp": t, "message": m} for t, m in events])
+            stream = log_group.streams[LOG_STREAM]
+            if len(stream.events) > KEEP_RECORDS:
+                del stream.events[:len(stream.events) - KEEP_RECORDS]
             self.records_written += len(events)
             self.bytes_written += sum(len(m.encode("utf-8")) for _, m in events)
         except Exception:  # noqa: BLE001 - vended delivery is best effort; never stop

@@ -321,18 +321,19 @@ class LocalRuntime:
         moto_owned: list[dict[str, Any]] = []
         for target in list(rule.targets):
             (moto_owned if _moto_delivers(target["Arn"]) else ours).append(target)
-        logs = {target["Arn"]: self.bus_logs.invocation(
+        # One invocation (and id) per target, by target id (two targets may share an ARN).
+        logs = {target["Id"]: self.bus_logs.invocation(
             bus, rule_arn=rule.arn, target=target, event=event,
             ingestion_ms=_epoch_ms(moto_event.get("ingestion-time"))) for target in ours}
-        self.bus_logs.rule_match(bus, event, rule.arn, {
-            **{t["Arn"]: str(uuid.uuid4()) for t in moto_owned},
-            **{arn: log.invocation_id for arn, log in logs.items()}})
+        self.bus_logs.rule_match(bus, event, rule.arn, [
+            *((t["Arn"], str(uuid.uuid4())) for t in moto_owned),
+            *((t["Arn"], logs[t["Id"]].invocation_id) for t in ours)])
         if moto_owned:
             clone = copy.copy(rule)
             clone.targets = moto_owned
             patches.send_with_moto(clone, dict(moto_event))
         for target in ours:
-            self._deliver(rule, copy.deepcopy(target), event, ingestion, logs[target["Arn"]])
+            self._deliver(rule, copy.deepcopy(target), event, ingestion, logs[target["Id"]])
 
     def _deliver(self, rule: Any, target: Mapping[str, Any], event: Mapping[str, Any],
                  ingestion: str, log: InvocationLog | None = None) -> None:

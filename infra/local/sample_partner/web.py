@@ -279,7 +279,8 @@ pending {{ s.pending_statuses }}</p>
 <table><thead><tr><th>Received</th><th>Request as received</th><th>Account</th>
 <th>Environment</th><th>Request</th><th>Type</th><th>Statuses posted</th></tr></thead><tbody>
 {% for d in partner.deliveries(limit=100) %}
-<tr><td>{{ d.received_at }}<br>answered {{ d.answer }}</td>
+<tr><td>{{ d.received_at }}<br>answered {{ d.answer }}{% if d.times_received > 1 %}<br>
+<strong>received {{ d.times_received }} times</strong> (same CloudEvent id){% endif %}</td>
 <td><code>{{ d.method }} {{ d.path }}</code><br>credential: {{ d.credential }}
 <details><summary>headers and body</summary>
 <pre>{% for name, value in d.headers.items() %}{{ name }}: {{ value }}

@@ -114,6 +114,10 @@ def test_every_attempt_reaches_the_indexer_in_aws_schema(aws, runtime, logged_st
     logged = [json.loads(e["message"]) for e in aws.client("logs").filter_log_events(
         logGroupName=spec.delivery_log.log_group)["events"]]
     assert {"EVENT_RECEIPT", "RULE_MATCH"} <= {r["message_type"] for r in logged}
+    [match] = [r for r in logged if r["message_type"] == "RULE_MATCH"]
+    invocations = dict(zip(match["details"]["target_arns"], match["details"]["invocation_ids"]))
+    assert set(invocations) == {destination, queue}
+    assert invocations[destination] == got[0]["invocation_id"]
     assert any(r["details"].get("target_arn") == queue for r in logged)
 
 
@@ -197,3 +201,22 @@ def test_provisioning_the_delivery_log_twice_changes_nothing(aws, stage, logged_
     [group] = logs.describe_log_groups(
         logGroupNamePrefix=spec.delivery_log.log_group)["logGroups"]
     assert group["retentionInDays"] == spec.delivery_log.retention_days
+
+
+def test_the_embedded_log_stream_keeps_only_the_newest_records(aws, runtime, logged_stage,
+                                                               monkeypatch):
+    """moto never expires log events; the runtime bounds what it keeps in memory."""
+    from infra.local.runtime import bus_logs
+
+    spec, _ = logged_stage
+    monkeypatch.setattr(bus_logs, "KEEP_RECORDS", 5)
+    config = runtime.bus_logs.config(spec.bus_name)
+    for n in range(12):
+        runtime.bus_logs.record(config, "RULE_MATCH", event={"id": f"e{n}"},
+                                details={"rule_arn": "r", "target_arns": [], "invocation_ids": []})
+    runtime.bus_logs.flush()
+    from moto.logs.models import logs_backends
+
+    group = logs_backends["123456789012"]["us-east-1"].groups[spec.delivery_log.log_group]
+    kept = [json.loads(e.message)["event_id"] for e in group.streams[bus_logs.LOG_STREAM].events]
+    assert kept == [f"e{n}" for n in range(7, 12)]

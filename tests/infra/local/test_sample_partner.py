@@ -149,6 +149,7 @@ def test_duplicate_delivery_is_acknowledged_once(client, partner, api):
     # Shown once, with how often its CloudEvent id came (a resend keeps the id).
     [shown] = partner.deliveries()
     assert shown["times_received"] == 2
+    assert b"received 2 times" in client.get("/").data
 
 
 def test_environment_without_token_receives_but_posts_nothing(client, partner, api):

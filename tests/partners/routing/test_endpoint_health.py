@@ -159,10 +159,11 @@ def test_the_alert_slot_is_one_per_interval(health_store, clock):
 def test_guard_disables_audits_and_emails_once(world, health_store, audit, clock):  # noqa: F811
     partner = world.partner("acme", push_env("prod"))
     mail = Mailbox()
-    lister = Lister(failing(20, clock() - timedelta(hours=24), clock()))
+    # Attempt times carry milliseconds; the records and the reason keep seconds.
+    lister = Lister(failing(20, clock() - timedelta(hours=24, milliseconds=250), clock()))
     guard = EndpointGuard(health_store, lister, audit, mail, clock=clock)
     reason = guard.hold(partner, "prod", None)
-    since = (clock() - timedelta(hours=24)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = (clock() - timedelta(hours=24, seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert reason == f"endpoint failing since {since}"
     [record] = audit.for_target(partner_target(partner.id)).items
     assert (record.action, record.actor, record.after["failed_deliveries"]) == \
