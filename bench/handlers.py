@@ -41,6 +41,7 @@ HANDLERS = {
     "handlers.projector": ("dynamodb",),
     "handlers.notifier": ("dynamodb", "sns", "dynamodb", "sns"),
     "handlers.reconciler": ("dynamodb", "secretsmanager", "events", "sts", "sqs"),
+    "handlers.delivery_indexer": ("dynamodb",),
 }
 # A handler module with nothing of ours: Powertools' Logger, Tracer and resolver, and the
 # same clients. The difference to it is what the gateway's own code costs at cold start.

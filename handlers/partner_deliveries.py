@@ -33,6 +33,7 @@ from partners.deliveries import (
     parse_outcome,
     parse_time,
 )
+from partners.onboarding import AuditLog
 
 router = APIGatewayRouter()
 
@@ -74,10 +75,17 @@ class Dependencies:
             dynamodb_client=session.client("dynamodb", config=CLIENT_CONFIG), clock=clock)
         return cls(queries=DeliveryQueries(store),
                    resender=Resender(session.client("events", config=CLIENT_CONFIG), store,
-                                     bus_name=os.environ[Env.BUS_NAME], clock=clock))
+                                     bus_name=os.environ[Env.BUS_NAME], clock=clock,
+                                     audit=AuditLog(os.environ[Env.AUDIT_TABLE],
+                                                    boto3_session=session)))
 
 
 dependencies: Wiring[Dependencies] = Wiring(Dependencies.from_environment)
+
+
+def api_actor(caller: Caller) -> str:
+    """How the audit log names a partner API caller: its token's partner environment."""
+    return f"api:{caller.partner_id}/{caller.environment}"
 
 
 def current_caller() -> Caller:
@@ -161,7 +169,10 @@ def resend_delivery(delivery_id: str) -> Response:
     query_parameters()
     deps = dependencies.get()
     delivery = deps.queries.get(caller.partner_id, caller.environment, delivery_id)
-    event_id = deps.resender.resend(caller.partner_id, caller.environment, delivery.id)
+    # Audited with the API token's partner environment as the actor (tokens are per
+    # environment, not per person).
+    event_id = deps.resender.resend(caller.partner_id, caller.environment, delivery.id,
+                                    actor=api_actor(caller))
     location = f"/v1/deliveries/{delivery.id}"
     body: dict[str, Any] = {"delivery_id": delivery.id, "cloudevent_id": delivery.cloudevent_id,
                             "event_id": event_id}

@@ -413,7 +413,8 @@ def _tables(prefix: str) -> dict[str, TableSpec]:
 def _functions(prefix: str) -> dict[str, FunctionSpec]:
     functions = [
         FunctionSpec("partner_api", f"{prefix}-partner-api", "handlers.partner_api.lambda_handler",
-                     tables=("partner_inbox", "request_events", "deliveries"), snap_start=True),
+                     tables=("partner_inbox", "request_events", "deliveries", "audit"),
+                     snap_start=True),
         FunctionSpec("authorizer", f"{prefix}-authorizer", "handlers.authorizer.lambda_handler",
                      tables=("tokens", "partners"), snap_start=True),
         FunctionSpec("portal_api", f"{prefix}-portal-api", "handlers.portal_api.lambda_handler",

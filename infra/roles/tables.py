@@ -38,7 +38,9 @@ TABLE_ACCESS: dict[str, dict[str, Access]] = {
     # references; it never writes views), appends status changes (the request log is their
     # idempotency record).
     # Reads its own environment's deliveries; counts its resends (rate window items).
-    "partner_api": {"partner_inbox": "read", "request_events": "append", "deliveries": "write"},
+    # ... and audits the resends it is asked for (`delivery.resent`, append only).
+    "partner_api": {"partner_inbox": "read", "request_events": "append", "deliveries": "write",
+                    "audit": "append"},
     # Verifies tokens (and records their last use); reads the partner's status.
     "authorizer": {"tokens": "write", "partners": "read"},
     # Creates requests (an optional Idempotency-Key is recorded), reads their views.

@@ -97,9 +97,9 @@ class Resender:
         if answer.get("FailedEntryCount") or "EventId" not in result:
             raise ResendFailedError(delivery.id, str(result.get("ErrorCode") or "unknown"))
         if self.audit is not None:
-            self.audit.record(actor=actor, action="deliveries.resent",
+            self.audit.record(actor=actor, action="delivery.resent",
                               target=partner_target(partner_id), after={
-                                  "environment": environment, "delivery_id": delivery.id,
+                                  "environment": environment, "deliveries": [delivery.id],
                                   "cloudevent_id": delivery.cloudevent_id,
                                   "event_id": str(result["EventId"])})
         return str(result["EventId"])

@@ -243,3 +243,21 @@ def test_admins_see_an_organisations_members_read_only(app, auth, partner_a):
     page = _text(admin.get(f"/admin/partners/{partner_id}"))
     assert 'id="admin-members"' in page and "owner" in page
     assert "/members/" not in page.split('id="admin-members"')[1].split("</section>")[0]
+
+
+def test_an_organisation_from_before_teams_opens_for_its_founder(app, auth):
+    """Created before teams (a founder, no member records): `/partners/` still finds it, and
+    its founder becomes its owner on the first visit."""
+    services = app.extensions["pgw"]
+    client = auth.login_partner("founder@old.example")
+    user_id = services.identity.current(
+        auth.cognito.admin_get_user(UserPoolId=auth.stage.user_pool_id,
+                                    Username="founder@old.example")["Username"]).user_id
+    legacy = services.registry.create_partner(display_name="Old Co", slug="old-co",
+                                              contact_email="ops@old.example", owner=user_id)
+    for member in services.onboarding.members.for_partner(legacy.id):
+        services.onboarding.members.remove(member, other_owner=None)
+    assert client.get("/partners/").headers["Location"].endswith(f"/partners/{legacy.id}")
+    assert client.get(f"/partners/{legacy.id}").status_code == 200
+    [owner] = services.onboarding.members.for_partner(legacy.id)
+    assert (owner.email, owner.role.value) == ("founder@old.example", "owner")

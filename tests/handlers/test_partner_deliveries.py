@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from partners.deliveries import DeliveryStore, Resender, delivery_id, parse_record
+from partners.onboarding import AuditLog, partner_target
 from tests.handlers.conftest import shared_session
 from tests.partners.deliveries.builders import PREFIX, T0, Send, ms
 
@@ -47,11 +48,12 @@ def tenants(world):
     store.index(parse_record(r) for r in records)
     deliveries = world.handlers["partner_deliveries"]
     events = RecordingEvents(shared_session().client("events"))
+    audit = AuditLog(world.stage.spec.tables["audit"].name, boto3_session=shared_session())
     resender = Resender(events, store, bus_name=world.stage.spec.bus_name, clock=world.clock,
-                        per_minute=2)
+                        per_minute=2, audit=audit)
     deps = deliveries.Dependencies(queries=resender.queries, resender=resender)
     with deliveries.dependencies.override(deps):
-        yield {"world": world, "owner": owner, "events": events,
+        yield {"world": world, "owner": owner, "events": events, "audit": audit,
                "token": world.token(owner.id, "prod"),
                "other partner": world.token(other.id, "prod"),
                "other environment": world.token(owner.id, "test"),
@@ -160,6 +162,10 @@ def test_a_resend_keeps_the_cloudevent_id_and_addresses_this_environment_only(te
     # The partner target renders the request id as the CloudEvent id (contracts).
     assert (detail["addressed_to"], detail["environment"], detail["request_id"]) == (
         owner.id, "prod", "r-1")
+    # Audited, with the token's partner environment as the actor.
+    [record] = tenants["audit"].for_target(partner_target(owner.id), limit=1).items
+    assert (record.action, record.actor) == ("delivery.resent", f"api:{owner.id}/prod")
+    assert record.after["deliveries"] == [tenants["failed"]]
 
 
 def test_resends_are_rate_limited_per_environment(tenants):

@@ -57,8 +57,8 @@ def test_a_resend_is_audited_with_who_asked(store, sent, audit):
     [entry] = events.entries
     assert json.loads(entry["Detail"])["addressed_to"] == "pabc"
     [record] = audit.for_target("partner:pabc").items
-    assert (record.actor, record.action) == (ACTOR, "deliveries.resent")
-    assert record.after == {"environment": "prod", "delivery_id": sent,
+    assert (record.actor, record.action) == (ACTOR, "delivery.resent")
+    assert record.after == {"environment": "prod", "deliveries": [sent],
                             "cloudevent_id": "r-1", "event_id": event_id}
 
 
