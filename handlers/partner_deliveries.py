@@ -5,7 +5,9 @@ logs (`partners.deliveries`): list with filters, read one with the CloudEvent as
 one again (same CloudEvent id, to this environment only). The caller is the authorizer's
 context, exactly as for the other partner routes (`handlers.api.partner_caller`): a delivery
 of another environment is a 404 like one that does not exist, and a cursor made for another
-environment is refused. Errors are mapped to problems once, in `handlers.problems`.
+environment is refused. Errors are mapped to problems once: the delivery log's own here, on
+the router (so only the API that includes it imports that concept), the rest in
+`handlers.problems`.
 """
 
 from __future__ import annotations
@@ -13,29 +15,68 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from handlers.api import Caller, json_response, partner_caller
-from handlers.problems import invalid
+from handlers.problems import invalid, problem
 from handlers.wiring import Wiring
 from partners.core.aws import CLIENT_CONFIG
 from partners.core.clock import Clock, utc_now
 from partners.core.constants import Env
 from partners.deliveries import (
     DEFAULT_TTL_DAYS,
+    DeliveryNotFoundError,
+    DeliveryNotResendableError,
     DeliveryQueries,
     DeliveryStore,
-    Resender,
+    InvalidDeliveryQueryError,
+    ResendFailedError,
+    ResendRateLimitedError,
     parse_outcome,
     parse_time,
 )
-from partners.onboarding import AuditLog
 
+if TYPE_CHECKING:
+    from partners.deliveries import Resender
+
+logger = Logger(child=True)
 router = APIGatewayRouter()
+
+
+@router.exception_handler(DeliveryNotFoundError)
+def handle_delivery_not_found(error: DeliveryNotFoundError) -> Response:
+    return problem("not-found", f"delivery {error.delivery_id} not found")
+
+
+@router.exception_handler(InvalidDeliveryQueryError)
+def handle_delivery_query(error: InvalidDeliveryQueryError) -> Response:
+    # Every delivery query error is about one query parameter (filters, limit, cursor).
+    return problem("validation-failed", error.message,
+                   errors=[{"detail": error.message, "parameter": error.field or ""}])
+
+
+@router.exception_handler(DeliveryNotResendableError)
+def handle_not_resendable(error: DeliveryNotResendableError) -> Response:
+    return problem("not-resendable", str(error))
+
+
+@router.exception_handler(ResendRateLimitedError)
+def handle_resend_rate(error: ResendRateLimitedError) -> Response:
+    return problem("rate-limited", "too many resends for this environment; retry later",
+                   headers={"Retry-After": str(error.retry_after)})
+
+
+@router.exception_handler(ResendFailedError)
+def handle_resend_failed(error: ResendFailedError) -> Response:
+    logger.warning("PutEvents refused a resend", extra={"delivery_id": error.delivery_id,
+                                                         "code": error.code})
+    return problem("service-unavailable", "the resend was not sent; retry later",
+                   headers={"Retry-After": "5"})
 
 LIST_PARAMETERS = ("outcome", "request_type", "request_id", "since", "until", "limit",
                    "cursor")
@@ -68,6 +109,11 @@ class Dependencies:
         ------
         KeyError: a required variable is missing (a deployment error).
         """
+        # Resends need the onboarding concept (roles, the audit log): imported when the
+        # delivery routes are first used, not at every partner API cold start (issue 13).
+        from partners.deliveries import Resender
+        from partners.onboarding import AuditLog
+
         session = session or boto3.session.Session()
         store = DeliveryStore(
             os.environ[Env.DELIVERIES_TABLE], prefix=os.environ.get(Env.RESOURCE_PREFIX, ""),

@@ -105,7 +105,8 @@ class Dependencies(ApiDependencies):
                                            dynamodb_client=dynamodb),
             "contacts": ContactStore(os.environ[Env.CONTACTS_TABLE],
                                      os.environ[Env.NOTIFICATIONS_TOPIC_ARN],
-                                     boto3_session=session, clock=clock),
+                                     boto3_session=session, dynamodb_client=dynamodb,
+                                     clock=clock),
             "environments": tuple(e for e in os.environ.get(Env.PARTNER_ENVIRONMENTS,
                                                             "prod,test,dev").split(",") if e),
         }

@@ -19,13 +19,10 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from botocore.exceptions import BotoCoreError, ClientError
 
 from partners.core.aws import error_code
-from partners.core.exceptions import ContractViolationError, ValidationError
-from partners.deliveries import (
-    DeliveryNotFoundError,
-    DeliveryNotResendableError,
-    InvalidDeliveryQueryError,
-    ResendFailedError,
-    ResendRateLimitedError,
+from partners.core.exceptions import (
+    ContractViolationError,
+    PartnerGatewayError,
+    ValidationError,
 )
 from partners.core.strict_json import (
     MalformedJsonError,
@@ -33,7 +30,6 @@ from partners.core.strict_json import (
     dump_json,
     parse_json,
 )
-from partners.onboarding import RoleRefusedError
 from partners.requests import (
     IdempotencyInProgressError,
     IdempotencyKeyReusedError,
@@ -185,7 +181,11 @@ def read_json_body(event: Mapping[str, Any], *, max_bytes: int) -> dict[str, Any
 
 
 def register_problem_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
-    """Map every error a route can raise to its problem, once for the whole app."""
+    """Map every error a route can raise to its problem, once for the whole app.
+
+    The delivery log's errors are mapped by its router (`handlers.partner_deliveries`), so
+    an API without those routes does not import that concept at cold start.
+    """
 
     @app.not_found
     def not_found(_error: Exception) -> Response:
@@ -242,37 +242,15 @@ def register_problem_handlers(app: APIGatewayRestResolver, log: Logger) -> None:
         return problem("validation-failed", error.message,
                        errors=[{"detail": error.message, **where}])
 
-    @app.exception_handler(RoleRefusedError)
-    def handle_role_refused(error: RoleRefusedError) -> Response:
-        # A member's role does not allow the change (partners.onboarding.roles); nothing
-        # was written.
-        return problem("forbidden", error.reason)
-
-    @app.exception_handler(DeliveryNotFoundError)
-    def handle_delivery_not_found(error: DeliveryNotFoundError) -> Response:
-        return problem("not-found", f"delivery {error.delivery_id} not found")
-
-    @app.exception_handler(InvalidDeliveryQueryError)
-    def handle_delivery_query(error: InvalidDeliveryQueryError) -> Response:
-        # Every delivery query error is about one query parameter (filters, limit, cursor).
-        return problem("validation-failed", error.message,
-                       errors=[{"detail": error.message, "parameter": error.field or ""}])
-
-    @app.exception_handler(DeliveryNotResendableError)
-    def handle_not_resendable(error: DeliveryNotResendableError) -> Response:
-        return problem("not-resendable", str(error))
-
-    @app.exception_handler(ResendRateLimitedError)
-    def handle_resend_rate(error: ResendRateLimitedError) -> Response:
-        return problem("rate-limited", "too many resends for this environment; retry later",
-                       headers={"Retry-After": str(error.retry_after)})
-
-    @app.exception_handler(ResendFailedError)
-    def handle_resend_failed(error: ResendFailedError) -> Response:
-        log.warning("PutEvents refused a resend", extra={"delivery_id": error.delivery_id,
-                                                          "code": error.code})
-        return problem("service-unavailable", "the resend was not sent; retry later",
-                       headers={"Retry-After": "5"})
+    @app.exception_handler(PermissionError)
+    def handle_refused(error: PermissionError) -> Response:
+        # A domain refusal (`partners.onboarding.RoleRefusedError`: a member's role does
+        # not allow the change; nothing was written) says why in its message. Mapped by its
+        # bases, so that no API imports the onboarding concept for it; any other
+        # PermissionError is a bug of ours.
+        if isinstance(error, PartnerGatewayError):
+            return problem("forbidden", str(error))
+        return handle_bug(error)
 
     @app.exception_handler(ViewOutdatedError)
     def handle_outdated_view(error: ViewOutdatedError) -> Response:

@@ -29,6 +29,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.wiring import Wiring
+from partners.core.aws import client
 from partners.core.constants import Env
 from partners.core.exceptions import ValidationError
 from partners.deliveries import DeliveryQueries, DeliveryStore
@@ -125,11 +126,14 @@ def endpoint_guard(environ: Mapping[str, str],
     if not deliveries or not audit:
         return None
     partners = environ[Env.PARTNERS_TABLE]
+    # One DynamoDB client for the guard's three stores (each client costs its own setup).
+    dynamodb = client("dynamodb", session)
     store = DeliveryStore(deliveries, prefix=environ.get(Env.RESOURCE_PREFIX, ""),
-                          boto3_session=session)
+                          dynamodb_client=dynamodb)
     topic = environ.get(Env.NOTIFICATIONS_TOPIC_ARN)
-    mailer = AlertMailer(topic, partners, boto3_session=session) if topic else None
-    return EndpointGuard(EndpointHealthStore(partners, boto3_session=session),
+    mailer = (AlertMailer(topic, partners, dynamodb_client=dynamodb, boto3_session=session)
+              if topic else None)
+    return EndpointGuard(EndpointHealthStore(partners, dynamodb_client=dynamodb),
                          DeliveryQueries(store).list, AuditLog(audit, boto3_session=session),
                          mailer, policy=HealthPolicy.from_environment(environ))
 

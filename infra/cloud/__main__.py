@@ -132,7 +132,8 @@ console = Console("console", ConsoleArgs(
     usage_plan_id=partner_api.default_usage_plan.id,
     failure_destination_arn=failures, log_retention_days=config.log_retention_days,
     rate_limit=config.api_rate_limit, burst_limit=config.api_burst_limit,
-    partner_api_id=partner_api.api.id, partner_api_stage=partner_api.stage.stage_name))
+    partner_api_id=partner_api.api.id, partner_api_stage=partner_api.stage.stage_name,
+    mail=config.cognito_email))
 observability = Observability("observability", ObservabilityArgs(
     spec=spec, region=config.region, alarm_email=config.alarm_email,
     topics_key_arn=notifications.key.arn, partner_api_name=f"{spec.prefix}-partner-api",

@@ -58,6 +58,12 @@ class CognitoEmail:
         """The identity's name: a domain or an email address."""
         return self.ses_identity_arn.split(":identity/", 1)[1]
 
+    @property
+    def address(self) -> str:
+        """The sender's address without its display name (what `ses:FromAddress` holds)."""
+        match = FROM_ADDRESS.match(self.from_address)
+        return match.group(1) if match else self.from_address
+
 
 @dataclass(frozen=True)
 class StageConfig:

@@ -2,7 +2,10 @@
 
 The session key comes from a Pulumi secret (`consoleSessionSecret`) into a Secrets Manager
 secret (infra/cloud/session_key.py) the console reads at cold start; its environment holds
-only that secret's ARN (`PGW_CONSOLE_SESSION_SECRET`), never the key. Its statements
+only that secret's ARN (`PGW_CONSOLE_SESSION_SECRET`), never the key. Where the stage has a
+`cognitoEmail` sender, the console emails invitations from it through SES
+(`PGW_MAIL_SENDER`, and `ses:SendEmail` from that address alone); elsewhere the variable is
+absent and the owner shares the link the console shows. Its statements
 (`infra.roles.control`) let it write partners' endpoint credentials (read back only for the
 admin's endpoint check; the reconciler reads them) and redrive only the partners' own
 dead-letter queues.
@@ -18,8 +21,10 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.cloud.apis import ACCESS_LOG_FORMAT, api_gateway_permission
+from infra.cloud.config import CognitoEmail
 from infra.cloud.function import StageFunction, StageFunctionArgs
 from infra.cloud.iam import arn_context
+from infra.roles import MailSender
 from infra.spec import StageSpec
 from partners.core.constants import Env
 
@@ -47,6 +52,8 @@ class ConsoleArgs:
     # revokes or rotates a token or suspends a partner (console/authorizer_cache.py).
     partner_api_id: pulumi.Input[str] | None = None
     partner_api_stage: pulumi.Input[str] | None = None
+    # The stage's SES sender (`cognitoEmail`): invitations are emailed from it. None: no email.
+    mail: CognitoEmail | None = None
 
 
 class Console(pulumi.ComponentResource):
@@ -70,7 +77,10 @@ class Console(pulumi.ComponentResource):
                if args.partner_api_id is not None and args.partner_api_stage is not None
                else {}),
             SESSION_SECRET_VARIABLE: args.session_secret,
+            **({Env.MAIL_SENDER: args.mail.from_address} if args.mail is not None else {}),
         }
+        mail = (MailSender(args.mail.address, args.mail.ses_identity_arn)
+                if args.mail is not None else None)
         ids: dict[str, pulumi.Input[str]] = {"user_pool": args.user_pool_id,
                                              "usage_plan": args.usage_plan_id}
         if args.partner_api_id is not None:
@@ -83,7 +93,7 @@ class Console(pulumi.ComponentResource):
                 layer_arn=args.layer_arn,
                 environment=environment,
                 stage=spec,
-                context=arn_context(spec, ids),
+                context=arn_context(spec, ids, mail=mail),
                 failure_destination_arn=args.failure_destination_arn,
                 log_retention_days=args.log_retention_days,
             ),

@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from infra.roles import (
     ArnContext,
+    MailSender,
     managed_policy_arns,
     policy_document,
     role_names,
@@ -28,8 +29,10 @@ from infra.spec import StageSpec
 
 
 def arn_context(spec: StageSpec,
-                ids: Mapping[str, pulumi.Input[str]] | None = None) -> pulumi.Output[ArnContext]:
-    """The provider's partition, region and account with `spec` and the given ids."""
+                ids: Mapping[str, pulumi.Input[str]] | None = None, *,
+                mail: MailSender | None = None) -> pulumi.Output[ArnContext]:
+    """The provider's partition, region and account with `spec` and the given ids (and the
+    console's mail sender, `mail`, where the stage has one)."""
     keys = sorted(ids or {})
     values = [pulumi.Output.from_input((ids or {})[key]) for key in keys]
     return pulumi.Output.all(
@@ -37,16 +40,17 @@ def arn_context(spec: StageSpec,
         aws.get_region_output().region,
         aws.get_caller_identity_output().account_id,
         *values,
-    ).apply(lambda resolved: _context(spec, resolved, keys))
+    ).apply(lambda resolved: _context(spec, resolved, keys, mail))
 
 
-def _context(spec: StageSpec, resolved: list[Any], keys: list[str]) -> ArnContext:
+def _context(spec: StageSpec, resolved: list[Any], keys: list[str],
+             mail: MailSender | None = None) -> ArnContext:
     ids = dict(zip(keys, resolved[3:]))
     missing = sorted(key for key, value in ids.items() if not value)
     if missing:
         raise ValueError(f"deploy-time ids without a value: {', '.join(missing)}")
     return ArnContext(partition=resolved[0], region=resolved[1], account=resolved[2],
-                      spec=spec, ids=ids, strict=True)
+                      spec=spec, ids=ids, strict=True, mail=mail)
 
 
 def rendered(context: pulumi.Output[ArnContext], template: Any) -> pulumi.Output[Any]:

@@ -38,7 +38,8 @@ def describe(stack: EmbeddedStack) -> str:
             ("AWS endpoint (moto)", stack.aws_endpoint)]
     lines = ["", "Partner Event Gateway (stage 'local') is running:"]
     lines += [f"  {name:<22} {url}" for name, url in rows]
-    lines += [f"  {'':<22} JSON: {stack.sms_messages_url}, {stack.email_messages_url}"]
+    lines += [f"  {'':<22} JSON: {stack.sms_messages_url}, {stack.email_messages_url}, "
+              f"{stack.ses_messages_url}"]
     if stack.demo:
         admin = stack.demo["admin"]
         logins = [("admin", admin)] + [

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from infra.roles import MailSender
 from infra.spec import (
     CATCH_ALL_PATTERN,
     DATALAKE_DETAIL_TYPE_QUERY,
@@ -156,6 +158,20 @@ def provision_console_session_secret(spec: StageSpec, *,
         if error_code(error) != "ResourceExistsException":
             raise
         return str(secretsmanager.describe_secret(SecretId=name)["ARN"])
+
+
+def provision_mail_sender(sender: str, *,
+                          session: boto3.session.Session | None = None) -> MailSender:
+    """Verify the console's sender (`Name <address>` or `address`) as an SES email identity;
+    its address and identity ARN. moto, like LocalStack, verifies at once; on AWS the owner of
+    the address follows the link SES mails
+    (https://docs.aws.amazon.com/ses/latest/dg/creating-identities.html)."""
+    address = parseaddr(sender)[1]
+    ses = client("ses", session)
+    ses.verify_email_identity(EmailAddress=address)
+    account = client("sts", session).get_caller_identity()["Account"]
+    return MailSender(address, f"arn:{ses.meta.partition}:ses:{ses.meta.region_name}:"
+                               f"{account}:identity/{address}")
 
 
 def provision_stage(spec: StageSpec, *, session: boto3.session.Session | None = None,

@@ -14,7 +14,8 @@ and answer in LocalStack's developer-endpoint shape, on the AWS endpoint (`make 
 Query parameters as LocalStack's: `accountId`, `region`, and `phoneNumber` (SMS) or
 `emailAddress` (emails) to pick one recipient. LocalStack names the SMS endpoint; it has no
 email one (it sends SNS emails through SES, listed at `/_aws/ses`), so the email endpoint's
-name and shape follow the SMS one's.
+name and shape follow the SMS one's. The same middleware answers `/_aws/ses` (what SES sent:
+the console's invitations, `infra.local.ses_messages`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from urllib.parse import parse_qs
 from moto.sns.models import sns_backends
 
 from infra.local.patches.moto_sns import email_messages as recorded_emails
+from infra.local.ses_messages import SES_PATH, ses_messages
 
 SMS_PATH = "/_aws/sns/sms-messages"
 EMAIL_PATH = "/_aws/sns/email-messages"
@@ -71,7 +73,7 @@ class DeveloperEndpoints:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
-        if path not in (SMS_PATH, EMAIL_PATH):
+        if path not in (SMS_PATH, EMAIL_PATH, SES_PATH):
             return self.app(environ, start_response)
         if environ.get("REQUEST_METHOD") != "GET":
             return _answer(start_response, 405, {"error": "only GET is supported"},
@@ -81,7 +83,9 @@ class DeveloperEndpoints:
         region = query.get("region", DEFAULT_REGION)
         if not account.isdigit() or len(account) != 12:
             return _answer(start_response, 400, {"error": "accountId must be 12 digits"})
-        if path == SMS_PATH:
+        if path == SES_PATH:
+            body = ses_messages(account, message_id=query.get("id"), email=query.get("email"))
+        elif path == SMS_PATH:
             body = sms_messages(account, region, query.get("phoneNumber"))
         else:
             body = email_messages(account, region, query.get("emailAddress"))

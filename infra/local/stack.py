@@ -35,13 +35,16 @@ from infra.local.provision import (
     ProvisionedStage,
     provision_delivery_log,
     provision_event_feeds,
+    provision_mail_sender,
     provision_stage,
 )
 from infra.local.runtime import LocalRuntime, RuntimeSettings
 from infra.local.sample_partner import Account, SamplePartner
 from infra.local.servers import ServerThread
+from infra.local.ses_messages import SES_PATH
 from infra.local.sns_messages import EMAIL_PATH, SMS_PATH, DeveloperEndpoints
 from infra.local.wiring import ACCOUNT_ID, wire_stage, wiring_environment
+from infra.roles import MailSender
 from infra.spec import problem_gateway_responses, stage_spec
 from partners.core.constants import Env
 
@@ -55,6 +58,9 @@ LOCAL_API_ID = "localapi01"
 # moto accepts any credentials; these make every client (boto3, the AWS CLI) agree.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 DEMO_FILE = Path(".local/demo.json")
+# Who the console's invitation emails come from here: verified in moto's SES at start; what
+# SES sent is listed at `/_aws/ses` and on the sample partner's `/end-users` page.
+MAIL_SENDER = "Partner Event Gateway <invitations@example.com>"
 
 
 def _port(variable: str, default: int) -> int:
@@ -120,6 +126,7 @@ class EmbeddedStack:
         self.gateway: ApiGateway | None = None
         self.sample_partner: SamplePartner | None = None
         self.usage_plan_id: str = ""
+        self.mail_sender: MailSender | None = None
         self.demo: dict[str, Any] | None = None
         self._servers: list[ServerThread] = []
         self._saved_environ: dict[str, str] | None = None
@@ -155,6 +162,11 @@ class EmbeddedStack:
     def email_messages_url(self) -> str:
         return f"{self.aws_endpoint}{EMAIL_PATH}"
 
+    @property
+    def ses_messages_url(self) -> str:
+        """The emails SES sent (the console's invitations), LocalStack's `/_aws/ses`."""
+        return f"{self.aws_endpoint}{SES_PATH}"
+
     def session(self) -> boto3.session.Session:
         return boto3.session.Session(
             aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -179,6 +191,8 @@ class EmbeddedStack:
             variables.update(wiring_environment(self.spec, self.stage, LOCAL_REGION))
         if self.usage_plan_id:
             variables[Env.USAGE_PLAN_ID] = self.usage_plan_id
+        if self.mail_sender is not None:
+            variables[Env.MAIL_SENDER] = MAIL_SENDER
         variables[Env.PARTNER_API_ID] = LOCAL_API_ID
         variables[Env.PARTNER_API_STAGE] = LOCAL_STAGE
         return variables
@@ -242,12 +256,14 @@ class EmbeddedStack:
         self._apply_environment()
         self.stage = provision_stage(self.spec, session=self.session())
         self.usage_plan_id = self._usage_plan()
+        self.mail_sender = provision_mail_sender(MAIL_SENDER, session=self.session())
         self._apply_environment()
         if self.options.iam:
             ids = {"usage_plan": self.usage_plan_id, "partner_api": LOCAL_API_ID,
                    "user_pool": self.stage.user_pool_id}
             iam.register_stage(self.spec, region=LOCAL_REGION, account=ACCOUNT_ID,
-                               ids={key: value for key, value in ids.items() if value})
+                               ids={key: value for key, value in ids.items() if value},
+                               mail=self.mail_sender)
         self._start_runtime()
         wire_stage(self.spec, self.stage, self.function_environment(), session=self.session(),
                    region=LOCAL_REGION)

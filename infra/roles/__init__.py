@@ -14,11 +14,13 @@ Stable API
     partner_delivery, portal_callback, datalake_firehose, datalake_rule,
     reconcile_scheduler, apigateway_logs). ``EXTERNAL_POLICIES`` (portal_invoke) are
     policies the stage publishes for roles outside it; `resolve` takes them too.
-``ArnContext(partition, region, account, spec, ids={}, names={}, strict=False)``
+``ArnContext(partition, region, account, spec, ids={}, names={}, strict=False, mail=None)``
     Where the statements are resolved: `spec` is `infra.spec.stage_spec(...)`; `ids` holds
     deploy-time ids (``DEPLOY_IDS``: usage_plan, partner_api, portal_api, user_pool,
     topics_key); an id not given resolves to `*` unless `strict`. `names` overrides a spec
-    name (`bucket.<logical>`).
+    name (`bucket.<logical>`). `mail` (``MailSender(address, identity_arn)``) is the stage's
+    sender of the console's emails: only a context with one grants the console
+    `ses:SendEmail` (from that address, as that identity).
 ``resolve(role: str, context: ArnContext) -> list[dict]``
     The role's identity statements, concrete IAM JSON (`Sid`, `Effect`, `Action` list,
     `Resource` or `NotResource` list, optional `Condition`), in a stable order.
@@ -43,7 +45,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.roles.context import ANY_ID, DEPLOY_IDS, ArnContext, MissingDeployId
+from infra.roles.context import ANY_ID, DEPLOY_IDS, ArnContext, MailSender, MissingDeployId
 from infra.roles.control import console_statements, reconciler_statements
 from infra.roles.functions import function_statements
 from infra.roles.names import (
@@ -66,17 +68,19 @@ from infra.spec import StageSpec
 __all__ = [
     "ANY_ID", "APPEND_ONLY_TABLES", "DEPLOY_IDS", "EXTERNAL_POLICIES", "FUNCTION_ROLES",
     "ROLE_NAMES", "SERVICE_ROLES", "TABLE_ACCESS", "WILDCARD_RESOURCE_ACTIONS", "ArnContext",
-    "MissingDeployId", "Statement", "managed_policy_arns", "policy_document", "resolve",
+    "MailSender", "MissingDeployId", "Statement", "managed_policy_arns", "policy_document", "resolve",
     "role_names", "statement_templates", "topics_key_policy", "trust_policy",
 ]
 
 
-def statement_templates(role: str, spec: StageSpec) -> list[Statement]:
-    """The role's statements before resolution (ARN templates, `infra.roles.context`)."""
+def statement_templates(role: str, spec: StageSpec, *,
+                        sends_mail: bool = False) -> list[Statement]:
+    """The role's statements before resolution (ARN templates, `infra.roles.context`);
+    `sends_mail`: the stage has a sender for the console's emails (`ArnContext.mail`)."""
     if role == "reconciler":
         return reconciler_statements()
     if role == "console":
-        return console_statements()
+        return console_statements(sends_mail=sends_mail)
     if role in FUNCTION_ROLES:
         return function_statements(role, spec)
     if role in SERVICE_ROLES or role in EXTERNAL_POLICIES:
@@ -86,7 +90,8 @@ def statement_templates(role: str, spec: StageSpec) -> list[Statement]:
 
 def resolve(role: str, context: ArnContext) -> list[dict[str, Any]]:
     """The concrete IAM statements of `role` in the deployment `context` describes."""
-    return context.render(statement_templates(role, context.spec))
+    return context.render(statement_templates(role, context.spec,
+                                              sends_mail=context.mail is not None))
 
 
 def policy_document(role: str, context: ArnContext) -> dict[str, Any]:

@@ -11,6 +11,8 @@ A template is a string with `str.format` fields; `ArnContext.fields()` supplies 
 - `{id[<key>]}`: identifiers AWS assigns at deploy time (`DEPLOY_IDS`). An id the context
   does not hold resolves to `*` (any), unless the context is `strict` (the Pulumi program's
   is): then it is an error.
+- `{mail[address]}`, `{mail[identity]}`: the console's invitation sender (`MailSender`), only
+  in a context that has one (a stage that sends no mail grants no SES action).
 """
 
 from __future__ import annotations
@@ -51,11 +53,22 @@ class _Ids(dict[str, str]):
 
 
 @dataclass(frozen=True)
+class MailSender:
+    """Who the console's emails (invitations) come from: the `From` address as IAM's
+    `ses:FromAddress` sees it (the address alone, no display name) and the ARN of the
+    verified SES identity (the address, or its domain) it sends as."""
+
+    address: str
+    identity_arn: str
+
+
+@dataclass(frozen=True)
 class ArnContext:
     """Partition, region and account of a deployment, the stage's spec, deploy-time ids.
 
     `names` overrides a spec name where the deployment chose another (`bucket.<logical>` for
-    a bucket whose name carries a generated suffix).
+    a bucket whose name carries a generated suffix). `mail` is the stage's sender of the
+    console's emails, None where the stage sends none.
     """
 
     partition: str
@@ -65,6 +78,7 @@ class ArnContext:
     ids: Mapping[str, str] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)
     strict: bool = False
+    mail: MailSender | None = None
 
     def fields(self) -> dict[str, Any]:
         """The `str.format` fields every template may use."""
@@ -90,6 +104,8 @@ class ArnContext:
             "function": {k: f.name for k, f in spec.functions.items()},
             "role": role_names(spec),
             "id": _Ids(self.ids, self.strict),
+            **({"mail": {"address": self.mail.address, "identity": self.mail.identity_arn}}
+               if self.mail is not None else {}),
         }
 
     def render(self, value: Any) -> Any:

@@ -110,11 +110,20 @@ def reconciler_statements() -> list[Statement]:
     ]
 
 
-def console_statements() -> list[Statement]:
+def mail_statements() -> list[Statement]:
+    """The console's invitation emails (`partners/onboarding/mail.py`, SES `SendEmail`): from
+    the stage's sender alone, as its verified identity. `ses:FromAddress` is a condition key
+    of SendEmail (Service Authorization Reference, SES; SES guide "Identity and access
+    management": https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html)."""
+    return [allow("InvitationMail", "ses:SendEmail", "{mail[identity]}",
+                  condition={"StringEquals": {"ses:FromAddress": "{mail[address]}"}})]
+
+
+def console_statements(*, sends_mail: bool = False) -> list[Statement]:
     """Registry, tokens, audit; Cognito users; the reconcile trigger; partners' endpoint
     secrets (write, and read for the endpoint check); partners' DLQs; test events; usage
     figures; the partner API's authorizer cache (flushed on revoke, rotate and suspend);
-    its own Flask secret key."""
+    its own Flask secret key; invitation emails where the stage `sends_mail`."""
     endpoint_secrets = arns.secrets("{secret_prefix}*")
     return [
         *base_statements("console"),
@@ -145,4 +154,5 @@ def console_statements() -> list[Statement]:
         # six random characters to a secret's name in its ARN.
         allow("ConsoleSessionKey", "secretsmanager:GetSecretValue",
               arns.secrets("{console_secret}-??????")),
+        *(mail_statements() if sends_mail else []),
     ]

@@ -1,8 +1,14 @@
 """Deliveries: what EventBridge did with each event for each partner environment, folded from
 the event bus's own logs; resends that keep the CloudEvent id; endpoint health figures.
 
-What other packages import from this concept; its modules are its own.
+What other packages import from this concept; its modules are its own. `Resender` is imported
+on first use (`partners.core.surface`): it needs the onboarding concept (roles, the audit log),
+which the log's readers (the indexer, the reconciler, the list routes) never do.
 """
+
+from typing import TYPE_CHECKING
+
+from partners.core.surface import lazy_exports
 
 from partners.deliveries.exceptions import (
     DeliveryError,
@@ -34,7 +40,6 @@ from partners.deliveries.queries import (
     parse_time,
 )
 from partners.deliveries.records import BusLogRecord, MessageType, parse_record
-from partners.deliveries.resend import Resender
 from partners.deliveries.store import (
     DEFAULT_TTL_DAYS,
     ENVIRONMENT_INDEX,
@@ -53,3 +58,8 @@ __all__ = [
     "MessageType", "Outcome", "ResendFailedError", "ResendRateLimitedError", "Resender", "delivery_id", "fold",
     "parse_outcome", "parse_record", "parse_time", "partner_environment",
 ]
+
+if TYPE_CHECKING:
+    from partners.deliveries.resend import Resender
+
+__getattr__ = lazy_exports(__name__, {"Resender": "resend"})

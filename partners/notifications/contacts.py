@@ -89,17 +89,19 @@ class ContactStore:
     ----------
     table_name: the stage's `contacts` table (env `PGW_CONTACTS_TABLE`).
     topic_arn: the stage's notification topic (env `PGW_NOTIFICATIONS_TOPIC_ARN`).
+    dynamodb_client: a DynamoDB client to share (default: a new one from `boto3_session`).
     """
 
     table_name: str
     topic_arn: str
     boto3_session: boto3.session.Session | None = None
     clock: Clock = utc_now
+    dynamodb_client: Any = field(default=None, repr=False)
     _dynamodb: Any = field(init=False, repr=False)
     _sns: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._dynamodb = client("dynamodb", self.boto3_session)
+        self._dynamodb = self.dynamodb_client or client("dynamodb", self.boto3_session)
         self._sns = client("sns", self.boto3_session)
 
     def get(self, user_id: str) -> Contact:

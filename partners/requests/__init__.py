@@ -1,8 +1,14 @@
 """Requests: the request log (events, append, status rules, idempotency), projections and
 the views the APIs and the console read.
 
-What other packages import from this concept; its modules are its own.
+What other packages import from this concept; its modules are its own. `IdempotentCommands`
+(Powertools' idempotency utility) is imported on first use (`partners.core.surface`): only the
+portal's commands need it, and the other handlers' cold starts should not pay for it.
 """
+
+from typing import TYPE_CHECKING
+
+from partners.core.surface import lazy_exports
 
 from partners.requests.events import (
     CREATED,
@@ -24,7 +30,7 @@ from partners.requests.exceptions import (
     RequestNotFoundError,
     ViewOutdatedError,
 )
-from partners.requests.idempotency import IdempotentCommands, command_id, payload_digest
+from partners.requests.commands import command_id, payload_digest
 from partners.requests.log import RequestLog, StatusChange
 from partners.requests.projections import fold, project, rebuild
 from partners.requests.status import REQUEST_STATUSES
@@ -70,3 +76,8 @@ __all__ = [
     "project",
     "rebuild",
 ]
+
+if TYPE_CHECKING:
+    from partners.requests.idempotency import IdempotentCommands
+
+__getattr__ = lazy_exports(__name__, {"IdempotentCommands": "idempotency"})

@@ -7,14 +7,12 @@ running the command again; the same key with another payload is refused. A comma
 releases its key, so a corrected retry runs.
 
 Commands that append to the request log need none of this: the log keeps each command's id
-and payload digest (`command_id`, `payload_digest`), so it is its own idempotency record
+and payload digest (`partners.requests.commands`), so it is its own idempotency record
 (`partners.requests.log.RequestLog.change_status`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Callable, Mapping
 
 import boto3
@@ -32,17 +30,6 @@ from partners.core.aws import CLIENT_CONFIG
 from partners.requests.exceptions import IdempotencyInProgressError, IdempotencyKeyReusedError
 
 MAX_KEY_LENGTH = 255
-
-
-def command_id(scope: str) -> str:
-    """A stable id for a scoped idempotency key (what the request log records)."""
-    return hashlib.sha256(scope.encode()).hexdigest()[:32]
-
-
-def payload_digest(payload: Mapping[str, Any]) -> str:
-    """A digest of a command's payload (canonical JSON), kept with its command id."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 class IdempotentCommands:

@@ -289,7 +289,7 @@ class RequestLog:
             The log is the idempotency record: no other store is written. Such a repeat
             publishes again only when the change's publication is due (`publication_due`),
             and claims it first with a conditional append, so one repeat at most does.
-        payload_digest: a digest of what the post said (`partners.requests.idempotency.payload_digest`),
+        payload_digest: a digest of what the post said (`partners.requests.commands.payload_digest`),
             kept with it: the same command id with another digest is refused.
         note, reference, occurred_at: optional details of the post.
 

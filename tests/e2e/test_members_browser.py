@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from infra.local.ses_messages import SES_PATH
 from tests.e2e.test_console_browser import CHROMIUM, CHROMIUM_ARGS, _no_console_errors, _shot
 
 PASSWORD = "Browser-Viewer-2026"
@@ -58,8 +59,8 @@ def test_invite_accept_and_the_viewer_cannot_change_settings(stack, browser):
     owner.goto(f"{stack.console}/partners/{acme['id']}/members")
     expect(owner.locator("#members")).to_contain_text(demo_viewer["email"])
 
-    # The owner invites a colleague as a viewer; the link is shown once (and mailed where
-    # the stage has a sender).
+    # The owner invites a colleague as a viewer; the link is shown once, and mailed (the
+    # embedded stack has a sender; its SES keeps what it sent at `/_aws/ses`).
     invitee = "new.viewer@example.com"
     owner.get_by_label("Email", exact=True).fill(invitee)
     owner.get_by_label("Role", exact=True).select_option("viewer")
@@ -67,6 +68,10 @@ def test_invite_accept_and_the_viewer_cannot_change_settings(stack, browser):
     expect(owner.locator("#invitations")).to_contain_text(invitee)
     link = owner.locator("#invite-link").input_value()
     assert "/auth/invitations/" in link
+    expect(owner.locator(".flash-success")).to_contain_text(f"Invitation sent to {invitee}")
+    sent = stack.http.get(stack.aws + SES_PATH, timeout=10).json()["messages"]
+    [mail] = [m for m in sent if m["Destination"]["ToAddresses"] == [invitee]]
+    assert link in mail["Body"]["text_part"]
 
     # The colleague opens the link, signs up, confirms, logs in and comes back to join.
     colleague = _page(browser, messages)

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 import runpy
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
 
 import pulumi
 import yaml
+
+from infra.cloud.config import PortalCallback, Quotas, StageConfig, UsageTier
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "infra" / "cloud" / "__main__.py"
@@ -226,3 +228,25 @@ def build_stack(stack: str, *, overrides: dict[str, Any] | None = None,
 
     run()
     return StackResources(stack, config, mocks.resources)
+
+
+# --- stage settings ----------------------------------------------------------------------------
+
+LAYER = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
+
+
+def stage_config(**changes: Any) -> StageConfig:
+    """A valid dev stage's settings, with `changes` applied."""
+    config = StageConfig(
+        stage="dev", region="eu-west-1", partner_environments=("prod", "test"),
+        allow_insecure_endpoints=False, quotas=Quotas(), archive_retention_days=14,
+        log_retention_days=14, alarm_email="ops@example.com",
+        usage_tiers=(UsageTier("standard", 10, 20, 1000),), default_usage_tier="standard",
+        api_rate_limit=100, api_burst_limit=200,
+        portal_callback=PortalCallback("https://portal.example.com/hook"),
+        powertools_layer_arn=LAYER, lambda_archive="build/lambda.zip",
+        reconcile_schedule="rate(5 minutes)", deep_reconcile_schedule="rate(1 hour)",
+        sms_monthly_spend_limit=1, sms_sender_id=None,
+        datalake_transition_days=90, protect_data=False, manage_account_settings=False,
+        console_session_secret=None, portal_callback_api_key=None)
+    return replace(config, **changes)

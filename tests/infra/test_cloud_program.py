@@ -253,6 +253,31 @@ def test_console_may_flush_the_partner_apis_authorizer_cache_and_nothing_more(
     assert deletes == [flush]
 
 
+def test_the_console_emails_invitations_from_the_stages_sender_only(
+        stack: StackResources, spec: StageSpec) -> None:
+    """A stage with `cognitoEmail` (prod) gives the console its `fromAddress` as the sender
+    and `ses:SendEmail` from that address on its identity
+    (https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html); a stage without
+    (dev) sets no sender and grants no SES action (the console shows the link instead)."""
+    console = function(stack, spec, "console")
+    variables = console.inputs["environment"]["variables"]
+    statements = role_policy_of(stack, console)["Statement"]
+    sending = [s for s in statements if any(a.startswith("ses:") for a in s["Action"])]
+    email = stack.config.get(f"{PROJECT}:cognitoEmail")
+    if email is None:
+        assert Env.MAIL_SENDER not in variables
+        assert sending == []
+        return
+    assert variables[Env.MAIL_SENDER] == email["fromAddress"]
+    address = email["fromAddress"].rsplit("<", 1)[-1].rstrip(">")
+    assert sending == [{"Sid": "InvitationMail", "Effect": "Allow", "Action": ["ses:SendEmail"],
+                        "Resource": [email["sesIdentityArn"]],
+                        "Condition": {"StringEquals": {"ses:FromAddress": address}}}]
+    others = [f for f in stack.of_type(FUNCTION) if f is not console]
+    assert all(Env.MAIL_SENDER not in (f.inputs.get("environment") or {}).get("variables", {})
+               for f in others)
+
+
 def test_secrets_stay_secret_in_the_state(stack: StackResources, spec: StageSpec) -> None:
     # The session key is in Secrets Manager, a secret in the state; no function's
     # environment holds a secret any more.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,6 @@ from jsonschema import Draft4Validator
 
 from infra.cloud.config import (
     PortalCallback,
-    Quotas,
-    StageConfig,
     StageConfigError,
     UsageTier,
     check_stage_config,
@@ -31,28 +28,11 @@ from infra.cloud.openapi import (
     routes_from_document,
 )
 from infra.cloud.schemas import registry_schema, schema_name, to_draft4
-from infra.spec import stage_spec
 from partners.core.contracts import REQUEST_CREATED, REQUEST_STATUS_CHANGED, SCHEMAS
+from tests.infra.cloud_mocks import LAYER, stage_config
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-LAYER = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
-
-
-def stage_config(**changes: Any) -> StageConfig:
-    config = StageConfig(
-        stage="dev", region="eu-west-1", partner_environments=("prod", "test"),
-        allow_insecure_endpoints=False, quotas=Quotas(), archive_retention_days=14,
-        log_retention_days=14, alarm_email="ops@example.com",
-        usage_tiers=(UsageTier("standard", 10, 20, 1000),), default_usage_tier="standard",
-        api_rate_limit=100, api_burst_limit=200,
-        portal_callback=PortalCallback("https://portal.example.com/hook"),
-        powertools_layer_arn=LAYER, lambda_archive="build/lambda.zip",
-        reconcile_schedule="rate(5 minutes)", deep_reconcile_schedule="rate(1 hour)",
-        sms_monthly_spend_limit=1, sms_sender_id=None,
-        datalake_transition_days=90, protect_data=False, manage_account_settings=False,
-        console_session_secret=None, portal_callback_api_key=None)
-    return replace(config, **changes)
 
 
 # --- Stage settings --------------------------------------------------------------------------

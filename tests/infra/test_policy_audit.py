@@ -19,10 +19,12 @@ from typing import Any
 import parliament
 import pytest
 
+from infra.cloud.config import parse_cognito_email
 from infra.roles import (
     EXTERNAL_POLICIES,
     ROLE_NAMES,
     ArnContext,
+    MailSender,
     policy_document,
     resolve,
     role_names,
@@ -56,7 +58,10 @@ def stack_context(stack: str) -> ArnContext:
     region = config["aws:region"]
     spec = stage_spec(stack, config["partner-event-gateway:partnerEnvironments"],
                       account_id=ACCOUNT, region=region)
-    return ArnContext("aws", region, ACCOUNT, spec, ids=TEST_IDS, strict=True)
+    # A stack with a `cognitoEmail` sender emails invitations (the console's SES grant).
+    email = parse_cognito_email(config.get("partner-event-gateway:cognitoEmail"))
+    mail = MailSender(email.address, email.ses_identity_arn) if email else None
+    return ArnContext("aws", region, ACCOUNT, spec, ids=TEST_IDS, strict=True, mail=mail)
 
 
 def findings(document: dict[str, Any]) -> list[str]:
@@ -175,7 +180,7 @@ def test_the_program_deploys_the_resolvers_statements(stack: str) -> None:
     resources = program(stack)
     base = stack_context(stack)
     context = ArnContext("aws", base.region, ACCOUNT, base.spec,
-                         ids=program_ids(resources, base), strict=True)
+                         ids=program_ids(resources, base), strict=True, mail=base.mail)
     roles = {r.state["id"]: r.inputs["name"] for r in resources.of_type("aws:iam/role:Role")}
     deployed = {roles[p.inputs["role"]]: p.json("policy")
                 for p in resources.of_type("aws:iam/rolePolicy:RolePolicy")}

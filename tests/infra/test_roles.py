@@ -14,6 +14,7 @@ from infra.roles import (
     SERVICE_ROLES,
     TABLE_ACCESS,
     ArnContext,
+    MailSender,
     MissingDeployId,
     managed_policy_arns,
     policy_document,
@@ -259,3 +260,23 @@ def test_the_reconciler_may_create_only_the_api_destinations_service_linked_role
         "AWSServiceRoleForAmazonEventBridgeApiDestinations"]
     assert statement["Condition"] == {
         "StringEquals": {"iam:AWSServiceName": "apidestinations.events.amazonaws.com"}}
+
+
+def test_the_console_emails_invitations_only_from_the_stages_sender() -> None:
+    """`ses:SendEmail` on the stage's verified identity, from its address alone
+    (https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html), and only in a stage
+    that has a sender; no other role sends email."""
+    identity = f"arn:aws:ses:eu-west-1:{ACCOUNT}:identity/example.com"
+    mail = MailSender("no-reply@example.com", identity)
+    sending = ArnContext("aws", "eu-west-1", ACCOUNT, SPEC, ids=IDS, strict=True, mail=mail)
+    assert by_sid("console", sending)["InvitationMail"] == {
+        "Sid": "InvitationMail", "Effect": "Allow", "Action": ["ses:SendEmail"],
+        "Resource": [identity],
+        "Condition": {"StringEquals": {"ses:FromAddress": "no-reply@example.com"}}}
+    assert "InvitationMail" not in by_sid("console")
+    for role in EVERY_POLICY:
+        for context in (CONTEXT, sending):
+            actions = [a for s in resolve(role, context) for a in s.get("Action", [])]
+            sends = [a for a in actions if a.lower().startswith("ses:")]
+            assert sends == (["ses:SendEmail"] if (role, context) == ("console", sending)
+                             else []), role

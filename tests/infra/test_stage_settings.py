@@ -17,37 +17,22 @@ import pytest
 from infra.cloud.config import (
     NEW_ACCOUNT_SMS_SPEND_QUOTA,
     CognitoEmail,
-    PortalCallback,
-    Quotas,
-    StageConfig,
     StageConfigError,
-    UsageTier,
     check_stage_config,
 )
-from tests.infra.cloud_mocks import PROJECT, STACKS, build_stack, stack_config
+from tests.infra.cloud_mocks import (
+    PROJECT,
+    STACKS,
+    build_stack,
+    stack_config,
+    stage_config,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 SMS = "aws:sns/smsPreferences:SmsPreferences"
 POOL = "aws:cognito/userPool:UserPool"
 IDENTITY = "arn:aws:ses:eu-west-1:111122223333:identity/example.com"
-LAYER = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-x86_64:27"
-
-
-def stage_config(**changes: Any) -> StageConfig:
-    config = StageConfig(
-        stage="dev", region="eu-west-1", partner_environments=("prod", "test"),
-        allow_insecure_endpoints=False, quotas=Quotas(), archive_retention_days=14,
-        log_retention_days=14, alarm_email="ops@example.com",
-        usage_tiers=(UsageTier("standard", 10, 20, 1000),), default_usage_tier="standard",
-        api_rate_limit=100, api_burst_limit=200,
-        portal_callback=PortalCallback("https://portal.example.com/hook"),
-        powertools_layer_arn=LAYER, lambda_archive="build/lambda.zip",
-        reconcile_schedule="rate(5 minutes)", deep_reconcile_schedule="rate(1 hour)",
-        sms_monthly_spend_limit=1, sms_sender_id=None,
-        datalake_transition_days=90, protect_data=False, manage_account_settings=False,
-        console_session_secret=None, portal_callback_api_key=None)
-    return replace(config, **changes)
 
 
 # --- SMS spend limit ---------------------------------------------------------------------------

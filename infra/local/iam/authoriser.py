@@ -8,6 +8,7 @@ a message naming it and the file to map it in, and logged as an error.
 from __future__ import annotations
 
 import logging
+from email.utils import parseaddr
 from typing import Any, Mapping
 
 from infra.local.iam.errors import Refusal, denial_message, refusal
@@ -59,6 +60,10 @@ def request_context(principal: Principal, call: Call) -> dict[str, Any]:
                         "events:detail-type": [e.get("DetailType", "") for e in entries]})
     if call.service == "secretsmanager" and "SecretId" in params:
         context["secretsmanager:SecretId"] = params["SecretId"]
+    if call.service == "ses" and params.get("Source"):
+        # The address alone; the display name is `ses:FromDisplayName`.
+        # https://docs.aws.amazon.com/ses/latest/dg/control-user-access.html
+        context["ses:FromAddress"] = parseaddr(str(params["Source"]))[1]
     return {key: value for key, value in context.items() if value is not None}
 
 

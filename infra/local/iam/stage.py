@@ -11,7 +11,7 @@ import logging
 from typing import Any, Callable, Mapping, Sequence
 
 from infra.local.iam.principals import PRINCIPALS, Principal, install_credential_hooks
-from infra.roles import FUNCTION_ROLES, ArnContext, resolve, role_names
+from infra.roles import FUNCTION_ROLES, ArnContext, MailSender, resolve, role_names
 from infra.spec import StageSpec
 
 logger = logging.getLogger(__name__)
@@ -21,8 +21,11 @@ Resolve = Callable[[str, ArnContext], Sequence[Mapping[str, Any]]]
 
 def register_stage(spec: StageSpec, *, region: str, account: str, partition: str = "aws",
                    ids: Mapping[str, str] | None = None,
-                   resolver: Resolve = resolve) -> list[Principal]:
+                   resolver: Resolve = resolve,
+                   mail: MailSender | None = None) -> list[Principal]:
     """Register a principal for each of the stage's functions; install the credential hooks.
+
+    `mail`: the console's email sender, when the stack has one (its `ses:SendEmail` grant).
 
     A function `infra.roles` has no role for gets a principal with no statements: every
     call it makes is refused (and logged), never waved through.
@@ -30,7 +33,7 @@ def register_stage(spec: StageSpec, *, region: str, account: str, partition: str
     Returns the principals, in the spec's order.
     """
     context = ArnContext(partition=partition, region=region, account=account, spec=spec,
-                         ids=dict(ids or {}))
+                         ids=dict(ids or {}), mail=mail)
     names = role_names(spec)
     principals = []
     for logical, function in spec.functions.items():

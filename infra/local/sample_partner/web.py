@@ -16,6 +16,7 @@ from infra.local.sample_partner.deliveries import (
     ModeError,
 )
 from infra.local.sample_partner.oauth import TokenSettingsError
+from infra.local.ses_messages import SES_PATH
 from infra.local.sns_messages import EMAIL_PATH, SMS_PATH
 
 
@@ -168,18 +169,21 @@ def create_app(partner: Any) -> Flask:
 
     @app.get("/end-users")
     def end_users():
-        sms, emails, error = {}, {}, None
+        sms, emails, sent, error = {}, {}, [], None
         if partner.developer_endpoint is None:
             error = "no AWS endpoint configured: nothing to show"
         else:
             try:
                 sms = _get_json(partner.developer_endpoint + SMS_PATH)["sms_messages"]
                 emails = _get_json(partner.developer_endpoint + EMAIL_PATH)["email_messages"]
+                # What SES sent (the console's invitations), newest first.
+                sent = _get_json(partner.developer_endpoint + SES_PATH)["messages"][::-1]
             except (requests.RequestException, ValueError, KeyError, TypeError) as failure:
                 error = f"the AWS endpoint did not answer: {type(failure).__name__}"
-        return render_template_string(END_USERS_PAGE, sms=sms, emails=emails, error=error,
-                                      endpoint=partner.developer_endpoint,
-                                      sms_path=SMS_PATH, email_path=EMAIL_PATH)
+        return render_template_string(END_USERS_PAGE, sms=sms, emails=emails, sent=sent,
+                                      error=error, endpoint=partner.developer_endpoint,
+                                      sms_path=SMS_PATH, email_path=EMAIL_PATH,
+                                      ses_path=SES_PATH)
 
     @app.get("/health")
     def health():
@@ -305,9 +309,11 @@ pre{white-space:pre-wrap;margin:0;font-size:.85rem}.bad{color:#b42318}
 </style></head><body>
 <p><a href="/">Sample partner</a></p>
 <h1>What end users received</h1>
-<p>The SMS and emails SNS would have sent on this machine (moto sends none). JSON:
-<a href="{{ endpoint }}{{ sms_path }}"><code>{{ endpoint }}{{ sms_path }}</code></a> and
-<a href="{{ endpoint }}{{ email_path }}"><code>{{ endpoint }}{{ email_path }}</code></a>.</p>
+<p>The SMS and emails SNS would have sent on this machine, and the emails SES sent (the
+console's invitations); moto delivers none. JSON:
+<a href="{{ endpoint }}{{ sms_path }}"><code>{{ endpoint }}{{ sms_path }}</code></a>,
+<a href="{{ endpoint }}{{ email_path }}"><code>{{ endpoint }}{{ email_path }}</code></a> and
+<a href="{{ endpoint }}{{ ses_path }}"><code>{{ endpoint }}{{ ses_path }}</code></a>.</p>
 {% if error %}<p class="bad">{{ error }}</p>{% endif %}
 <h2>SMS</h2>
 <table><thead><tr><th>Phone number</th><th>Message</th><th>Message id</th></tr></thead><tbody>
@@ -322,5 +328,15 @@ pre{white-space:pre-wrap;margin:0;font-size:.85rem}.bad{color:#b42318}
 <tr><td>{{ address }}</td><td>{{ m.Subject or '' }}</td><td><pre>{{ m.Message }}</pre></td>
 <td><code>{{ m.MessageId }}</code></td></tr>
 {% endfor %}{% else %}<tr><td colspan="4">No email yet.</td></tr>{% endfor %}
+</tbody></table>
+<h2 id="ses">Email sent through SES (invitations)</h2>
+<table><thead><tr><th>To</th><th>From</th><th>Subject</th><th>Message</th><th>Message id</th>
+</tr></thead><tbody>
+{% for m in sent %}
+<tr><td>{{ (m.Destination.ToAddresses or [])|join(', ') }}</td><td>{{ m.Source }}</td>
+<td>{{ m.Subject or '' }}</td>
+<td><pre>{{ ((m.Body.text_part if m.Body else m.RawData) or '')|urlize }}</pre></td>
+<td><code>{{ m.Id }}</code></td></tr>
+{% else %}<tr><td colspan="5">No email sent through SES yet.</td></tr>{% endfor %}
 </tbody></table></body></html>
 """
