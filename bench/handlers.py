@@ -34,13 +34,14 @@ sys.path.insert(0, str(ROOT))
 # Each handler and the AWS clients it makes on first use (for the bare-Powertools baseline).
 HANDLERS = {
     "handlers.partner_api": ("dynamodb", "events", "s3"),
-    # ... and its contact store's own two.
-    "handlers.portal_api": ("dynamodb", "events", "s3", "dynamodb", "sns"),
+    # ... and its contact store's SNS client (the store shares the API's DynamoDB client).
+    "handlers.portal_api": ("dynamodb", "events", "s3", "sns"),
     "handlers.authorizer": ("dynamodb", "dynamodb"),
     "handlers.routing_recorder": ("dynamodb",),
     "handlers.projector": ("dynamodb",),
     "handlers.notifier": ("dynamodb", "sns", "dynamodb", "sns"),
-    "handlers.reconciler": ("dynamodb", "secretsmanager", "events", "sts", "sqs"),
+    # ... and the endpoint guard's SNS client for its alerts (on a stage with a topic).
+    "handlers.reconciler": ("dynamodb", "secretsmanager", "events", "sts", "sqs", "sns"),
     "handlers.delivery_indexer": ("dynamodb",),
 }
 # A handler module with nothing of ours: Powertools' Logger, Tracer and resolver, and the

@@ -36,6 +36,7 @@ from handlers.api import (
     partner_caller,
     rest_resolver,
 )
+from handlers.partner_deliveries import dependencies as deliveries_dependencies
 from handlers.partner_deliveries import router as deliveries_router
 from handlers.problems import ProblemError, invalid, read_json_body, schema_errors
 from handlers.snapshots import prepare_for_snapshot
@@ -72,8 +73,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 # The partner API needs just what both APIs share (`handlers.api.ApiDependencies`).
 Dependencies = ApiDependencies
 dependencies: Wiring[Dependencies] = Wiring(Dependencies.from_environment)
-# SnapStart: built before the snapshot, entropy reseeded after each restore.
-prepare_for_snapshot(dependencies)
+# SnapStart: built before the snapshot (the delivery routes' too, so a restored environment
+# pays for none of them), entropy reseeded after each restore.
+prepare_for_snapshot(dependencies, deliveries_dependencies)
 
 
 def current_caller() -> Caller:

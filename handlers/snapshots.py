@@ -39,12 +39,14 @@ def restore_uniqueness() -> None:
     random.seed()
 
 
-def prepare_for_snapshot(dependencies: Wiring[Any]) -> None:
+def prepare_for_snapshot(*dependencies: Wiring[Any]) -> None:
     """Register the hooks of one request-path handler module.
 
     Parameters
     ----------
-    dependencies: the module's `Wiring`, built before the snapshot.
+    dependencies: the module's `Wiring`, and those of the routers it includes (each built on
+        first use otherwise), all built before the snapshot.
     """
-    register_before_snapshot(build_before_snapshot, dependencies)
+    for wiring in dependencies:
+        register_before_snapshot(build_before_snapshot, wiring)
     register_after_restore(restore_uniqueness)

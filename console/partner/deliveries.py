@@ -7,6 +7,8 @@ The views read through `services()` and change things only through the domain's 
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
@@ -28,9 +30,15 @@ from partners.onboarding import (
     RoleRefusedError,
     mask_secrets,
 )
-from partners.routing import EndpointNotDisabledError, reenable_endpoint, resend_deliveries
+from partners.routing import (
+    EndpointNotDisabledError,
+    reenable_endpoint,
+    resend_deliveries,
+)
 
 PAGE_SIZE = 25
+# The list's filters, as query parameters (`DeliveryFilterForm.query_args`).
+FILTER_PARAMETERS = ("outcome", "request_type", "request_id", "since", "until")
 STALE_CURSOR = "That page link is no longer valid for these filters; showing the first page."
 
 
@@ -96,8 +104,11 @@ def resend(partner_id: str, environment: str):
     form = ResendForm()
     if not form.validate_on_submit():
         abort(400)
-    back = url_for("partner.deliveries", partner_id=partner.id, environment=env.name,
-                   **request.args)
+    # Back to the same filters: only the filter parameters travel, never `url_for`'s own
+    # keywords (`_external`, `_scheme`, `_anchor`) a crafted query could carry.
+    filters = {name: request.args[name] for name in FILTER_PARAMETERS if request.args.get(name)}
+    back = url_for("partner.deliveries", partner_id=partner.id, environment=env.name)
+    back += f"?{urlencode(filters)}" if filters else ""
     only = request.form.get("only")
     chosen = [only] if only else request.form.getlist("delivery_id")
     chosen = [c for c in chosen if DELIVERY_ID.match(c)]

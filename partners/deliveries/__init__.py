@@ -1,9 +1,10 @@
 """Deliveries: what EventBridge did with each event for each partner environment, folded from
 the event bus's own logs; resends that keep the CloudEvent id; endpoint health figures.
 
-What other packages import from this concept; its modules are its own. `Resender` is imported
-on first use (`partners.core.surface`): it needs the onboarding concept (roles, the audit log),
-which the log's readers (the indexer, the reconciler, the list routes) never do.
+What other packages import from this concept; its modules are its own. `Resender` and the
+health figures are imported on first use (`partners.core.surface`): resends need the onboarding
+concept (roles, the audit log) and the figures are the console's, and the log's other readers
+(the indexer, the reconciler, the list routes) need neither at cold start.
 """
 
 from typing import TYPE_CHECKING
@@ -20,12 +21,6 @@ from partners.deliveries.exceptions import (
     ResendRateLimitedError,
 )
 from partners.deliveries.fold import fold, partner_environment
-from partners.deliveries.health import (
-    DeliveryHealth,
-    EnvironmentHealth,
-    EnvironmentSummary,
-    HealthBucket,
-)
 from partners.deliveries.models import (
     Attempt,
     AttemptOutcome,
@@ -60,6 +55,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from partners.deliveries.health import (
+        DeliveryHealth,
+        EnvironmentHealth,
+        EnvironmentSummary,
+        HealthBucket,
+    )
     from partners.deliveries.resend import Resender
 
-__getattr__ = lazy_exports(__name__, {"Resender": "resend"})
+__getattr__ = lazy_exports(__name__, {
+    **dict.fromkeys(("DeliveryHealth", "EnvironmentHealth", "EnvironmentSummary",
+                     "HealthBucket"), "health"),
+    "Resender": "resend",
+})

@@ -27,3 +27,22 @@ def test_a_role_refusal_is_a_403_problem_with_the_reason():
     assert response["statusCode"] == 403
     assert body["type"] == "urn:pgw:problem:forbidden"
     assert body["detail"].startswith("Your role in this organisation is viewer")
+
+
+def test_a_permission_error_that_is_no_domain_refusal_is_a_500_without_its_message():
+    # The refusal is mapped by its bases (no API imports the onboarding concept for it): an
+    # OS-level PermissionError is a bug of ours, not a 403 telling the caller a file path.
+    app = APIGatewayRestResolver()
+    register_problem_handlers(app, Logger(service="test"))
+
+    @app.post("/change")
+    def change():
+        raise PermissionError(13, "Permission denied", "/var/task/secret.json")
+
+    event = {"httpMethod": "POST", "path": "/change", "resource": "/change", "headers": {},
+             "multiValueHeaders": {}, "queryStringParameters": None, "body": None,
+             "isBase64Encoded": False, "requestContext": {"requestId": "r", "stage": "v1"}}
+    response = app.resolve(event, None)
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["type"] == "urn:pgw:problem:internal-error"
+    assert "/var/task" not in response["body"]

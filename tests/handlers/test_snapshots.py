@@ -51,3 +51,14 @@ def test_environments_restored_from_one_snapshot_draw_different_sequences():
     assert draws[0] != draws[1]
     random.setstate(snapshot)
     assert [random.random() for _ in range(4)] != draws[0]  # and not the snapshot's own
+
+
+def test_the_partner_api_builds_its_delivery_routes_before_the_snapshot_too():
+    # Those routes' dependencies (the resend use case, with the onboarding concept) are built
+    # on their first use otherwise, which a restored environment would pay for.
+    from handlers import partner_api, partner_deliveries
+
+    before = _registered(snapshot_restore_py.get_before_snapshot(),
+                         partner_deliveries.dependencies)
+    assert partner_api.deliveries_dependencies is partner_deliveries.dependencies
+    assert before == [snapshots.build_before_snapshot]
