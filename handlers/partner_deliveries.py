@@ -109,8 +109,9 @@ class Dependencies:
         ------
         KeyError: a required variable is missing (a deployment error).
         """
-        # Resends need the onboarding concept (roles, the audit log): imported when the
-        # delivery routes are first used, not at every partner API cold start (issue 13).
+        # Resends need the onboarding concept (roles, the audit log): imported when these
+        # dependencies are built (the delivery routes' first use, or before a SnapStart
+        # snapshot), not at every partner API cold start (issue 13).
         from partners.deliveries import Resender
         from partners.onboarding import AuditLog
 
