@@ -7,6 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# The suite runs in this many processes (pytest-xdist), a test file per process at a time:
+# the e2e files each start their own stack on free ports.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install chromium lint bench lambda-archive preflight clean
 
@@ -31,7 +34,7 @@ run: install
 # The layout's contracts first (seconds), then the suite.
 test: install chromium
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/python -m mypy infra

@@ -27,7 +27,8 @@ def _registered(registry: list, module_wiring: Wiring) -> list:
 def test_every_request_path_handler_builds_its_dependencies_before_the_snapshot(logical):
     module = importlib.import_module(f"handlers.{logical}")
     before = _registered(snapshot_restore_py.get_before_snapshot(), module.dependencies)
-    assert before == [snapshots.build_before_snapshot]
+    # (each copy of a handler module the embedded stack runs registers its hooks again)
+    assert before and set(before) == {snapshots.build_before_snapshot}
     assert snapshots.restore_uniqueness in [
         func for func, _, _ in snapshot_restore_py.get_after_restore()]
 
@@ -61,4 +62,5 @@ def test_the_partner_api_builds_its_delivery_routes_before_the_snapshot_too():
     before = _registered(snapshot_restore_py.get_before_snapshot(),
                          partner_deliveries.dependencies)
     assert partner_api.deliveries_dependencies is partner_deliveries.dependencies
-    assert before == [snapshots.build_before_snapshot]
+    # (each copy of a handler module the embedded stack runs registers its hooks again)
+    assert before and set(before) == {snapshots.build_before_snapshot}
