@@ -175,19 +175,27 @@ def test_an_event_put_with_the_aws_cli_reaches_the_sample_partner(stack):
 def test_a_suspended_partner_gets_nothing_more(stack):
     acme, globex = stack.partner("acme-logistics"), stack.partner("globex-parts")
     admin = stack.console_session(stack.demo["admin"]["email"], stack.demo["admin"]["password"])
-    answer = admin.post(f"/admin/partners/{acme['id']}", f"/admin/partners/{acme['id']}/suspend",
-                        {"reason": "end-to-end test: suspended"})
+    page = f"/admin/partners/{acme['id']}"
+    answer = admin.post(page, f"{page}/suspend", {"reason": "end-to-end test: suspended"})
     assert answer.status_code == 200 and "Suspended" in answer.text
-    stack.idle()
-    request_id = stack.create_request("test", "stock.check", "eu-west-1")
-    stack.idle()
-    assert delivered(stack, request_id) == []
-    assert routes(stack, request_id) == {(globex["id"], "test", "poll")}
-    # Its API token no longer opens the partner API, and the refusal says why (problem+json).
-    refused = stack.as_partner("acme-logistics", "test", "GET", "/v1/requests")
-    assert refused.status_code == 403
-    assert refused.headers["Content-Type"] == "application/problem+json"
-    assert refused.json()["reason"] == "partner is suspended"
+    try:
+        stack.idle()
+        request_id = stack.create_request("test", "stock.check", "eu-west-1")
+        stack.idle()
+        assert delivered(stack, request_id) == []
+        assert routes(stack, request_id) == {(globex["id"], "test", "poll")}
+        # Its API token no longer opens the partner API, and the refusal says why.
+        refused = stack.as_partner("acme-logistics", "test", "GET", "/v1/requests")
+        assert refused.status_code == 403
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.json()["reason"] == "partner is suspended"
+    finally:
+        # The stack is shared by every e2e file of this process, in any order: leave Acme
+        # as the demo made it.
+        answer = admin.post(page, f"{page}/reinstate", {})
+        assert answer.status_code == 200 and "reinstated" in answer.text
+        stack.idle()
+    assert stack.as_partner("acme-logistics", "test", "GET", "/v1/requests").status_code == 200
 
 
 def test_one_ctrl_c_stops_make_run(tmp_path):
