@@ -55,7 +55,7 @@ def resend_deliveries(resender: Any, audit: AuditLog, actor: Actor, partner_id: 
     result = ResendResult()
     for delivery_id in list(dict.fromkeys(delivery_ids))[:MAX_SELECTION]:
         try:
-            resender.resend(partner_id, environment, delivery_id)
+            resender.resend(partner_id, environment, delivery_id, actor=actor)
         except ResendRateLimitedError as error:
             result.retry_after = error.retry_after
             break
